@@ -1,0 +1,46 @@
+# The front door: every target is a few lines calling real tools.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint openapi spec-check lock clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-dev.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## Start PostgreSQL (embedded unless DATABASE_URL is set), migrate, load seeds, serve on 127.0.0.1:8000.
+run: install
+	$(BIN)/provenance serve --migrate --seed
+
+## The whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one).
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff format --check service tests alembic
+	$(BIN)/ruff check service tests alembic
+	$(BIN)/mypy
+
+## Regenerate the committed OpenAPI document from the app.
+openapi: install
+	$(BIN)/python -m service.openapi --output openapi/openapi.json
+
+## Fail when the committed OpenAPI document differs from what the app generates.
+spec-check: install
+	$(BIN)/python -m service.openapi --check openapi/openapi.json
+
+## Re-resolve the locked dependency versions (needs the registry).
+lock: install
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --no-header -q -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -q -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""HTTP routes per resource and their request and response Structs. No SQL in here."""

@@ -1,0 +1,36 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncpg
+from litestar import Controller, get
+from litestar.datastructures import State
+
+from service.api.problems import problems
+from service.errors import Unavailable
+from service.model import Health
+
+
+class HealthController(Controller):
+    """``/health`` answers while the process runs; ``/ready`` while the database answers too."""
+
+    tags = ["health"]
+
+    @get("/health", operation_id="health", summary="Liveness", description="200 while the process serves.")
+    async def health(self) -> Health:
+        return Health(status="ok")
+
+    @get(
+        "/ready",
+        operation_id="ready",
+        summary="Readiness",
+        description="200 when the database answers, else 503.",
+        responses=problems(503),
+    )
+    async def ready(self, state: State) -> Health:
+        try:
+            async with state.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1", timeout=2)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise Unavailable("the database does not answer") from exc
+        return Health(status="ok", database="ok")

@@ -1,0 +1,53 @@
+"""The problem responses every operation documents, from one shared table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+
+from service.errors import PROBLEM_MEDIA_TYPE
+
+
+class FieldProblem(msgspec.Struct):
+    """One offending field."""
+
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem: every error of this API has this shape."""
+
+    status: int
+    title: str
+    detail: str
+    type: str = "about:blank"
+    errors: list[FieldProblem] | None = None
+    """The offending fields, for invalid input."""
+    candidates: list[dict[str, Any]] | None = None
+    """For an ambiguous inline source: the stored sources it matches."""
+
+
+_DESCRIPTIONS = {
+    400: "The request could not be parsed (malformed JSON or query).",
+    404: "No such resource, or an id that is not one.",
+    409: "The request conflicts with stored data.",
+    422: "The input breaks a rule; `errors` names the fields.",
+    500: "A bug: the server failed to answer.",
+    503: "The database is unavailable; retry later.",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses for the given error statuses, as problem+json."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS[status],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in statuses
+    }

@@ -1,0 +1,38 @@
+"""``/trace``: trace any free-text statement to the stored claims that best match it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from litestar import get
+from litestar.params import Parameter
+
+from service.api.problems import problems
+from service.db import Conn
+from service.domain import traces
+from service.model import StatementTrace
+from service.settings import AppSettings
+
+
+@get(
+    "/trace",
+    operation_id="traceStatement",
+    summary="Trace any statement",
+    description="Ranks stored claims by how well they match a free text (full-text search over folded "
+    "text: case, accents and punctuation do not matter; partial quotes and paraphrases sharing words "
+    "match) and returns the best `limit`, each with a `score` in [0, 1] and its full trace. No match "
+    "is an empty list.",
+    tags=["trace"],
+    responses=problems(400, 422),
+)
+async def trace_statement(
+    conn: Conn,
+    settings: AppSettings,
+    statement: Annotated[
+        str, Parameter(min_length=1, max_length=2000, description="Free text: a quote, a paraphrase.")
+    ],
+    limit: Annotated[int, Parameter(ge=1, le=50, description="How many matches, 1 to 50.")] = 5,
+) -> StatementTrace:
+    items = await traces.trace_statement(conn, statement, limit, settings.trace_max_depth)
+    return StatementTrace(statement=statement, items=items)

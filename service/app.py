@@ -1,0 +1,66 @@
+"""``create_app``: the one place that wires the app: routes, DI, lifespan, errors, OpenAPI."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Contact, License, Server, Tag
+from litestar.plugins.problem_details import ProblemDetailsPlugin
+
+from service import __version__
+from service.api.claims import ClaimController
+from service.api.health import HealthController
+from service.api.sources import SourceController
+from service.api.trace import trace_statement
+from service.db import pool_lifespan, provide_connection
+from service.errors import problem_details_config
+from service.settings import Settings
+
+DESCRIPTION = """\
+Provenance stores news claims together with their attribution chains and traces any statement back
+to its original speaker: "Hina reports, citing Reuters, that Pentagon spokesman Patrick Ryder told
+reporters..." is a chain of three hops, and one call answers its origin and its relays.
+
+Errors are RFC 9457 `application/problem+json`. Lists are keyset-paginated: follow `next_cursor` or
+the `Link: <...>; rel="next"` header.
+"""
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document: served at ``/schema`` and committed under ``openapi/``."""
+    return OpenAPIConfig(
+        title="Provenance",
+        version=__version__,
+        description=DESCRIPTION,
+        contact=Contact(name="Provenance maintainers"),
+        license=License(name="MIT", identifier="MIT"),
+        servers=[Server(url="http://127.0.0.1:8000", description="A local server (`make run`)")],
+        tags=[
+            Tag(name="claims", description="Statements as they appeared, with their attribution chains."),
+            Tag(name="sources", description="People, organizations, outlets and anonymous sources."),
+            Tag(name="trace", description="Tracing free text to stored claims and their origins."),
+            Tag(name="health", description="Liveness and readiness."),
+        ],
+        use_handler_docstrings=False,
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        path="/schema",
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The Provenance app; with no settings, read from the environment."""
+    settings = settings or Settings.from_env()
+    return Litestar(
+        route_handlers=[ClaimController, SourceController, trace_statement, HealthController],
+        dependencies={
+            "conn": Provide(provide_connection),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+        },
+        lifespan=[pool_lifespan(settings)],
+        plugins=[ProblemDetailsPlugin(problem_details_config())],
+        openapi_config=openapi_config(),
+        state=State({"settings": settings}),
+    )

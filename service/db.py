@@ -1,0 +1,78 @@
+"""The asyncpg pool, made in the app's lifespan, and the connection dependency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import msgspec
+from litestar.di import NamedDependency
+
+from service.database import embedded_url
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.datastructures import State
+
+    from service.settings import Settings
+
+Conn = NamedDependency[asyncpg.Connection]
+"""A handler parameter receiving the request's pooled connection."""
+
+
+def _encode_json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name, encoder=_encode_json, decoder=msgspec.json.decode, schema="pg_catalog"
+        )
+
+
+async def connect(database_url: str) -> asyncpg.Connection:
+    """One connection with the same codecs as the pool's, for commands outside the app."""
+    conn = await asyncpg.connect(database_url)
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
+    """A pool of connections with JSON codecs and a deadline on every command."""
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        command_timeout=settings.command_timeout,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool
+
+
+def pool_lifespan(settings: Settings) -> Any:
+    """A lifespan context that opens the pool into ``app.state.pool`` and closes it at shutdown.
+
+    Without ``database_url`` the embedded server is started (or joined) here, not at import.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        database_url = settings.database_url or await asyncio.to_thread(embedded_url, settings.data_dir)
+        app.state.pool = await create_pool(database_url, settings)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    return lifespan
+
+
+async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
+    """One pooled connection per request that needs the database."""
+    async with state.pool.acquire() as conn:
+        yield conn

@@ -1,0 +1,51 @@
+"""Rows of the ``source_documents`` and ``claim_documents`` views, as model Structs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from service.model import Affiliation, AppearedInOut, Claim, Hop, Source, SourceSummary
+
+
+def appeared_in(record: Mapping[str, Any]) -> AppearedInOut:
+    """Where a claim appeared, from a claim row."""
+    return AppearedInOut(
+        url=record["url"],
+        title=record["title"],
+        author=record["author"],
+        outlet=record["outlet"],
+        published_at=record["published_at"],
+    )
+
+
+def claim(record: Mapping[str, Any]) -> Claim:
+    """A claim with its chain."""
+    return Claim(
+        id=str(record["id"]),
+        text=record["text"],
+        kind=record["kind"],
+        language=record["language"],
+        appeared_in=appeared_in(record),
+        stated_at=record["stated_at"],
+        chain=msgspec.convert(record["chain"], list[Hop], strict=False),
+        origin=msgspec.convert(record["origin"], SourceSummary),
+        created_at=record["created_at"],
+    )
+
+
+def source(record: Mapping[str, Any]) -> Source:
+    """A source with aliases and affiliations."""
+    return Source(
+        id=str(record["id"]),
+        name=record["name"],
+        kind=record["kind"],
+        aliases=list(record["aliases"]),
+        description=record["description"],
+        identifiers=record["identifiers"],
+        affiliations=msgspec.convert(record["affiliations"], list[Affiliation], strict=False),
+        created_at=record["created_at"],
+        score=record.get("score"),
+    )

@@ -1,0 +1,1 @@
+"""The model and its rules: names, chains, tracing, statement matching. No HTTP, no SQL."""

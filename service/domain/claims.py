@@ -1,0 +1,100 @@
+"""Claims: resolving a chain's sources and upstream link, and storing the claim in one go."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from service.domain import sources
+from service.domain.ids import field_id
+from service.domain.names import fold
+from service.errors import InvalidInput
+from service.model import ClaimIn, HopIn
+from service.repositories import claims as repo
+from service.repositories import sources as sources_repo
+from service.repositories.claims import NewHop, Upstream
+
+
+async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str) -> UUID | None:
+    if hop.source_id is not None and hop.source is not None:
+        raise InvalidInput.field(field, "give one of source_id and source, not both")
+    if hop.source_id is not None:
+        source_id = field_id(hop.source_id, f"{field}.source_id")
+        if await sources_repo.summary(conn, source_id) is None:
+            raise InvalidInput.field(f"{field}.source_id", "no source has this id")
+        return source_id
+    if hop.source is not None:
+        return await sources.resolve(conn, hop.source, f"{field}.source")
+    return None
+
+
+async def _upstream(conn: asyncpg.Connection, hop: HopIn, field: str, is_last: bool) -> Upstream | None:
+    if hop.upstream_claim_id is None:
+        return None
+    if not is_last:
+        raise InvalidInput.field(
+            f"{field}.upstream_claim_id", "only the last hop of a chain may link an upstream claim"
+        )
+    upstream_id = field_id(hop.upstream_claim_id, f"{field}.upstream_claim_id")
+    found = await repo.upstream(conn, upstream_id)
+    if found is None:
+        raise InvalidInput.field(f"{field}.upstream_claim_id", "no claim has this id")
+    return found
+
+
+async def resolve_chain(conn: asyncpg.Connection, claim: ClaimIn) -> tuple[list[NewHop], UUID, list[UUID]]:
+    """The stored hops of a chain, its origin and its relays (following the upstream link)."""
+    hops: list[NewHop] = []
+    upstream: Upstream | None = None
+    if not claim.text.strip():
+        raise InvalidInput.field("text", "the text is blank")
+    for i, hop in enumerate(claim.chain):
+        field = f"chain[{i}]"
+        if not hop.cue.strip():
+            raise InvalidInput.field(f"{field}.cue", "the cue is blank")
+        source_id = await _hop_source(conn, hop, field)
+        upstream = await _upstream(conn, hop, field, is_last=i == len(claim.chain) - 1)
+        if upstream is not None:
+            if source_id is None:
+                source_id = upstream.first_source_id
+            elif source_id != upstream.first_source_id:
+                raise InvalidInput.field(
+                    field, "the hop linking an upstream claim must name that claim's first source"
+                )
+        if source_id is None:
+            raise InvalidInput.field(field, "give source_id or source")
+        upstream_id = UUID(hop.upstream_claim_id) if hop.upstream_claim_id else None
+        hops.append(NewHop(source_id, hop.cue.strip(), hop.role, upstream_id))
+
+    sources_on_path = [h.source_id for h in hops]
+    if upstream is None:
+        origin, relays = sources_on_path[-1], sources_on_path[:-1]
+    else:
+        # The upstream path starts with the linking hop's source, so its relays include it.
+        origin, relays = upstream.origin_source_id, sources_on_path[:-1] + list(upstream.relay_source_ids)
+    return hops, origin, list(dict.fromkeys(relays))
+
+
+async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None) -> UUID:
+    """Store a claim with its chain and any sources it creates, all or nothing."""
+    async with conn.transaction():
+        hops, origin, relays = await resolve_chain(conn, claim)
+        appeared = claim.appeared_in
+        return await repo.insert(
+            conn,
+            id=id,
+            text=claim.text,
+            kind=claim.kind,
+            language=claim.language,
+            url=appeared.url,
+            title=appeared.title,
+            author=appeared.author,
+            outlet=appeared.outlet,
+            published_at=appeared.published_at,
+            stated_at=claim.stated_at,
+            origin_source_id=origin,
+            relay_source_ids=relays,
+            search_text=fold(claim.text),
+            hops=hops,
+        )

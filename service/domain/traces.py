@@ -1,0 +1,97 @@
+"""Tracing: a claim's path with upstream claims expanded, its origin, and on whose behalf it spoke."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from service.documents import appeared_in
+from service.domain.names import fold
+from service.errors import InvalidInput, NotFound
+from service.model import Affiliation, ClaimSummary, Origin, PathHop, SourceSummary, StatementMatch, Trace
+from service.repositories import traces as repo
+
+
+def _valid_at(affiliation: Affiliation, day: date) -> bool:
+    return (affiliation.since is None or affiliation.since <= day) and (
+        affiliation.until is None or day <= affiliation.until
+    )
+
+
+def origin_of(last: PathHop, affiliations: list[Affiliation], said_at: datetime | None) -> Origin:
+    """The origin's role and organization: the hop's role picks among the affiliations valid then."""
+    valid = [a for a in affiliations if said_at is None or _valid_at(a, said_at.date())]
+    if last.role is not None:
+        wanted = fold(last.role)
+        same_role = [a for a in valid if a.role is not None and fold(a.role) == wanted]
+        chosen = same_role[0] if same_role else (valid[0] if len(valid) == 1 else None)
+        return Origin(
+            source=last.source, role=last.role, on_behalf_of=chosen.organization if chosen else None
+        )
+    if valid:
+        return Origin(source=last.source, role=valid[0].role, on_behalf_of=valid[0].organization)
+    return Origin(source=last.source, role=None, on_behalf_of=None)
+
+
+def trace_from_record(record: asyncpg.Record) -> Trace:
+    """Assemble a trace from one row of the trace query."""
+    rows: list[dict[str, Any]] = record["path"]
+    path = [
+        PathHop(
+            position=position,
+            source=msgspec.convert(row["source"], SourceSummary),
+            cue=row["cue"],
+            role=row["role"],
+            claim_id=row["claim_id"],
+        )
+        for position, row in enumerate(rows)
+    ]
+    affiliations = msgspec.convert(record["origin_affiliations"], list[Affiliation], strict=False)
+    origin = origin_of(path[-1], affiliations, record["origin_said_at"])
+    return Trace(
+        claim=ClaimSummary(
+            id=str(record["id"]),
+            text=record["text"],
+            kind=record["kind"],
+            language=record["language"],
+            appeared_in=appeared_in(record),
+            stated_at=record["stated_at"],
+        ),
+        path=path,
+        origin=origin,
+        hops=len(path),
+        anonymous_origin=origin.source.kind == "anonymous",
+        upstream_depth=max(row["depth"] for row in rows),
+        truncated=rows[-1]["upstream_claim_id"] is not None,
+    )
+
+
+async def trace(conn: asyncpg.Connection, claim_id: UUID, max_depth: int) -> Trace:
+    """The full provenance of one stored claim."""
+    records = await repo.traces(conn, [claim_id], max_depth)
+    if not records:
+        raise NotFound(f"no claim has the id {str(claim_id)!r}")
+    return trace_from_record(records[0])
+
+
+async def trace_statement(
+    conn: asyncpg.Connection, statement: str, limit: int, max_depth: int
+) -> list[StatementMatch]:
+    """The stored claims that best match a free text, best first, each with its trace."""
+    folded = fold(statement)
+    if not folded:
+        raise InvalidInput.field("statement", "the statement needs at least one letter or digit")
+    matches = await repo.match_statement(conn, folded, limit)
+    if not matches:
+        return []
+    records = await repo.traces(conn, [m["id"] for m in matches], max_depth)
+    by_id = {r["id"]: trace_from_record(r) for r in records}
+    return [
+        StatementMatch(score=min(max(m["score"], 0.0), 1.0), trace=by_id[m["id"]])
+        for m in matches
+        if m["id"] in by_id
+    ]

@@ -1,0 +1,156 @@
+"""The domain's exceptions and how every error becomes an RFC 9457 problem.
+
+Exception tree::
+
+    ProvenanceError                 a domain rule refused the request
+     ├── NotFound                   404: an id that names nothing (or is not an id at all)
+     ├── InvalidInput               422: the body or a parameter breaks a rule; names the fields
+     │    └── AmbiguousSource       422: an inline source matches several stored ones
+     ├── Conflict                   409: the request clashes with what is stored
+     └── Unavailable                503: the database does not answer; retry after a moment
+
+Litestar's own ``HTTPException`` family (validation, unknown routes, methods) and asyncpg's
+integrity errors are mapped here too, and anything else becomes a 500 problem without a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import asyncpg
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(dict[str, str]):
+    """One offending field: ``{"field": "chain[1].source_id", "message": "..."}``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field=field, message=message)
+
+
+class ProvenanceError(Exception):
+    """A request the domain refuses; ``status`` says how it reaches HTTP."""
+
+    status: int = 400
+    headers: dict[str, str] | None = None
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldError] = (), **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.extra = extra
+
+
+class NotFound(ProvenanceError):
+    """Nothing is stored under this id."""
+
+    status = 404
+
+
+class InvalidInput(ProvenanceError):
+    """The request breaks a rule; ``errors`` names the fields."""
+
+    status = 422
+
+    @classmethod
+    def field(cls, field: str, message: str) -> InvalidInput:
+        """One offending field, also used as the detail."""
+        return cls(f"{field}: {message}", errors=[FieldError(field, message)])
+
+
+class AmbiguousSource(InvalidInput):
+    """An inline source matches several stored sources; ``candidates`` lists them."""
+
+
+class Conflict(ProvenanceError):
+    """The request clashes with what is stored."""
+
+    status = 409
+
+
+class Unavailable(ProvenanceError):
+    """The database does not answer."""
+
+    status = 503
+    headers = {"Retry-After": "1"}
+
+
+def _problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> ProblemDetailsException:
+    return ProblemDetailsException(
+        status_code=status,
+        title=title or HTTPStatus(status).phrase,
+        detail=detail,
+        extra={k: v for k, v in extra.items() if v is not None} or None,
+    )
+
+
+def _from_domain(exc: ProvenanceError) -> ProblemDetailsException:
+    problem = _problem(exc.status, exc.detail, errors=exc.errors or None, **exc.extra)
+    problem.headers = exc.headers
+    return problem
+
+
+def _field_name(key: str | None, source: Any) -> str:
+    # Litestar names body fields "data" at the top level and query parameters by their own name.
+    return key if key and key != "data" else "body"
+
+
+def _from_http(exc: HTTPException) -> ProblemDetailsException:
+    errors = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        errors = [
+            FieldError(_field_name(item.get("key"), item.get("source")), str(item.get("message", "")))
+            for item in exc.extra
+            if isinstance(item, Mapping)
+        ]
+    status = exc.status_code
+    if errors:
+        # The request parsed but breaks the schema: invalid input, as PRODUCT.md section 3 says.
+        status = 422
+    detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else ""
+    problem = _problem(status, detail or HTTPStatus(status).description, errors=errors)
+    problem.headers = exc.headers
+    return problem
+
+
+_CONSTRAINT_MESSAGES = {
+    "sources_wikidata_key": (409, "another source already has this Wikidata identifier"),
+    "affiliations_unique": (409, "this affiliation is already recorded"),
+    "affiliations_not_self_check": (422, "a source cannot be affiliated to itself"),
+    "affiliations_period_check": (422, "an affiliation's since must not be after its until"),
+}
+
+
+def _from_integrity(exc: asyncpg.IntegrityConstraintViolationError) -> ProblemDetailsException:
+    constraint = getattr(exc, "constraint_name", None) or ""
+    fallback = (
+        (422, "the request breaks a rule of the stored data")
+        if isinstance(exc, asyncpg.CheckViolationError)
+        else (409, "the request conflicts with stored data")
+    )
+    status, detail = _CONSTRAINT_MESSAGES.get(constraint, fallback)
+    return _problem(status, detail, constraint=constraint or None)
+
+
+def _from_unexpected(exc: Exception) -> ProblemDetailsException:
+    log.exception("unhandled error", exc_info=exc)
+    return _problem(500, "The server failed to answer this request; it has been logged.")
+
+
+def problem_details_config() -> ProblemDetailsConfig:
+    """Every error of the app, as problem+json."""
+    mapping: dict[type[Exception], Any] = {
+        ProvenanceError: _from_domain,
+        HTTPException: _from_http,
+        asyncpg.IntegrityConstraintViolationError: _from_integrity,
+        Exception: _from_unexpected,
+    }
+    return ProblemDetailsConfig(exception_to_problem_detail_map=mapping)

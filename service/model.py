@@ -1,0 +1,256 @@
+"""The public model: request and response bodies of PRODUCT.md section 3, as msgspec Structs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+SourceKind = Literal["person", "organization", "outlet", "anonymous"]
+ClaimKind = Literal["quote", "paraphrase"]
+
+Name = Annotated[str, Meta(min_length=1, max_length=300, description="A name as written.")]
+Label = Annotated[str, Meta(min_length=1, max_length=300)]
+ClaimText = Annotated[str, Meta(min_length=1, max_length=10_000, description="The statement as it appeared.")]
+Language = Annotated[
+    str,
+    Meta(
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        max_length=35,
+        description="BCP 47 language tag, lower-case primary subtag.",
+        examples=["en"],
+    ),
+]
+Id = Annotated[str, Meta(description="An opaque id.", examples=["0b5e4a5c-8d0e-4f43-9c52-2d5c7e0b9f10"])]
+AwareDateTime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with an offset.")]
+
+
+class Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Request bodies refuse fields they do not know."""
+
+
+class Out(msgspec.Struct, kw_only=True):
+    """Response bodies."""
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+class OrganizationRef(Base):
+    """An organization or outlet named inline inside an affiliation."""
+
+    name: Name
+    kind: Literal["organization", "outlet"] = "organization"
+
+
+class AffiliationIn(Base):
+    """Membership of an organization or outlet, by id or inline."""
+
+    organization_id: Id | None = None
+    organization: OrganizationRef | None = None
+    role: Label | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+class SourceIn(Base):
+    """A source to create, as a body of ``POST /sources`` or inline in a hop."""
+
+    name: Name
+    kind: SourceKind
+    aliases: Annotated[list[Name], Meta(max_length=100)] = msgspec.field(default_factory=list)
+    description: Annotated[str, Meta(max_length=2_000)] | None = None
+    identifiers: Annotated[
+        dict[
+            Annotated[str, Meta(min_length=1, max_length=50)],
+            Annotated[str, Meta(min_length=1, max_length=500)],
+        ],
+        Meta(max_length=20, description='External identifiers, e.g. {"wikidata": "Q42"}.'),
+    ] = msgspec.field(default_factory=dict)
+    affiliations: Annotated[list[AffiliationIn], Meta(max_length=50)] = msgspec.field(default_factory=list)
+
+
+class SourceSummary(Out):
+    """A source in brief, as it appears inside claims and traces."""
+
+    id: Id
+    name: str
+    kind: SourceKind
+
+
+class Affiliation(Out):
+    """A membership: ``role`` at ``organization`` from ``since`` to ``until``."""
+
+    organization: SourceSummary
+    role: str | None
+    since: date | None
+    until: date | None
+
+
+class Source(Out):
+    """A source with its aliases, identifiers and affiliations."""
+
+    id: Id
+    name: str
+    kind: SourceKind
+    aliases: list[str]
+    description: str | None
+    identifiers: dict[str, str]
+    affiliations: list[Affiliation]
+    created_at: datetime
+    score: float | None = None
+    """How well the source matches ``q`` in [0, 1]; null when listing without ``q``."""
+
+
+class SourcePage(Out):
+    """One page of sources."""
+
+    items: list[Source]
+    next_cursor: str | None
+
+
+# --- claims ------------------------------------------------------------------------------------
+
+
+class AppearedIn(Base):
+    """The published piece a claim appeared in."""
+
+    url: Annotated[str, Meta(max_length=2_000)] | None = None
+    title: Annotated[str, Meta(max_length=1_000)] | None = None
+    author: Annotated[str, Meta(max_length=300)] | None = None
+    outlet: Annotated[str, Meta(max_length=300)] | None = None
+    published_at: AwareDateTime | None = None
+
+
+class HopIn(Base):
+    """One hop of a chain: a source by ``source_id`` or inline ``source``, and its cue."""
+
+    cue: Annotated[str, Meta(min_length=1, max_length=300, examples=["citing"])]
+    source_id: Id | None = None
+    source: SourceIn | None = None
+    role: Label | None = None
+    upstream_claim_id: Id | None = None
+
+
+class ClaimIn(Base):
+    """A claim to create with its chain, outermost reporter first, origin last."""
+
+    text: ClaimText
+    kind: ClaimKind
+    chain: Annotated[list[HopIn], Meta(min_length=1, max_length=16)]
+    language: Language = "en"
+    appeared_in: AppearedIn = msgspec.field(default_factory=AppearedIn)
+    stated_at: AwareDateTime | None = None
+
+
+class Hop(Out):
+    """A stored hop."""
+
+    position: int
+    source: SourceSummary
+    cue: str
+    role: str | None
+    upstream_claim_id: Id | None
+
+
+class AppearedInOut(Out):
+    """Where a claim appeared."""
+
+    url: str | None
+    title: str | None
+    author: str | None
+    outlet: str | None
+    published_at: datetime | None
+
+
+class Claim(Out):
+    """A stored claim with its own chain and its traced origin."""
+
+    id: Id
+    text: str
+    kind: ClaimKind
+    language: str
+    appeared_in: AppearedInOut
+    stated_at: datetime | None
+    chain: list[Hop]
+    origin: SourceSummary
+    created_at: datetime
+
+
+class ClaimPage(Out):
+    """One page of claims."""
+
+    items: list[Claim]
+    next_cursor: str | None
+
+
+# --- traces ------------------------------------------------------------------------------------
+
+
+class ClaimSummary(Out):
+    """The traced claim in brief."""
+
+    id: Id
+    text: str
+    kind: ClaimKind
+    language: str
+    appeared_in: AppearedInOut
+    stated_at: datetime | None
+
+
+class PathHop(Out):
+    """A hop of a trace path; ``claim_id`` is the stored claim it was recorded in."""
+
+    position: int
+    source: SourceSummary
+    cue: str
+    role: str | None
+    claim_id: Id
+
+
+class Origin(Out):
+    """Who first said it, in which role, on whose behalf."""
+
+    source: SourceSummary
+    role: str | None
+    on_behalf_of: SourceSummary | None
+
+
+class Trace(Out):
+    """The full provenance of one claim: the path with upstream claims expanded, and its origin."""
+
+    claim: ClaimSummary
+    path: list[PathHop]
+    origin: Origin
+    hops: int
+    anonymous_origin: bool
+    upstream_depth: int
+    """How many upstream links the path followed."""
+    truncated: bool
+    """True when the upstream links went deeper than the service follows."""
+
+
+class StatementMatch(Out):
+    """A stored claim matching a free-text statement, with its trace."""
+
+    score: Annotated[float, Meta(ge=0, le=1)]
+    trace: Trace
+
+
+class StatementTrace(Out):
+    """The stored claims that best match a statement, best first."""
+
+    statement: str
+    items: list[StatementMatch]
+
+
+# --- health ------------------------------------------------------------------------------------
+
+
+class Health(Out):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unavailable"] | None = None

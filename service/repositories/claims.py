@@ -1,0 +1,165 @@
+"""Claims and their hops."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+from uuid import UUID
+
+import asyncpg
+
+INSERT_CLAIM = """
+INSERT INTO claims (id, text, kind, language, url, title, author, outlet, published_at, stated_at,
+                    origin_source_id, relay_source_ids, search_text)
+VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING id
+"""
+
+INSERT_HOPS = """
+INSERT INTO hops (claim_id, position, source_id, cue, role, upstream_claim_id)
+SELECT $1, position, source_id, cue, role, upstream_claim_id
+  FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5::text[], $6::uuid[])
+       AS h(position, source_id, cue, role, upstream_claim_id)
+"""
+
+CLAIM_EXISTS = "SELECT EXISTS (SELECT 1 FROM claims WHERE id = $1)"
+
+UPSTREAM = """
+SELECT c.origin_source_id, c.relay_source_ids, h.source_id AS first_source_id
+  FROM claims c JOIN hops h ON h.claim_id = c.id AND h.position = 0
+ WHERE c.id = $1
+"""
+
+CLAIM_DOCUMENTS = """
+SELECT d.* FROM claim_documents d JOIN unnest($1::uuid[]) WITH ORDINALITY AS k(id, n) ON k.id = d.id
+ ORDER BY k.n
+"""
+
+# One static query for every combination of filters: a NULL parameter switches its filter off.
+LIST_CLAIMS = """
+SELECT d.*
+  FROM claim_documents d
+ WHERE d.id IN (
+        SELECT c.id FROM claims c
+         WHERE ($1::uuid IS NULL OR c.origin_source_id = $1)
+           AND ($2::uuid IS NULL OR c.relay_source_ids @> ARRAY[$2::uuid])
+           AND ($3::uuid IS NULL OR c.origin_source_id = $3 OR c.relay_source_ids @> ARRAY[$3::uuid])
+           AND ($4::timestamptz IS NULL OR c.published_at >= $4)
+           AND ($5::timestamptz IS NULL OR c.published_at < $5)
+           AND ($6::text IS NULL OR c.search_vector @@ plainto_tsquery('english', $6))
+           AND ($7::bigint IS NULL OR c.seq < $7)
+         ORDER BY c.seq DESC
+         LIMIT $8)
+ ORDER BY d.seq DESC
+"""
+
+
+class Upstream(NamedTuple):
+    """What a hop linking an upstream claim needs to know of it."""
+
+    first_source_id: UUID
+    origin_source_id: UUID
+    relay_source_ids: list[UUID]
+
+
+class NewHop(NamedTuple):
+    """A resolved hop, ready to store."""
+
+    source_id: UUID
+    cue: str
+    role: str | None
+    upstream_claim_id: UUID | None
+
+
+class ClaimFilters(NamedTuple):
+    """Filters of ``GET /claims``; ``None`` switches one off."""
+
+    origin: UUID | None = None
+    via: UUID | None = None
+    origin_or_via: UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None
+
+
+async def upstream(conn: asyncpg.Connection, claim_id: UUID) -> Upstream | None:
+    """The first source, origin and relays of a stored claim, or ``None`` if there is none."""
+    row = await conn.fetchrow(UPSTREAM, claim_id)
+    return Upstream(row["first_source_id"], row["origin_source_id"], row["relay_source_ids"]) if row else None
+
+
+async def insert(
+    conn: asyncpg.Connection,
+    *,
+    id: UUID | None,
+    text: str,
+    kind: str,
+    language: str,
+    url: str | None,
+    title: str | None,
+    author: str | None,
+    outlet: str | None,
+    published_at: datetime | None,
+    stated_at: datetime | None,
+    origin_source_id: UUID,
+    relay_source_ids: list[UUID],
+    search_text: str,
+    hops: Sequence[NewHop],
+) -> UUID:
+    """Store a claim and its hops; the chain is checked by the database at commit."""
+    claim_id: UUID = await conn.fetchval(
+        INSERT_CLAIM,
+        id,
+        text,
+        kind,
+        language,
+        url,
+        title,
+        author,
+        outlet,
+        published_at,
+        stated_at,
+        origin_source_id,
+        relay_source_ids,
+        search_text,
+    )
+    await conn.execute(
+        INSERT_HOPS,
+        claim_id,
+        list(range(len(hops))),
+        [h.source_id for h in hops],
+        [h.cue for h in hops],
+        [h.role for h in hops],
+        [h.upstream_claim_id for h in hops],
+    )
+    return claim_id
+
+
+async def exists(conn: asyncpg.Connection, claim_id: UUID) -> bool:
+    """Whether a claim is stored under ``claim_id``."""
+    return bool(await conn.fetchval(CLAIM_EXISTS, claim_id))
+
+
+async def documents(conn: asyncpg.Connection, ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """Whole claims with their chains, in the order of ``ids``."""
+    return list(await conn.fetch(CLAIM_DOCUMENTS, list(ids)))
+
+
+async def page(
+    conn: asyncpg.Connection, filters: ClaimFilters, *, before_seq: int | None, limit: int
+) -> list[asyncpg.Record]:
+    """Newest claims first that pass ``filters``, keyset-paginated on ``seq``."""
+    return list(
+        await conn.fetch(
+            LIST_CLAIMS,
+            filters.origin,
+            filters.via,
+            filters.origin_or_via,
+            filters.since,
+            filters.until,
+            filters.q,
+            before_seq,
+            limit,
+        )
+    )

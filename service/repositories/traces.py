@@ -1,0 +1,94 @@
+"""Tracing and statement search: each one query, one round trip, whatever the depth."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+
+# The path of a claim is its own hops followed by its upstream claim's path without that claim's
+# first hop (the same source as the linking hop), recursively, at most $2 links deep. For each root
+# the query answers the claim itself, the path in order, and the affiliations of the origin (the
+# last hop of the path), so that the role and on-whose-behalf can be decided without a second trip.
+TRACE = """
+WITH RECURSIVE walk (root_id, claim_id, depth) AS (
+    SELECT r, r, 0 FROM unnest($1::uuid[]) AS r
+    UNION ALL
+    SELECT w.root_id, h.upstream_claim_id, w.depth + 1
+      FROM walk w JOIN hops h ON h.claim_id = w.claim_id AND h.upstream_claim_id IS NOT NULL
+     WHERE w.depth < $2
+), path AS (
+    SELECT w.root_id, w.depth, h.claim_id, h.position, h.cue, h.role, h.upstream_claim_id,
+           h.source_id, s.name AS source_name, s.kind AS source_kind,
+           coalesce(c.stated_at, c.published_at, c.created_at) AS said_at
+      FROM walk w
+      JOIN hops h ON h.claim_id = w.claim_id AND (w.depth = 0 OR h.position > 0)
+      JOIN sources s ON s.id = h.source_id
+      JOIN claims c ON c.id = h.claim_id
+), origin AS (
+    SELECT DISTINCT ON (root_id) root_id, source_id, said_at
+      FROM path ORDER BY root_id, depth DESC, position DESC
+)
+SELECT d.*,
+       (SELECT json_agg(json_build_object(
+                    'depth', p.depth, 'claim_id', p.claim_id, 'cue', p.cue, 'role', p.role,
+                    'upstream_claim_id', p.upstream_claim_id,
+                    'source', json_build_object('id', p.source_id, 'name', p.source_name,
+                                                'kind', p.source_kind))
+                ORDER BY p.depth, p.position)
+          FROM path p WHERE p.root_id = d.id) AS path,
+       o.said_at AS origin_said_at,
+       coalesce((SELECT json_agg(json_build_object(
+                    'organization', json_build_object('id', g.id, 'name', g.name, 'kind', g.kind),
+                    'role', f.role, 'since', f.since, 'until', f.until)
+                  ORDER BY f.since DESC NULLS LAST, g.name)
+                   FROM affiliations f JOIN sources g ON g.id = f.organization_id
+                  WHERE f.source_id = o.source_id), '[]') AS origin_affiliations
+  FROM unnest($1::uuid[]) WITH ORDINALITY AS k(id, n)
+  JOIN claim_documents d ON d.id = k.id
+  JOIN origin o ON o.root_id = k.id
+ ORDER BY k.n
+"""
+
+# Candidates share at least one lexeme with the statement (an OR query over its lexemes, through
+# the GIN index); each is scored on how much of the statement it covers and how much of itself
+# the statement covers, with cover density breaking ties.
+MATCH_STATEMENT = """
+WITH q AS (
+    SELECT lexemes,
+           to_tsquery('simple', (SELECT string_agg(quote_literal(l), ' | ') FROM unnest(lexemes) AS l))
+               AS query
+      FROM (SELECT tsvector_to_array(to_tsvector('english', $1)) AS lexemes) AS x
+), candidates AS (
+    SELECT c.id, c.search_vector, ts_rank_cd(c.search_vector, q.query, 1) AS rank
+      FROM claims c, q
+     WHERE c.search_vector @@ q.query
+     ORDER BY rank DESC
+     LIMIT $3
+), scored AS (
+    SELECT m.id, m.rank, m.matched::float8 / cardinality(q.lexemes) AS statement_coverage,
+           m.matched::float8 / greatest(m.claim_lexemes, 1) AS claim_coverage
+      FROM q, LATERAL (
+            SELECT cand.id, cand.rank, cardinality(tsvector_to_array(cand.search_vector)) AS claim_lexemes,
+                   (SELECT count(*) FROM unnest(q.lexemes) AS l
+                     WHERE l = ANY (tsvector_to_array(cand.search_vector))) AS matched
+              FROM candidates cand) AS m
+)
+SELECT id, round((0.7 * statement_coverage + 0.3 * claim_coverage)::numeric, 4)::float8 AS score
+  FROM scored
+ ORDER BY score DESC, rank DESC, id
+ LIMIT $2
+"""
+
+
+async def traces(conn: asyncpg.Connection, claim_ids: Sequence[UUID], max_depth: int) -> list[asyncpg.Record]:
+    """One row per stored claim of ``claim_ids`` (in that order) with its path and origin affiliations."""
+    return list(await conn.fetch(TRACE, list(claim_ids), max_depth))
+
+
+async def match_statement(
+    conn: asyncpg.Connection, folded_statement: str, limit: int, candidates: int = 200
+) -> list[asyncpg.Record]:
+    """``(id, score)`` of the claims best matching a folded statement, best first."""
+    return list(await conn.fetch(MATCH_STATEMENT, folded_statement, limit, candidates))

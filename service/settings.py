@@ -1,0 +1,39 @@
+"""Configuration from the environment, in one Struct."""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+from litestar.di import NamedDependency
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the service reads from its environment."""
+
+    database_url: str | None = None
+    """PostgreSQL DSN; unset means an embedded server under ``data_dir``."""
+    data_dir: str = ".provenance"
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    command_timeout: float = 10.0
+    trace_max_depth: int = 32
+    """How many upstream links a trace follows at most."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Read ``DATABASE_URL`` and ``PROVENANCE_*`` variables; keyword overrides win."""
+        env = os.environ
+        values: dict[str, object] = {
+            "database_url": env.get("DATABASE_URL") or None,
+            "data_dir": env.get("PROVENANCE_DATA_DIR", ".provenance"),
+            "pool_min_size": int(env.get("PROVENANCE_POOL_MIN_SIZE", "2")),
+            "pool_max_size": int(env.get("PROVENANCE_POOL_MAX_SIZE", "10")),
+            "command_timeout": float(env.get("PROVENANCE_COMMAND_TIMEOUT", "10")),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return msgspec.convert(values, cls)
+
+
+AppSettings = NamedDependency[Settings]
+"""A handler parameter receiving the app's settings."""

@@ -1,0 +1,156 @@
+"""A real PostgreSQL for the whole session, a fresh app per test, and empty tables before each.
+
+With ``DATABASE_URL`` set, the tests create (and drop) a database of their own on that server;
+without it, they start an embedded PostgreSQL (pgserver) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+
+from service import migrations
+from service.app import create_app
+from service.database import embedded_url
+from service.settings import Settings
+
+TABLES = "hops, claims, affiliations, source_aliases, sources"
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _admin(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+class Server:
+    """The PostgreSQL server the tests use, able to make throwaway databases."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def create_database(self) -> str:
+        name = f"provenance_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_admin(self.url, f'CREATE DATABASE "{name}"'))
+        return with_database(self.url, name)
+
+    def drop_database(self, url: str) -> None:
+        name = urlsplit(url).path.lstrip("/")
+        asyncio.run(_admin(self.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    if url := os.environ.get("DATABASE_URL"):
+        yield Server(url)
+        return
+    with tempfile.TemporaryDirectory(prefix="provenance-pg-") as data_dir:
+        yield Server(embedded_url(data_dir))
+
+
+@pytest.fixture(scope="session")
+def database_url(server: Server) -> Iterator[str]:
+    url = server.create_database()
+    migrations.upgrade(url)
+    yield url
+    server.drop_database(url)
+
+
+@asynccontextmanager
+async def running(application: Litestar) -> AsyncIterator[Litestar]:
+    """Run the app's lifespan in a task of its own: anyio wants it entered and left in one task,
+    and pytest-asyncio sets a fixture up and tears it down in different ones."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        async with application.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(lifespan())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # raises what made the start-up fail
+    try:
+        yield application
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[Litestar]:
+    application = create_app(Settings(database_url=database_url, pool_min_size=1, pool_max_size=4))
+    async with running(application):
+        async with application.state.pool.acquire() as conn:
+            await conn.execute(f"TRUNCATE {TABLES}")
+        yield application
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+async def conn(app: Litestar) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the app's pool, for looking at what is stored."""
+    async with app.state.pool.acquire() as connection:
+        yield connection
+
+
+def inline(name: str, kind: str = "person", **fields: Any) -> dict[str, Any]:
+    """An inline source for a hop."""
+    return {"name": name, "kind": kind, **fields}
+
+
+def claim_body(text: str, *hops: dict[str, Any], kind: str = "paraphrase", **fields: Any) -> dict[str, Any]:
+    """A ``POST /claims`` body."""
+    return {"text": text, "kind": kind, "chain": list(hops), **fields}
+
+
+def hop(source: dict[str, Any] | str | None, cue: str = "said", **fields: Any) -> dict[str, Any]:
+    """A hop naming its source inline (a dict) or by id (a string)."""
+    if isinstance(source, dict):
+        fields["source"] = source
+    elif isinstance(source, str):
+        fields["source_id"] = source
+    return {"cue": cue, **fields}
+
+
+async def create_claim(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a claim through the API and return it; fails the test on anything but 201."""
+    response = await client.post("/claims", json=body)
+    assert response.status_code == 201, response.text
+    claim: dict[str, Any] = response.json()
+    return claim
+
+
+async def create_source(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a source through the API and return it."""
+    response = await client.post("/sources", json=body)
+    assert response.status_code == 201, response.text
+    source: dict[str, Any] = response.json()
+    return source
