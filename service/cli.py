@@ -33,10 +33,7 @@ async def _seed(database_url: str, path: Path) -> seeds.SeedReport:
 
 def _run_seed(database_url: str, path: Path) -> None:
     report = asyncio.run(_seed(database_url, path))
-    print(
-        f"seeded {report.files} file(s): {report.claims_added} new claim(s), "
-        f"{report.sources_added} new source(s)"
-    )
+    print(f"seeded {report.files} file(s): {report.claims_added} new claim(s), {report.sources_added} new source(s)")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -28,7 +28,7 @@ def embedded_url(data_dir: str | Path) -> str:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset, as in most containers and CI.
             warnings.simplefilter("ignore")
-            server = pgserver.get_server(path, cleanup_mode="stop")
+            server = pgserver.get_server(path, cleanup_mode="stop")  # type: ignore[attr-defined]
         _embedded[path] = server
     return str(server.get_uri())
 

@@ -29,9 +29,7 @@ def _encode_json(value: Any) -> str:
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            type_name, encoder=_encode_json, decoder=msgspec.json.decode, schema="pg_catalog"
-        )
+        await conn.set_type_codec(type_name, encoder=_encode_json, decoder=msgspec.json.decode, schema="pg_catalog")
 
 
 async def connect(database_url: str) -> asyncpg.Connection:
@@ -62,7 +60,9 @@ def pool_lifespan(settings: Settings) -> Any:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        database_url = settings.database_url or await asyncio.to_thread(embedded_url, settings.data_dir)
+        database_url = settings.database_url
+        if database_url is None:
+            database_url = await asyncio.to_thread(embedded_url, settings.data_dir)
         app.state.pool = await create_pool(database_url, settings)
         try:
             yield

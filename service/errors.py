@@ -112,6 +112,9 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
             if isinstance(item, Mapping)
         ]
     status = exc.status_code
+    if errors and [e["message"] for e in errors] == ["'data'"]:
+        # Litestar's word for a request with no body at all: nothing to parse, so a 400.
+        return _problem(400, "the request needs a JSON body")
     if errors:
         # The request parsed but breaks the schema: invalid input, as PRODUCT.md section 3 says.
         status = 422
@@ -140,6 +143,11 @@ def _from_integrity(exc: asyncpg.IntegrityConstraintViolationError) -> ProblemDe
     return _problem(status, detail, constraint=constraint or None)
 
 
+def _from_data_error(exc: asyncpg.DataError) -> ProblemDetailsException:
+    # Class 22 errors are values PostgreSQL cannot store, such as a NUL character in a text.
+    return _problem(422, f"a value cannot be stored: {exc.args[0] if exc.args else 'invalid data'}")
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     log.exception("unhandled error", exc_info=exc)
     return _problem(500, "The server failed to answer this request; it has been logged.")
@@ -151,6 +159,7 @@ def problem_details_config() -> ProblemDetailsConfig:
         ProvenanceError: _from_domain,
         HTTPException: _from_http,
         asyncpg.IntegrityConstraintViolationError: _from_integrity,
+        asyncpg.DataError: _from_data_error,
         Exception: _from_unexpected,
     }
     return ProblemDetailsConfig(exception_to_problem_detail_map=mapping)

@@ -104,15 +104,14 @@ async def _source_ids(conn: asyncpg.Connection, seed: SeedFile, report: SeedRepo
         report.sources_added += 1
     for source in created:
         for i, affiliation in enumerate(source.affiliations):
-            body = AffiliationIn(
+            membership = AffiliationIn(
                 organization_id=str(ids[affiliation.organization]),
                 role=affiliation.role,
                 since=affiliation.since,
                 until=affiliation.until,
             )
-            await sources_domain.affiliate(
-                conn, ids[source.key], body, f"sources.{source.key}.affiliations[{i}]"
-            )
+            field = f"sources.{source.key}.affiliations[{i}]"
+            await sources_domain.affiliate(conn, ids[source.key], membership, field)
     return ids
 
 

@@ -82,9 +82,7 @@ class ClaimController(Controller):
         self,
         request: Request[Any, Any, Any],
         conn: Conn,
-        q: Annotated[
-            str | None, Parameter(min_length=1, max_length=1000, description="Words to find.")
-        ] = None,
+        q: Annotated[str | None, Parameter(min_length=1, max_length=1000, description="Words to find.")] = None,
         origin: SourceId = None,
         via: SourceId = None,
         since: Moment = None,
@@ -94,6 +92,9 @@ class ClaimController(Controller):
     ) -> Response[ClaimPage]:
         if q is not None and not fold(q):
             raise InvalidInput.field("q", "needs at least one letter or digit")
+        for name, moment in (("since", since), ("until", until)):
+            if moment is not None and moment.tzinfo is None:
+                raise InvalidInput.field(name, "give an offset, e.g. 2024-06-25T00:00:00Z")
         if since is not None and until is not None and since > until:
             raise InvalidInput.field("until", "until is before since")
         filters = ClaimFilters(
@@ -112,9 +113,7 @@ class ClaimController(Controller):
         description="One claim with its own chain and its traced origin.",
         responses=problems(404),
     )
-    async def get_claim(
-        self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]
-    ) -> Claim:
+    async def get_claim(self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]) -> Claim:
         return await load_claim(conn, claim_id)
 
     @get(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,9 +19,7 @@ from litestar.params import Parameter
 from service.errors import InvalidInput
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size, 1 to 200.")]
-Cursor = Annotated[
-    str | None, Parameter(max_length=200, description="The `next_cursor` of the previous page.")
-]
+Cursor = Annotated[str | None, Parameter(max_length=200, description="The `next_cursor` of the previous page.")]
 DEFAULT_LIMIT = 50
 
 
@@ -42,12 +41,19 @@ def decode_cursor(cursor: str | None, kind: str, types: tuple[type, ...]) -> tup
         not isinstance(values, list)
         or len(values) != len(types) + 1
         or values[0] != kind
-        or not all(
-            isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values[1:], types, strict=True)
-        )
+        or not all(_fits(v, t) for v, t in zip(values[1:], types, strict=True))
     ):
         raise InvalidInput.field("cursor", "not a cursor of this list")
     return tuple(values[1:])
+
+
+def _fits(value: object, kind: type) -> bool:
+    """A key of the expected type that PostgreSQL can compare: a bigint, or a finite float."""
+    if isinstance(value, bool):
+        return False
+    if kind is int:
+        return isinstance(value, int) and 0 <= value < 2**63
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def next_link(request: Request[Any, Any, Any], next_cursor: str | None) -> dict[str, str]:

@@ -41,7 +41,7 @@ _DESCRIPTIONS = {
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI responses for the given error statuses, as problem+json."""
+    """OpenAPI responses for the given error statuses, and 400 and 500 that any request may meet."""
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -49,5 +49,5 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
         )
-        for status in statuses
+        for status in sorted({400, 500, *statuses})
     }

@@ -62,9 +62,7 @@ class SourceController(Controller):
         self,
         request: Request[Any, Any, Any],
         conn: Conn,
-        q: Annotated[
-            str | None, Parameter(min_length=1, max_length=300, description="A name to find.")
-        ] = None,
+        q: Annotated[str | None, Parameter(min_length=1, max_length=300, description="A name to find.")] = None,
         kind: Annotated[SourceKind | None, Parameter(description="Only sources of this kind.")] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -85,15 +83,11 @@ class SourceController(Controller):
             next_cursor = encode_cursor("sources?q", last["score"], last["seq"]) if last else None
         else:
             after = decode_cursor(cursor, "sources", (int,))
-            records = await repo.page(
-                conn, kind=kind, before_seq=after[0] if after else None, limit=limit + 1
-            )
+            records = await repo.page(conn, kind=kind, before_seq=after[0] if after else None, limit=limit + 1)
             items = [documents.source(r) for r in records[:limit]]
             last = records[limit - 1] if len(records) > limit else None
             next_cursor = encode_cursor("sources", last["seq"]) if last else None
-        return Response(
-            SourcePage(items=items, next_cursor=next_cursor), headers=next_link(request, next_cursor)
-        )
+        return Response(SourcePage(items=items, next_cursor=next_cursor), headers=next_link(request, next_cursor))
 
     @get(
         "/{source_id:str}",

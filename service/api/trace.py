@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from litestar import get
 from litestar.params import Parameter
 

@@ -59,9 +59,7 @@ async def resolve_chain(conn: asyncpg.Connection, claim: ClaimIn) -> tuple[list[
             if source_id is None:
                 source_id = upstream.first_source_id
             elif source_id != upstream.first_source_id:
-                raise InvalidInput.field(
-                    field, "the hop linking an upstream claim must name that claim's first source"
-                )
+                raise InvalidInput.field(field, "the hop linking an upstream claim must name that claim's first source")
         if source_id is None:
             raise InvalidInput.field(field, "give source_id or source")
         upstream_id = UUID(hop.upstream_claim_id) if hop.upstream_claim_id else None

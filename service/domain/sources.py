@@ -23,15 +23,11 @@ def _key(name: str, field: str) -> str:
     return key
 
 
-async def create(
-    conn: asyncpg.Connection, source: SourceIn, *, field: str = "", id: UUID | None = None
-) -> UUID:
+async def create(conn: asyncpg.Connection, source: SourceIn, *, field: str = "", id: UUID | None = None) -> UUID:
     """Store a new source with its aliases and affiliations (inside the caller's transaction)."""
     prefix = f"{field}." if field else ""
     key = _key(source.name, f"{prefix}name")
-    aliases = [
-        (alias.strip(), _key(alias, f"{prefix}aliases[{i}]")) for i, alias in enumerate(source.aliases)
-    ]
+    aliases = [(alias.strip(), _key(alias, f"{prefix}aliases[{i}]")) for i, alias in enumerate(source.aliases)]
     source_id = await repo.insert(
         conn,
         id=id,
@@ -47,9 +43,7 @@ async def create(
     return source_id
 
 
-async def affiliate(
-    conn: asyncpg.Connection, source_id: UUID, affiliation: AffiliationIn, field: str
-) -> None:
+async def affiliate(conn: asyncpg.Connection, source_id: UUID, affiliation: AffiliationIn, field: str) -> None:
     """Record that ``source_id`` belongs to an organization or outlet (by id or inline)."""
     if (affiliation.organization_id is None) == (affiliation.organization is None):
         raise InvalidInput.field(field, "give exactly one of organization_id and organization")
@@ -70,9 +64,7 @@ async def affiliate(
         raise InvalidInput.field(field, f"{org['name']!r} is a {org['kind']}, not an organization or outlet")
     if org_id == source_id:
         raise InvalidInput.field(field, "a source cannot be affiliated to itself")
-    await repo.insert_affiliation(
-        conn, source_id, org_id, affiliation.role, affiliation.since, affiliation.until
-    )
+    await repo.insert_affiliation(conn, source_id, org_id, affiliation.role, affiliation.since, affiliation.until)
 
 
 async def resolve(conn: asyncpg.Connection, source: SourceIn, field: str) -> UUID:
@@ -93,9 +85,7 @@ async def resolve(conn: asyncpg.Connection, source: SourceIn, field: str) -> UUI
         return matched
     if not matches:
         return await create(conn, source, field=field)
-    candidates = [
-        msgspec.to_builtins(SourceSummary(id=str(m["id"]), name=m["name"], kind=m["kind"])) for m in matches
-    ]
+    candidates = [msgspec.to_builtins(SourceSummary(id=str(m["id"]), name=m["name"], kind=m["kind"])) for m in matches]
     raise AmbiguousSource(
         f"{field}: {source.name!r} matches {len(matches)} stored sources; name one by source_id",
         errors=[InvalidInput.field(f"{field}.name", "matches several sources").errors[0]],

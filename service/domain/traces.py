@@ -29,9 +29,7 @@ def origin_of(last: PathHop, affiliations: list[Affiliation], said_at: datetime 
         wanted = fold(last.role)
         same_role = [a for a in valid if a.role is not None and fold(a.role) == wanted]
         chosen = same_role[0] if same_role else (valid[0] if len(valid) == 1 else None)
-        return Origin(
-            source=last.source, role=last.role, on_behalf_of=chosen.organization if chosen else None
-        )
+        return Origin(source=last.source, role=last.role, on_behalf_of=chosen.organization if chosen else None)
     if valid:
         return Origin(source=last.source, role=valid[0].role, on_behalf_of=valid[0].organization)
     return Origin(source=last.source, role=None, on_behalf_of=None)
@@ -78,9 +76,7 @@ async def trace(conn: asyncpg.Connection, claim_id: UUID, max_depth: int) -> Tra
     return trace_from_record(records[0])
 
 
-async def trace_statement(
-    conn: asyncpg.Connection, statement: str, limit: int, max_depth: int
-) -> list[StatementMatch]:
+async def trace_statement(conn: asyncpg.Connection, statement: str, limit: int, max_depth: int) -> list[StatementMatch]:
     """The stored claims that best match a free text, best first, each with its trace."""
     folded = fold(statement)
     if not folded:
@@ -91,7 +87,5 @@ async def trace_statement(
     records = await repo.traces(conn, [m["id"] for m in matches], max_depth)
     by_id = {r["id"]: trace_from_record(r) for r in records}
     return [
-        StatementMatch(score=min(max(m["score"], 0.0), 1.0), trace=by_id[m["id"]])
-        for m in matches
-        if m["id"] in by_id
+        StatementMatch(score=min(max(m["score"], 0.0), 1.0), trace=by_id[m["id"]]) for m in matches if m["id"] in by_id
     ]

@@ -80,7 +80,7 @@ SELECT d.*, round(sc.score::numeric, 6)::float8 AS score
   FROM scored sc JOIN source_documents d ON d.id = sc.source_id
  WHERE sc.score > 0
    AND ($3::float8 IS NULL OR (round(sc.score::numeric, 6)::float8, d.seq) < ($3, $4::bigint))
- ORDER BY 2 DESC, d.seq DESC
+ ORDER BY score DESC, d.seq DESC
  LIMIT $5
 """
 
@@ -110,9 +110,7 @@ async def insert(
     return source_id
 
 
-async def insert_aliases(
-    conn: asyncpg.Connection, source_id: UUID, aliases: Sequence[tuple[str, str]]
-) -> None:
+async def insert_aliases(conn: asyncpg.Connection, source_id: UUID, aliases: Sequence[tuple[str, str]]) -> None:
     """Store ``(alias, alias_key)`` pairs; a key the source already has is skipped."""
     if aliases:
         await conn.execute(INSERT_ALIASES, source_id, [a for a, _ in aliases], [k for _, k in aliases])
