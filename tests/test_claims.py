@@ -1,0 +1,265 @@
+"""Creating claims: chains, inline source resolution, atomicity, and what the database enforces."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import claim_body, create_claim, create_source, hop, inline
+
+
+class TestCreateClaim:
+    async def test_created_claim_has_location_and_its_chain_in_order(self, client: httpx.AsyncClient) -> None:
+        body = claim_body(
+            "Austin initiated the conversation",
+            hop(inline("Hina", "outlet"), "reports"),
+            hop(inline("Reuters", "outlet"), "citing"),
+            hop(inline("Patrick Ryder"), "told reporters", role="spokesman"),
+            appeared_in={"title": "Ministers speak", "published_at": "2024-06-25T10:00:00Z"},
+            stated_at="2024-06-25T09:00:00+02:00",
+        )
+        response = await client.post("/claims", json=body)
+        assert response.status_code == 201
+        claim = response.json()
+        assert response.headers["location"] == f"/claims/{claim['id']}"
+        assert [(h["position"], h["source"]["name"], h["cue"]) for h in claim["chain"]] == [
+            (0, "Hina", "reports"),
+            (1, "Reuters", "citing"),
+            (2, "Patrick Ryder", "told reporters"),
+        ]
+        assert claim["chain"][2]["role"] == "spokesman"
+        assert claim["origin"]["name"] == "Patrick Ryder"
+        assert claim["appeared_in"]["published_at"] == "2024-06-25T10:00:00Z"
+        assert claim["stated_at"] == "2024-06-25T07:00:00Z"
+        assert claim["language"] == "en"
+
+        fetched = await client.get(response.headers["location"])
+        assert fetched.status_code == 200
+        assert fetched.json() == claim
+
+    async def test_a_hop_may_name_its_source_by_id(self, client: httpx.AsyncClient) -> None:
+        ryder = await create_source(client, {"name": "Patrick Ryder", "kind": "person"})
+        claim = await create_claim(client, claim_body("x", hop(ryder["id"], "told reporters")))
+        assert claim["chain"][0]["source"] == {"id": ryder["id"], "name": "Patrick Ryder", "kind": "person"}
+
+    async def test_unknown_source_id_is_422_naming_the_hop(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/claims", json=claim_body("x", hop("00000000-0000-0000-0000-000000000000")))
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == "chain[0].source_id"
+
+    async def test_a_hop_with_both_source_and_source_id_is_422(self, client: httpx.AsyncClient) -> None:
+        ryder = await create_source(client, {"name": "Patrick Ryder", "kind": "person"})
+        both = {"cue": "said", "source_id": ryder["id"], "source": inline("Patrick Ryder")}
+        response = await client.post("/claims", json=claim_body("x", both))
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "chain[0]"
+
+    async def test_a_hop_with_no_source_is_422(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/claims", json=claim_body("x", hop(None)))
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "chain[0]"
+
+    @pytest.mark.parametrize("field", ["text", "cue"])
+    async def test_blank_text_or_cue_is_422(self, client: httpx.AsyncClient, field: str) -> None:
+        body = claim_body("x", hop(inline("Someone")))
+        if field == "text":
+            body["text"] = "   "
+        else:
+            body["chain"][0]["cue"] = " \t "
+        response = await client.post("/claims", json=body)
+        assert response.status_code == 422
+        assert field in response.json()["errors"][0]["field"]
+
+    async def test_more_than_sixteen_hops_is_422(self, client: httpx.AsyncClient) -> None:
+        body = claim_body("x", *[hop(inline(f"Relay {i}", "outlet")) for i in range(17)])
+        response = await client.post("/claims", json=body)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "chain"
+
+    async def test_naive_times_are_refused(self, client: httpx.AsyncClient) -> None:
+        body = claim_body("x", hop(inline("Someone")), stated_at="2024-06-25T09:00:00")
+        response = await client.post("/claims", json=body)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "stated_at"
+
+
+class TestInlineSourceResolution:
+    async def test_an_inline_source_matching_nothing_is_created_once(self, client: httpx.AsyncClient) -> None:
+        first = await create_claim(client, claim_body("a", hop(inline("Reuters", "outlet"))))
+        second = await create_claim(client, claim_body("b", hop(inline("Reuters", "outlet"))))
+        assert first["origin"]["id"] == second["origin"]["id"]
+        listed = (await client.get("/sources", params={"q": "Reuters"})).json()["items"]
+        assert [s["id"] for s in listed] == [first["origin"]["id"]]
+
+    @pytest.mark.parametrize(
+        "spelling", ["RAZVOZAYEV", "Razvozáyev", "razvozayev.", "  Razvozayev ", "Mihail   Razvozayev"]
+    )
+    async def test_case_accents_punctuation_and_spaces_do_not_matter(
+        self, client: httpx.AsyncClient, spelling: str
+    ) -> None:
+        governor = await create_source(
+            client,
+            {"name": "Mikhail Razvozhayev", "kind": "person", "aliases": ["Razvozayev", "Mihail Razvozayev"]},
+        )
+        claim = await create_claim(client, claim_body("x", hop(inline(spelling))))
+        assert claim["origin"]["id"] == governor["id"]
+
+    async def test_an_alias_matches_like_a_name(self, client: httpx.AsyncClient) -> None:
+        pentagon = await create_source(
+            client,
+            {"name": "Pentagon", "kind": "organization", "aliases": ["US Department of Defense", "DoD"]},
+        )
+        claim = await create_claim(client, claim_body("x", hop(inline("U.S. Department of Defense", "organization"))))
+        assert claim["origin"]["id"] == pentagon["id"]
+        claim = await create_claim(client, claim_body("y", hop(inline("dod", "organization"))))
+        assert claim["origin"]["id"] == pentagon["id"]
+
+    async def test_a_reused_source_keeps_what_was_stored(self, client: httpx.AsyncClient) -> None:
+        stored = await create_source(client, {"name": "Reuters", "kind": "outlet", "description": "Wire agency"})
+        await create_claim(
+            client, claim_body("x", hop(inline("Reuters", "outlet", description="Changed", aliases=["R"])))
+        )
+        again = (await client.get(f"/sources/{stored['id']}")).json()
+        assert again["description"] == "Wire agency"
+        assert again["aliases"] == []
+
+    async def test_inline_source_matching_two_sources_is_422_listing_the_candidates(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        one = await create_source(client, {"name": "John Smith", "kind": "person"})
+        two = await create_source(client, {"name": "J. Smith", "kind": "person", "aliases": ["John Smith"]})
+        response = await client.post("/claims", json=claim_body("x", hop(inline("john smith"))))
+        assert response.status_code == 422
+        problem = response.json()
+        assert response.headers["content-type"] == "application/problem+json"
+        assert {c["id"] for c in problem["candidates"]} == {one["id"], two["id"]}
+        assert problem["errors"][0]["field"] == "chain[0].source.name"
+
+    async def test_several_matches_are_narrowed_by_kind(self, client: httpx.AsyncClient) -> None:
+        await create_source(client, {"name": "Reuters", "kind": "person"})
+        outlet = await create_source(client, {"name": "Reuters", "kind": "outlet"})
+        claim = await create_claim(client, claim_body("x", hop(inline("Reuters", "outlet"))))
+        assert claim["origin"]["id"] == outlet["id"]
+
+    async def test_an_inline_source_brings_its_aliases_and_affiliations(self, client: httpx.AsyncClient) -> None:
+        body = claim_body(
+            "x",
+            hop(
+                inline(
+                    "Charlie Dietz",
+                    aliases=["Major Charlie Dietz"],
+                    affiliations=[{"organization": {"name": "Pentagon"}, "role": "spokesperson"}],
+                ),
+                "said",
+            ),
+        )
+        claim = await create_claim(client, body)
+        source = (await client.get(f"/sources/{claim['origin']['id']}")).json()
+        assert source["aliases"] == ["Major Charlie Dietz"]
+        assert source["affiliations"][0]["organization"]["name"] == "Pentagon"
+        assert source["affiliations"][0]["role"] == "spokesperson"
+
+    async def test_a_failing_claim_leaves_no_source_behind(self, client: httpx.AsyncClient) -> None:
+        body = claim_body(
+            "x",
+            hop(inline("Brand New Outlet", "outlet", affiliations=[{"organization": {"name": "Brand New Owner"}}])),
+            hop("00000000-0000-0000-0000-000000000000"),
+        )
+        response = await client.post("/claims", json=body)
+        assert response.status_code == 422
+        for name in ("Brand New Outlet", "Brand New Owner"):
+            assert (await client.get("/sources", params={"q": name})).json()["items"] == []
+        assert (await client.get("/claims")).json()["items"] == []
+
+
+class TestDatabaseEnforcesTheChain:
+    """The rules hold even for writes that bypass the service."""
+
+    async def _claim_with(self, conn: asyncpg.Connection, positions: list[int], upstream_at: int | None) -> None:
+        source = await conn.fetchval(
+            "INSERT INTO sources (kind, name, name_key) VALUES ('person', 'X', 'x') RETURNING id"
+        )
+        upstream = await conn.fetchval(
+            "INSERT INTO claims (text, kind, language, origin_source_id, search_text)"
+            " VALUES ('u', 'quote', 'en', $1, 'u') RETURNING id",
+            source,
+        )
+        await conn.execute(
+            "INSERT INTO hops (claim_id, position, source_id, cue) VALUES ($1, 0, $2, 'said')",
+            upstream,
+            source,
+        )
+        claim = await conn.fetchval(
+            "INSERT INTO claims (text, kind, language, origin_source_id, search_text)"
+            " VALUES ('c', 'quote', 'en', $1, 'c') RETURNING id",
+            source,
+        )
+        for position in positions:
+            await conn.execute(
+                "INSERT INTO hops (claim_id, position, source_id, cue, upstream_claim_id)"
+                " VALUES ($1, $2, $3, 'said', $4)",
+                claim,
+                position,
+                source,
+                upstream if position == upstream_at else None,
+            )
+
+    @pytest.mark.parametrize(
+        ("positions", "upstream_at", "constraint"),
+        [
+            ([], None, "chain_not_empty"),
+            ([0, 2], None, "chain_positions"),
+            ([1], None, "chain_positions"),
+            ([0, 1], 0, "chain_upstream_last"),
+        ],
+    )
+    async def test_malformed_chains_fail_at_commit(
+        self, conn: asyncpg.Connection, positions: list[int], upstream_at: int | None, constraint: str
+    ) -> None:
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError) as raised:
+            async with conn.transaction():
+                await self._claim_with(conn, positions, upstream_at)
+        assert raised.value.constraint_name == constraint
+        assert await conn.fetchval("SELECT count(*) FROM claims") == 0
+
+    async def test_a_well_formed_chain_commits(self, conn: asyncpg.Connection) -> None:
+        async with conn.transaction():
+            await self._claim_with(conn, [0, 1], 1)
+        assert await conn.fetchval("SELECT count(*) FROM hops") == 3
+
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "INSERT INTO sources (kind, name, name_key) VALUES ('alien', 'X', 'x')",
+            "INSERT INTO sources (kind, name, name_key) VALUES ('person', ' ', 'x')",
+            "INSERT INTO sources (kind, name, name_key, identifiers) VALUES ('person', 'X', 'x', '[]')",
+        ],
+    )
+    async def test_source_checks(self, conn: asyncpg.Connection, statement: str) -> None:
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(statement)
+
+    async def test_hop_position_and_claim_kind_checks(self, conn: asyncpg.Connection) -> None:
+        source = await conn.fetchval(
+            "INSERT INTO sources (kind, name, name_key) VALUES ('person', 'X', 'x') RETURNING id"
+        )
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(
+                "INSERT INTO claims (text, kind, language, origin_source_id, search_text)"
+                " VALUES ('c', 'rumour', 'en', $1, 'c')",
+                source,
+            )
+        with pytest.raises(asyncpg.CheckViolationError):
+            async with conn.transaction():
+                claim = await conn.fetchval(
+                    "INSERT INTO claims (text, kind, language, origin_source_id, search_text)"
+                    " VALUES ('c', 'quote', 'en', $1, 'c') RETURNING id",
+                    source,
+                )
+                await conn.execute(
+                    "INSERT INTO hops (claim_id, position, source_id, cue) VALUES ($1, -1, $2, 'said')",
+                    claim,
+                    source,
+                )

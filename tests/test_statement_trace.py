@@ -1,0 +1,99 @@
+"""``GET /trace?statement=``: free text ranked against stored claims, each with its trace."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import claim_body, create_claim, hop, inline
+
+CLAIMS = {
+    "austin": "Austin initiated the conversation and it was the first such call since March 2023",
+    "belousov": "A.R. Belousov pointed to the danger of further escalating the situation through continued "
+    "supplies of American weapons to the Ukrainian armed forces",
+    "dietz": "Ukraine makes its own targeting decisions and conducts its own military operations",
+    "governor": "In a rocket attack on Sevastopol, three people were killed, including two children, and around "
+    "a hundred were wounded",
+    "zakharova": "The attack was carried out with U.S. weapons and should be condemned by the United Nations",
+}
+
+
+@pytest.fixture
+async def stored(client: httpx.AsyncClient) -> dict[str, str]:
+    ids = {}
+    for key, text in CLAIMS.items():
+        claim = await create_claim(client, claim_body(text, hop(inline(f"Speaker {key}"))))
+        ids[key] = claim["id"]
+    return ids
+
+
+async def best(client: httpx.AsyncClient, statement: str, limit: int = 5) -> list[dict[str, object]]:
+    response = await client.get("/trace", params={"statement": statement, "limit": limit})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, object]] = response.json()["items"]
+    return items
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("the first such call since March 2023", "austin"),  # partial quote
+        ("ukraine makes its own targeting decisions", "dietz"),
+        ("UKRAINE MAKES ITS OWN TARGETING DECISIONS!!!", "dietz"),  # case and punctuation
+        ("Sevastopol rocket attack killed three people including children", "governor"),  # reordered
+        ("Belousov warned of escalation through supplies of American weapons", "belousov"),  # paraphrase
+        ("Ukrainian armed forces supplied with american weapon", "belousov"),  # other inflections
+        ("should the United Nations condemn the attack", "zakharova"),
+        ("Sevastópol attáck", "governor"),  # accents
+    ],
+)
+async def test_the_intended_claim_ranks_first(
+    client: httpx.AsyncClient, stored: dict[str, str], statement: str, expected: str
+) -> None:
+    items = await best(client, statement)
+    assert items[0]["trace"]["claim"]["id"] == stored[expected]  # type: ignore[index]
+
+
+async def test_scores_are_in_unit_range_and_descending(client: httpx.AsyncClient, stored: dict[str, str]) -> None:
+    items = await best(client, "attack weapons Ukraine", limit=10)
+    scores = [item["score"] for item in items]
+    assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+    assert all(0 <= s <= 1 for s in scores)  # type: ignore[operator]
+
+
+async def test_the_exact_text_scores_one(client: httpx.AsyncClient, stored: dict[str, str]) -> None:
+    items = await best(client, CLAIMS["dietz"])
+    assert items[0]["score"] == 1.0
+
+
+async def test_each_match_carries_its_full_trace(client: httpx.AsyncClient, stored: dict[str, str]) -> None:
+    items = await best(client, "first such call")
+    trace = items[0]["trace"]
+    assert trace["path"][0]["source"]["name"] == "Speaker austin"  # type: ignore[index]
+    assert trace["origin"]["source"]["name"] == "Speaker austin"  # type: ignore[index]
+
+
+async def test_limit_bounds_the_answer(client: httpx.AsyncClient, stored: dict[str, str]) -> None:
+    assert len(await best(client, "attack", limit=1)) == 1
+
+
+async def test_no_match_is_an_empty_list(client: httpx.AsyncClient, stored: dict[str, str]) -> None:
+    assert await best(client, "zebra crossing xylophone") == []
+    assert await best(client, "the and of") == []  # only stop words
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"statement": ""},
+        {"statement": "x" * 2001},
+        {"statement": "..."},
+        {"statement": "a", "limit": 0},
+        {"statement": "a", "limit": 51},
+    ],
+)
+async def test_bad_statement_queries_are_problems(client: httpx.AsyncClient, params: dict[str, object]) -> None:
+    response = await client.get("/trace", params=params)
+    assert response.status_code in (400, 422)
+    assert response.headers["content-type"] == "application/problem+json"
