@@ -127,6 +127,7 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
 _CONSTRAINT_MESSAGES = {
     "sources_wikidata_key": (409, "another source already has this Wikidata identifier"),
     "affiliations_unique": (409, "this affiliation is already recorded"),
+    "claim_relations_unique": (409, "this relation is already recorded"),
     "affiliations_not_self_check": (422, "a source cannot be affiliated to itself"),
     "affiliations_period_check": (422, "an affiliation's since must not be after its until"),
 }

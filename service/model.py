@@ -14,10 +14,11 @@ ClaimKind = Literal["quote", "paraphrase"]
 Name = Annotated[str, Meta(min_length=1, max_length=300, description="A name as written.")]
 Label = Annotated[str, Meta(min_length=1, max_length=300)]
 ClaimText = Annotated[str, Meta(min_length=1, max_length=10_000, description="The statement as it appeared.")]
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
 Language = Annotated[
     str,
     Meta(
-        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        pattern=LANGUAGE_PATTERN,
         max_length=35,
         description="BCP 47 language tag, lower-case primary subtag.",
         examples=["en"],
@@ -230,6 +231,8 @@ class Trace(Out):
     """How many upstream links the path followed."""
     truncated: bool
     """True when the upstream links went deeper than the service follows."""
+    related: list[Relation] = msgspec.field(default_factory=list)
+    """Claims that say the same, support, contradict or correct this one, each with its origin."""
 
 
 class StatementMatch(Out):
@@ -244,6 +247,48 @@ class StatementTrace(Out):
 
     statement: str
     items: list[StatementMatch]
+
+
+# --- relations ---------------------------------------------------------------------------------
+
+RelationType = Literal["same_as", "supports", "contradicts", "corrects"]
+
+
+class RelationIn(Base):
+    """A relation from this claim to ``target_id``; same_as and contradicts are symmetric."""
+
+    type: RelationType
+    target_id: Id
+    note: Annotated[str, Meta(max_length=2_000)] | None = None
+    asserted_by: Annotated[str, Meta(min_length=1, max_length=300)] | None = None
+    """Who asserts the relation; authentication will fill it."""
+
+
+class RelatedClaim(Out):
+    """The other claim of a relation, with its traced origin."""
+
+    id: Id
+    text: str
+    kind: ClaimKind
+    origin: SourceSummary
+
+
+class Relation(Out):
+    """A relation seen from one claim: ``mutual`` (symmetric), ``outgoing`` or ``incoming``."""
+
+    id: Id
+    type: RelationType
+    direction: Literal["mutual", "outgoing", "incoming"]
+    claim: RelatedClaim
+    note: str | None
+    asserted_by: str | None
+    created_at: datetime
+
+
+class RelationList(Out):
+    """Every relation of one claim, oldest first."""
+
+    items: list[Relation]
 
 
 # --- health ------------------------------------------------------------------------------------

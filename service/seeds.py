@@ -18,8 +18,10 @@ import msgspec
 from service.domain import claims as claims_domain
 from service.domain import sources as sources_domain
 from service.domain.names import name_key
-from service.model import AffiliationIn, ClaimIn, HopIn, SourceIn, SourceKind
+from service.domain.relations import stored_order
+from service.model import AffiliationIn, ClaimIn, HopIn, RelationType, SourceIn, SourceKind
 from service.repositories import claims as claims_repo
+from service.repositories import relations as relations_repo
 from service.repositories import sources as sources_repo
 
 NAMESPACE = uuid.UUID("6f1c2a52-3e0b-4c55-9d7e-0d6c1f2b8a41")
@@ -60,10 +62,18 @@ class SeedClaim(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     appeared_in: dict[str, Any] | None = None
 
 
+class SeedRelation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    type: RelationType
+    claim: str
+    target: str
+    note: str | None = None
+
+
 class SeedFile(msgspec.Struct, forbid_unknown_fields=True):
     article: dict[str, Any]
     sources: list[SeedSource]
     claims: list[SeedClaim]
+    relations: list[SeedRelation] = []
 
 
 def seed_id(kind: str, key: str) -> uuid.UUID:
@@ -77,6 +87,7 @@ class SeedReport(msgspec.Struct):
     files: int = 0
     sources_added: int = 0
     claims_added: int = 0
+    relations_added: int = 0
 
 
 async def _source_ids(conn: asyncpg.Connection, seed: SeedFile, report: SeedReport) -> dict[str, uuid.UUID]:
@@ -147,6 +158,10 @@ async def load_file(conn: asyncpg.Connection, path: Path, report: SeedReport) ->
                 continue
             await claims_domain.create(conn, _claim_body(claim, seed, sources), id=claim_id)
             report.claims_added += 1
+        for link in seed.relations:
+            first, second = stored_order(seed_id("claim", link.claim), seed_id("claim", link.target), link.type)
+            if await relations_repo.insert_if_absent(conn, first, second, link.type, link.note, "seed"):
+                report.relations_added += 1
     report.files += 1
 
 

@@ -45,6 +45,8 @@ CORE = {
     "check_chain",
     "check_chain_of_hop",
     "check_chain_of_claim",
+    "claim_relations",
+    "claim_links",
 }
 
 

@@ -125,3 +125,20 @@ async def test_a_seed_quote_is_found_from_a_partial_paraphrase(client: httpx.Asy
     best = response.json()["items"][0]
     assert best["trace"]["claim"]["id"] == str(seeds.seed_id("claim", "austin-initiated-call"))
     assert [h["source"]["name"] for h in best["trace"]["path"]] == ["Hina", "Reuters", "Patrick Ryder"]
+
+
+async def test_the_casualty_counts_contradict_each_other(client: httpx.AsyncClient) -> None:
+    governor = await trace_of(client, "sevastopol-three-dead-hundred-wounded")
+    contradicting = {r["claim"]["id"] for r in governor["related"] if r["type"] == "contradicts"}
+    assert str(seeds.seed_id("claim", "crimea-attack-atacms-four-dead-151-injured")) in contradicting
+
+
+async def test_repeated_statements_are_the_same(client: httpx.AsyncClient) -> None:
+    quote = await trace_of(client, "belousov-danger-of-escalation")
+    same = {r["claim"]["id"] for r in quote["related"] if r["type"] == "same_as"}
+    assert str(seeds.seed_id("claim", "belousov-warned-austin-arms-shipments")) in same
+
+
+async def test_seeding_twice_adds_no_relation(conn: asyncpg.Connection, seeded: seeds.SeedReport) -> None:
+    assert seeded.relations_added >= 2
+    assert (await seeds.load(conn)).relations_added == 0

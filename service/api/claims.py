@@ -14,11 +14,21 @@ from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, 
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import claims as domain
-from service.domain import traces
+from service.domain import relations, traces
 from service.domain.ids import field_id, path_id
 from service.domain.names import fold
 from service.errors import InvalidInput, NotFound
-from service.model import Claim, ClaimIn, ClaimPage, Trace
+from service.model import (
+    LANGUAGE_PATTERN,
+    Claim,
+    ClaimIn,
+    ClaimKind,
+    ClaimPage,
+    Relation,
+    RelationIn,
+    RelationList,
+    Trace,
+)
 from service.repositories import claims as repo
 from service.repositories.claims import ClaimFilters
 from service.settings import AppSettings
@@ -75,7 +85,8 @@ class ClaimController(Controller):
         summary="List, filter and search claims",
         description="Newest first. `q` keeps claims containing every word of it; `origin` those whose "
         "traced origin (following upstream links) is that source; `via` those it relayed; `since` "
-        "(inclusive) and `until` (exclusive) bound when the claim appeared (`appeared_in.published_at`).",
+        "(inclusive) and `until` (exclusive) bound when the claim appeared (`appeared_in.published_at`); "
+        "`kind`, `language`, `anonymous_origin` and `contradicted` narrow further.",
         responses=problems(400, 422),
     )
     async def list_claims(
@@ -87,6 +98,17 @@ class ClaimController(Controller):
         via: SourceId = None,
         since: Moment = None,
         until: Moment = None,
+        kind: Annotated[ClaimKind | None, Parameter(description="Only quotes or only paraphrases.")] = None,
+        language: Annotated[
+            str | None,
+            Parameter(pattern=LANGUAGE_PATTERN, max_length=35, description="Only claims in this language."),
+        ] = None,
+        anonymous_origin: Annotated[
+            bool | None, Parameter(description="Only claims whose traced origin is (or is not) anonymous.")
+        ] = None,
+        contradicted: Annotated[
+            bool | None, Parameter(description="Only claims another claim contradicts (or none does).")
+        ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Response[ClaimPage]:
@@ -103,6 +125,10 @@ class ClaimController(Controller):
             since=since,
             until=until,
             q=fold(q) if q else None,
+            kind=kind,
+            language=language,
+            anonymous_origin=anonymous_origin,
+            contradicted=contradicted,
         )
         return await claim_page(request, conn, filters, limit, cursor)
 
@@ -115,6 +141,37 @@ class ClaimController(Controller):
     )
     async def get_claim(self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]) -> Claim:
         return await load_claim(conn, claim_id)
+
+    @post(
+        "/{claim_id:str}/relations",
+        operation_id="createClaimRelation",
+        summary="Relate a claim to another",
+        description="`same_as` and `contradicts` are symmetric: seen from both claims, and asserting "
+        "B-A after A-B is a repeat. `supports` and `corrects` go from this claim to `target_id`. A "
+        "relation to itself is a 422, an unknown target a 422, a repeated relation a 409.",
+        responses=problems(404, 409, 422),
+    )
+    async def create_relation(
+        self,
+        data: JSONBody[RelationIn],
+        conn: Conn,
+        claim_id: Annotated[str, Parameter(description="The claim's id.")],
+    ) -> Response[Relation]:
+        created = await relations.create(conn, path_id(claim_id, "claim"), data)
+        return Response(created, status_code=201, headers={"Location": f"/claims/{claim_id}/relations"})
+
+    @get(
+        "/{claim_id:str}/relations",
+        operation_id="listClaimRelations",
+        summary="Relations of a claim",
+        description="Every relation of the claim seen from it, oldest first: `mutual` for symmetric "
+        "types, `outgoing` when this claim supports or corrects the other, `incoming` the reverse.",
+        responses=problems(404),
+    )
+    async def list_relations(
+        self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]
+    ) -> RelationList:
+        return RelationList(items=await relations.of_claim(conn, path_id(claim_id, "claim")))
 
     @get(
         "/{claim_id:str}/trace",

@@ -14,7 +14,7 @@ from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, 
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import sources as domain
-from service.domain.ids import path_id
+from service.domain.ids import field_id, path_id
 from service.domain.names import name_key
 from service.errors import InvalidInput, NotFound
 from service.model import ClaimPage, Source, SourceIn, SourceKind, SourcePage
@@ -55,7 +55,8 @@ class SourceController(Controller):
         operation_id="listSources",
         summary="List or find sources",
         description="Without `q`, the newest sources first. With `q`, sources whose name or an alias "
-        "matches it (case, accents and punctuation ignored), best match first, each with a `score`.",
+        "matches it (case, accents and punctuation ignored), best match first, each with a `score`. "
+        "`kind` and `member_of` (an organization's id) narrow either.",
         responses=problems(400, 422),
     )
     async def list_sources(
@@ -64,9 +65,13 @@ class SourceController(Controller):
         conn: Conn,
         q: Annotated[str | None, Parameter(min_length=1, max_length=300, description="A name to find.")] = None,
         kind: Annotated[SourceKind | None, Parameter(description="Only sources of this kind.")] = None,
+        member_of: Annotated[
+            str | None, Parameter(max_length=100, description="Only members of this organization or outlet (an id).")
+        ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Response[SourcePage]:
+        organization = field_id(member_of, "member_of") if member_of else None
         if q is not None and not name_key(q):
             raise InvalidInput.field("q", "needs at least one letter or digit")
         if q is not None:
@@ -75,6 +80,7 @@ class SourceController(Controller):
                 conn,
                 key=name_key(q),
                 kind=kind,
+                member_of=organization,
                 after=(after[0], after[1]) if after else None,
                 limit=limit + 1,
             )
@@ -83,7 +89,9 @@ class SourceController(Controller):
             next_cursor = encode_cursor("sources?q", last["score"], last["seq"]) if last else None
         else:
             after = decode_cursor(cursor, "sources", (int,))
-            records = await repo.page(conn, kind=kind, before_seq=after[0] if after else None, limit=limit + 1)
+            records = await repo.page(
+                conn, kind=kind, member_of=organization, before_seq=after[0] if after else None, limit=limit + 1
+            )
             items = [documents.source(r) for r in records[:limit]]
             last = records[limit - 1] if len(records) > limit else None
             next_cursor = encode_cursor("sources", last["seq"]) if last else None

@@ -12,7 +12,16 @@ import msgspec
 from service.documents import appeared_in
 from service.domain.names import fold
 from service.errors import InvalidInput, NotFound
-from service.model import Affiliation, ClaimSummary, Origin, PathHop, SourceSummary, StatementMatch, Trace
+from service.model import (
+    Affiliation,
+    ClaimSummary,
+    Origin,
+    PathHop,
+    Relation,
+    SourceSummary,
+    StatementMatch,
+    Trace,
+)
 from service.repositories import traces as repo
 
 
@@ -65,6 +74,7 @@ def trace_from_record(record: asyncpg.Record) -> Trace:
         anonymous_origin=origin.source.kind == "anonymous",
         upstream_depth=max(row["depth"] for row in rows),
         truncated=rows[-1]["upstream_claim_id"] is not None,
+        related=msgspec.convert(record["related"], list[Relation], strict=False),
     )
 
 

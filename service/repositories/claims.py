@@ -48,9 +48,15 @@ SELECT d.*
            AND ($4::timestamptz IS NULL OR c.published_at >= $4)
            AND ($5::timestamptz IS NULL OR c.published_at < $5)
            AND ($6::text IS NULL OR c.search_vector @@ plainto_tsquery('english', $6))
-           AND ($7::bigint IS NULL OR c.seq < $7)
+           AND ($7::text IS NULL OR c.kind = $7)
+           AND ($8::text IS NULL OR c.language = $8)
+           AND ($9::boolean IS NULL
+                OR $9 = EXISTS (SELECT 1 FROM sources s WHERE s.id = c.origin_source_id AND s.kind = 'anonymous'))
+           AND ($10::boolean IS NULL
+                OR $10 = EXISTS (SELECT 1 FROM claim_links l WHERE l.subject_id = c.id AND l.type = 'contradicts'))
+           AND ($11::bigint IS NULL OR c.seq < $11)
          ORDER BY c.seq DESC
-         LIMIT $8)
+         LIMIT $12)
  ORDER BY d.seq DESC
 """
 
@@ -81,6 +87,10 @@ class ClaimFilters(NamedTuple):
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+    kind: str | None = None
+    language: str | None = None
+    anonymous_origin: bool | None = None
+    contradicted: bool | None = None
 
 
 async def upstream(conn: asyncpg.Connection, claim_id: UUID) -> Upstream | None:
@@ -159,6 +169,10 @@ async def page(
             filters.since,
             filters.until,
             filters.q,
+            filters.kind,
+            filters.language,
+            filters.anonymous_origin,
+            filters.contradicted,
             before_seq,
             limit,
         )

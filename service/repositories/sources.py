@@ -49,6 +49,7 @@ SELECT d.*, NULL::float8 AS score
   FROM source_documents d
  WHERE ($1::text IS NULL OR d.kind = $1)
    AND ($2::bigint IS NULL OR d.seq < $2)
+   AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM affiliations f WHERE f.source_id = d.id AND f.organization_id = $4))
  ORDER BY d.seq DESC
  LIMIT $3
 """
@@ -80,6 +81,7 @@ SELECT d.*, round(sc.score::numeric, 6)::float8 AS score
   FROM scored sc JOIN source_documents d ON d.id = sc.source_id
  WHERE sc.score > 0
    AND ($3::float8 IS NULL OR (round(sc.score::numeric, 6)::float8, d.seq) < ($3, $4::bigint))
+   AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM affiliations f WHERE f.source_id = d.id AND f.organization_id = $6))
  ORDER BY score DESC, d.seq DESC
  LIMIT $5
 """
@@ -139,10 +141,10 @@ async def documents(conn: asyncpg.Connection, ids: Sequence[UUID]) -> list[async
 
 
 async def page(
-    conn: asyncpg.Connection, *, kind: str | None, before_seq: int | None, limit: int
+    conn: asyncpg.Connection, *, kind: str | None, member_of: UUID | None, before_seq: int | None, limit: int
 ) -> list[asyncpg.Record]:
     """Newest sources first, keyset-paginated on ``seq``."""
-    return list(await conn.fetch(LIST_SOURCES, kind, before_seq, limit))
+    return list(await conn.fetch(LIST_SOURCES, kind, before_seq, limit, member_of))
 
 
 async def search(
@@ -150,12 +152,13 @@ async def search(
     *,
     key: str,
     kind: str | None,
+    member_of: UUID | None,
     after: tuple[float, int] | None,
     limit: int,
 ) -> list[asyncpg.Record]:
     """Sources matching the folded ``key``, best first, keyset-paginated on ``(score, seq)``."""
     score, seq = after if after else (None, None)
-    return list(await conn.fetch(SEARCH_SOURCES, key, kind, score, seq, limit))
+    return list(await conn.fetch(SEARCH_SOURCES, key, kind, score, seq, limit, member_of))
 
 
 def as_dict(record: asyncpg.Record) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import asyncpg
 
 # The path of a claim is its own hops followed by its upstream claim's path without that claim's
 # first hop (the same source as the linking hop), recursively, at most $2 links deep. For each root
-# the query answers the claim itself, the path in order, and the affiliations of the origin (the
-# last hop of the path), so that the role and on-whose-behalf can be decided without a second trip.
+# the query answers the claim itself, the path in order, the affiliations of the origin (the last
+# hop of the path), so that the role and on-whose-behalf can be decided without a second trip, and
+# the claims related to it.
 TRACE = """
 WITH RECURSIVE walk (root_id, claim_id, depth) AS (
     SELECT r, r, 0 FROM unnest($1::uuid[]) AS r
@@ -44,7 +45,18 @@ SELECT d.*,
                     'role', f.role, 'since', f.since, 'until', f.until)
                   ORDER BY f.since DESC NULLS LAST, g.name)
                    FROM affiliations f JOIN sources g ON g.id = f.organization_id
-                  WHERE f.source_id = o.source_id), '[]') AS origin_affiliations
+                  WHERE f.source_id = o.source_id), '[]') AS origin_affiliations,
+       coalesce((SELECT json_agg(json_build_object(
+                    'id', l.id, 'type', l.type, 'direction', l.direction, 'note', l.note,
+                    'asserted_by', l.asserted_by, 'created_at', l.created_at,
+                    'claim', json_build_object(
+                        'id', rc.id, 'text', rc.text, 'kind', rc.kind,
+                        'origin', json_build_object('id', rs.id, 'name', rs.name, 'kind', rs.kind)))
+                  ORDER BY l.seq)
+                   FROM claim_links l
+                   JOIN claims rc ON rc.id = l.other_id
+                   JOIN sources rs ON rs.id = rc.origin_source_id
+                  WHERE l.subject_id = d.id), '[]') AS related
   FROM unnest($1::uuid[]) WITH ORDINALITY AS k(id, n)
   JOIN claim_documents d ON d.id = k.id
   JOIN origin o ON o.root_id = k.id

@@ -1,0 +1,51 @@
+"""Relations between claims: which say the same, support, contradict or correct which."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from service.domain.ids import field_id
+from service.errors import InvalidInput, NotFound
+from service.model import Relation, RelationIn
+from service.repositories import claims as claims_repo
+from service.repositories import relations as repo
+
+SYMMETRIC = frozenset({"same_as", "contradicts"})
+
+
+def stored_order(claim_id: UUID, target_id: UUID, type: str) -> tuple[UUID, UUID]:
+    """The order a relation is stored in: symmetric ones with the lesser id first."""
+    if type in SYMMETRIC and target_id < claim_id:
+        return target_id, claim_id
+    return claim_id, target_id
+
+
+def relation(record: asyncpg.Record) -> Relation:
+    """A relation row of ``claim_links`` as a Struct."""
+    return msgspec.convert({**dict(record.items()), "id": str(record["id"])}, Relation, strict=False)
+
+
+async def create(conn: asyncpg.Connection, claim_id: UUID, body: RelationIn) -> Relation:
+    """Relate ``claim_id`` to ``body.target_id``; symmetric types are stored once in canonical order."""
+    target_id = field_id(body.target_id, "target_id")
+    async with conn.transaction():
+        if not await claims_repo.exists(conn, claim_id):
+            raise NotFound(f"no claim has the id {str(claim_id)!r}")
+        if target_id == claim_id:
+            raise InvalidInput.field("target_id", "a claim cannot be related to itself")
+        if not await claims_repo.exists(conn, target_id):
+            raise InvalidInput.field("target_id", "no claim has this id")
+        first, second = stored_order(claim_id, target_id, body.type)
+        relation_id = await repo.insert(conn, first, second, body.type, body.note, body.asserted_by)
+    [record] = await repo.links_of(conn, claim_id, relation_id)
+    return relation(record)
+
+
+async def of_claim(conn: asyncpg.Connection, claim_id: UUID) -> list[Relation]:
+    """Every relation of a stored claim, seen from it."""
+    if not await claims_repo.exists(conn, claim_id):
+        raise NotFound(f"no claim has the id {str(claim_id)!r}")
+    return [relation(r) for r in await repo.links_of(conn, claim_id)]
