@@ -36,8 +36,8 @@ def claim(record: Mapping[str, Any]) -> Claim:
     )
 
 
-def source(record: Mapping[str, Any]) -> Source:
-    """A source with aliases and affiliations."""
+def source(record: Mapping[str, Any], score: float | None = None) -> Source:
+    """A source with aliases and affiliations, and how well it matched a query if it was found."""
     return Source(
         id=str(record["id"]),
         name=record["name"],
@@ -47,5 +47,5 @@ def source(record: Mapping[str, Any]) -> Source:
         identifiers=record["identifiers"],
         affiliations=msgspec.convert(record["affiliations"], list[Affiliation], strict=False),
         created_at=record["created_at"],
-        score=record.get("score"),
+        score=score,
     )

@@ -47,6 +47,8 @@ CORE = {
     "check_chain_of_claim",
     "claim_relations",
     "claim_links",
+    "source_name_tokens",
+    "token_deletes",
 }
 
 

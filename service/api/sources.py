@@ -76,17 +76,17 @@ class SourceController(Controller):
             raise InvalidInput.field("q", "needs at least one letter or digit")
         if q is not None:
             after = decode_cursor(cursor, "sources?q", (float, int))
-            records = await repo.search(
+            found = await domain.find(
                 conn,
-                key=name_key(q),
+                q,
                 kind=kind,
                 member_of=organization,
                 after=(after[0], after[1]) if after else None,
                 limit=limit + 1,
             )
-            items = [documents.source(r) for r in records[:limit]]
-            last = records[limit - 1] if len(records) > limit else None
-            next_cursor = encode_cursor("sources?q", last["score"], last["seq"]) if last else None
+            items = [documents.source(record, score) for score, record in found[:limit]]
+            last = found[limit - 1] if len(found) > limit else None
+            next_cursor = encode_cursor("sources?q", last[0], last[1]["seq"]) if last else None
         else:
             after = decode_cursor(cursor, "sources", (int,))
             records = await repo.page(

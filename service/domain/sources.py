@@ -8,7 +8,7 @@ import asyncpg
 import msgspec
 
 from service.domain.ids import field_id
-from service.domain.names import name_key
+from service.domain.names import deletes, name_key, name_similarity, name_tokens
 from service.errors import AmbiguousSource, InvalidInput
 from service.model import AffiliationIn, SourceIn, SourceSummary
 from service.repositories import sources as repo
@@ -38,9 +38,53 @@ async def create(conn: asyncpg.Connection, source: SourceIn, *, field: str = "",
         identifiers=source.identifiers,
     )
     await repo.insert_aliases(conn, source_id, [(a, k) for a, k in aliases if k != key])
+    await index_names(conn, source_id)
     for i, affiliation in enumerate(source.affiliations):
         await affiliate(conn, source_id, affiliation, f"{prefix}affiliations[{i}]")
     return source_id
+
+
+async def index_names(conn: asyncpg.Connection, source_id: UUID) -> None:
+    """Index a source's names and aliases for finding it under spelling variants."""
+    tokens = {token for name in await repo.names_of(conn, source_id) for token in name_tokens(name)}
+    pairs = sorted({(key, token) for token in tokens for key in deletes(token)})
+    await repo.replace_name_tokens(conn, source_id, sorted(tokens), pairs)
+
+
+async def find(
+    conn: asyncpg.Connection,
+    q: str,
+    *,
+    kind: str | None,
+    member_of: UUID | None,
+    after: tuple[float, int] | None,
+    limit: int,
+    candidates: int = 500,
+) -> list[tuple[float, asyncpg.Record]]:
+    """Sources a name may mean, best first, as ``(score, record)``: 1.0 for an exact name or alias,
+    less for a spelling variant, a transliteration, initials or part of the name.
+
+    Keyset pagination on ``(score, seq)`` happens here, over at most ``candidates`` sources.
+    """
+    key = name_key(q)
+    tokens = name_tokens(q)
+    delete_keys = sorted({k for token in tokens for k in deletes(token)})
+    ids = await repo.candidates(
+        conn, key=key, delete_keys=delete_keys, kind=kind, member_of=member_of, limit=candidates
+    )
+    scored: list[tuple[float, asyncpg.Record]] = []
+    for record in await repo.documents(conn, ids):
+        names = [record["name"], *record["aliases"]]
+        if key in {name_key(n) for n in names}:
+            score = 1.0
+        else:
+            score = max(name_similarity(tokens, name_tokens(n)) for n in names)
+        if score > 0:
+            scored.append((round(score, 6), record))
+    scored.sort(key=lambda pair: (pair[0], pair[1]["seq"]), reverse=True)
+    if after is not None:
+        scored = [(s, r) for s, r in scored if (s, r["seq"]) < after]
+    return scored[:limit]
 
 
 async def affiliate(conn: asyncpg.Connection, source_id: UUID, affiliation: AffiliationIn, field: str) -> None:

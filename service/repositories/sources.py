@@ -14,7 +14,8 @@ LOCK_NAME_KEY = "SELECT pg_advisory_xact_lock(hashtextextended('source:' || $1, 
 MATCHING_NAME_KEY = """
 SELECT s.id, s.name, s.kind
   FROM sources s
- WHERE s.id IN (SELECT id FROM sources WHERE name_key = $1
+ WHERE s.merged_into IS NULL
+   AND s.id IN (SELECT id FROM sources WHERE name_key = $1
                 UNION
                 SELECT source_id FROM source_aliases WHERE alias_key = $1)
  ORDER BY s.seq
@@ -47,42 +48,54 @@ SELECT d.* FROM source_documents d JOIN unnest($1::uuid[]) WITH ORDINALITY AS k(
 LIST_SOURCES = """
 SELECT d.*, NULL::float8 AS score
   FROM source_documents d
- WHERE ($1::text IS NULL OR d.kind = $1)
+ WHERE d.merged_into IS NULL
+   AND ($1::text IS NULL OR d.kind = $1)
    AND ($2::bigint IS NULL OR d.seq < $2)
    AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM affiliations f WHERE f.source_id = d.id AND f.organization_id = $4))
  ORDER BY d.seq DESC
  LIMIT $3
 """
 
-# Without pg_trgm, names are ranked on their folded keys: an exact key first, then a key that
-# starts with the query, then one that contains it, then shared words.
-SEARCH_SOURCES = """
-WITH names AS (
-    SELECT s.id AS source_id, s.name_key AS key
-      FROM sources s WHERE $2::text IS NULL OR s.kind = $2
+NAMES_OF = """
+SELECT name FROM sources WHERE id = $1
+UNION ALL
+SELECT alias FROM source_aliases WHERE source_id = $1
+"""
+
+DELETE_NAME_TOKENS = "DELETE FROM source_name_tokens WHERE source_id = $1"
+
+INSERT_NAME_TOKENS = """
+INSERT INTO source_name_tokens (source_id, token)
+SELECT $1, token FROM unnest($2::text[]) AS token
+ON CONFLICT DO NOTHING
+"""
+
+INSERT_TOKEN_DELETES = """
+INSERT INTO token_deletes (delete_key, token)
+SELECT delete_key, token FROM unnest($1::text[], $2::text[]) AS d(delete_key, token)
+ON CONFLICT DO NOTHING
+"""
+
+# Sources a query may mean: an exact name or alias key, or a word whose skeleton shares a
+# one-letter deletion with a word of the query. Most shared words first; merged sources never.
+FIND_CANDIDATES = """
+WITH hits AS (
+    SELECT t.source_id, count(DISTINCT t.token) AS words
+      FROM source_name_tokens t
+     WHERE t.token IN (SELECT d.token FROM token_deletes d WHERE d.delete_key = ANY ($2::text[]))
+     GROUP BY t.source_id
     UNION ALL
-    SELECT a.source_id, a.alias_key
-      FROM source_aliases a JOIN sources s ON s.id = a.source_id
-     WHERE $2::text IS NULL OR s.kind = $2
-), scored AS (
-    SELECT source_id,
-           max(CASE
-                 WHEN key = $1 THEN 1.0::float8
-                 WHEN starts_with(key, $1) THEN 0.6 + 0.3 * length($1)::float8 / length(key)
-                 WHEN strpos(key, $1) > 0 THEN 0.4 + 0.3 * length($1)::float8 / length(key)
-                 ELSE 0.5 * (SELECT count(*) FROM unnest(string_to_array($1, ' ')) AS w
-                              WHERE w = ANY (string_to_array(key, ' ')))::float8
-                          / greatest(cardinality(string_to_array($1, ' ')),
-                                     cardinality(string_to_array(key, ' ')))
-               END) AS score
-      FROM names GROUP BY source_id
+    SELECT id, 1000 FROM sources WHERE name_key = $1
+    UNION ALL
+    SELECT source_id, 1000 FROM source_aliases WHERE alias_key = $1
 )
-SELECT d.*, round(sc.score::numeric, 6)::float8 AS score
-  FROM scored sc JOIN source_documents d ON d.id = sc.source_id
- WHERE sc.score > 0
-   AND ($3::float8 IS NULL OR (round(sc.score::numeric, 6)::float8, d.seq) < ($3, $4::bigint))
-   AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM affiliations f WHERE f.source_id = d.id AND f.organization_id = $6))
- ORDER BY score DESC, d.seq DESC
+SELECT h.source_id
+  FROM hits h JOIN sources s ON s.id = h.source_id
+ WHERE s.merged_into IS NULL
+   AND ($3::text IS NULL OR s.kind = $3)
+   AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM affiliations f WHERE f.source_id = s.id AND f.organization_id = $4))
+ GROUP BY h.source_id
+ ORDER BY max(h.words) DESC
  LIMIT $5
 """
 
@@ -147,18 +160,32 @@ async def page(
     return list(await conn.fetch(LIST_SOURCES, kind, before_seq, limit, member_of))
 
 
-async def search(
+async def names_of(conn: asyncpg.Connection, source_id: UUID) -> list[str]:
+    """The name and every alias of a source."""
+    return [r["name"] for r in await conn.fetch(NAMES_OF, source_id)]
+
+
+async def replace_name_tokens(
+    conn: asyncpg.Connection, source_id: UUID, tokens: Sequence[str], token_deletes: Sequence[tuple[str, str]]
+) -> None:
+    """Index a source under exactly ``tokens``; ``token_deletes`` are ``(delete_key, token)`` pairs."""
+    await conn.execute(DELETE_NAME_TOKENS, source_id)
+    await conn.execute(INSERT_NAME_TOKENS, source_id, list(tokens))
+    await conn.execute(INSERT_TOKEN_DELETES, [k for k, _ in token_deletes], [t for _, t in token_deletes])
+
+
+async def candidates(
     conn: asyncpg.Connection,
     *,
     key: str,
+    delete_keys: Sequence[str],
     kind: str | None,
     member_of: UUID | None,
-    after: tuple[float, int] | None,
     limit: int,
-) -> list[asyncpg.Record]:
-    """Sources matching the folded ``key``, best first, keyset-paginated on ``(score, seq)``."""
-    score, seq = after if after else (None, None)
-    return list(await conn.fetch(SEARCH_SOURCES, key, kind, score, seq, limit, member_of))
+) -> list[UUID]:
+    """Ids of the unmerged sources a query may mean, the likeliest first."""
+    rows = await conn.fetch(FIND_CANDIDATES, key, list(delete_keys), kind, member_of, limit)
+    return [r["source_id"] for r in rows]
 
 
 def as_dict(record: asyncpg.Record) -> dict[str, Any]:
