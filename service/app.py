@@ -13,10 +13,11 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from service import __version__
 from service.api.claims import ClaimController
 from service.api.health import HealthController
+from service.api.network import claim_propagation, source_network
 from service.api.sources import SourceController
 from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
-from service.errors import problem_details_config
+from service.errors import Moved, moved_handler, problem_details_config
 from service.settings import Settings
 
 DESCRIPTION = """\
@@ -54,13 +55,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """The Provenance app; with no settings, read from the environment."""
     settings = settings or Settings.from_env()
     return Litestar(
-        route_handlers=[ClaimController, SourceController, trace_statement, HealthController],
+        route_handlers=[
+            ClaimController,
+            SourceController,
+            claim_propagation,
+            source_network,
+            trace_statement,
+            HealthController,
+        ],
         dependencies={
             "conn": Provide(provide_connection),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         lifespan=[pool_lifespan(settings)],
         plugins=[ProblemDetailsPlugin(problem_details_config())],
+        exception_handlers={Moved: moved_handler},
         openapi_config=openapi_config(),
         state=State({"settings": settings}),
     )

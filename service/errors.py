@@ -7,8 +7,11 @@ Exception tree::
      ├── InvalidInput               422: the body or a parameter breaks a rule; names the fields
      │    └── AmbiguousSource       422: an inline source matches several stored ones
      ├── Conflict                   409: the request clashes with what is stored
+     ├── PreconditionFailed         412: If-Match names a version that is no longer current
+     ├── PreconditionRequired       428: an edit came without If-Match
      └── Unavailable                503: the database does not answer; retry after a moment
 
+``Moved`` (a merged source) is not an error: it answers 308 with ``Location``.
 Litestar's own ``HTTPException`` family (validation, unknown routes, methods) and asyncpg's
 integrity errors are mapped here too, and anything else becomes a 500 problem without a trace.
 """
@@ -21,6 +24,7 @@ from http import HTTPStatus
 from typing import Any
 
 import asyncpg
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 
@@ -74,6 +78,26 @@ class Conflict(ProvenanceError):
     """The request clashes with what is stored."""
 
     status = 409
+
+
+class PreconditionFailed(ProvenanceError):
+    """The resource changed since the client read it."""
+
+    status = 412
+
+
+class PreconditionRequired(ProvenanceError):
+    """An edit must say which version it edits."""
+
+    status = 428
+
+
+class Moved(Exception):
+    """A merged source: the request belongs at its survivor (308 with ``Location``)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
 
 
 class Unavailable(ProvenanceError):
@@ -152,6 +176,11 @@ def _from_data_error(exc: asyncpg.DataError) -> ProblemDetailsException:
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     log.exception("unhandled error", exc_info=exc)
     return _problem(500, "The server failed to answer this request; it has been logged.")
+
+
+def moved_handler(request: Request[Any, Any, Any], exc: Moved) -> Response[None]:
+    """A permanent redirect that keeps the method and body."""
+    return Response(None, status_code=308, headers={"Location": exc.location})
 
 
 def problem_details_config() -> ProblemDetailsConfig:

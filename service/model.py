@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 SourceKind = Literal["person", "organization", "outlet", "anonymous"]
 ClaimKind = Literal["quote", "paraphrase"]
@@ -103,6 +103,28 @@ class Source(Out):
     created_at: datetime
     score: float | None = None
     """How well the source matches ``q`` in [0, 1]; null when listing without ``q``."""
+
+
+class SourcePatch(Base):
+    """Fields to change; each given one replaces the stored value (aliases and affiliations whole)."""
+
+    name: Name | UnsetType = UNSET
+    aliases: Annotated[list[Name], Meta(max_length=100)] | UnsetType = UNSET
+    description: Annotated[str, Meta(max_length=2000)] | UnsetType | None = UNSET
+    identifiers: (
+        Annotated[
+            dict[Annotated[str, Meta(min_length=1, max_length=50)], Annotated[str, Meta(min_length=1, max_length=500)]],
+            Meta(max_length=20),
+        ]
+        | UnsetType
+    ) = UNSET
+    affiliations: Annotated[list[AffiliationIn], Meta(max_length=50)] | UnsetType = UNSET
+
+
+class MergeIn(Base):
+    """Fold this source into ``into``."""
+
+    into: Id
 
 
 class SourcePage(Out):
@@ -289,6 +311,80 @@ class RelationList(Out):
     """Every relation of one claim, oldest first."""
 
     items: list[Relation]
+
+
+# --- propagation and networks ------------------------------------------------------------------
+
+
+class PropagationNode(Out):
+    """A source on the traced path of at least one claim of the group."""
+
+    source: SourceSummary
+    is_origin: bool
+    """It is the origin of at least one claim of the group."""
+    claims: list[Id]
+    """The group's claims whose path it is on."""
+
+
+class PropagationEdge(Out, rename={"from_": "from"}):
+    """Source ``to`` took the statement from source ``from``, as the paths of ``claims`` show."""
+
+    from_: Id
+    """The source that gave it (nearer the origin)."""
+    to: Id
+    """The source that relayed it (nearer the reader)."""
+    cues: list[str]
+    """The attribution words naming ``from`` on those paths ("citing", "told reporters")."""
+    claims: list[Id]
+    """The group's claims whose path shows this step."""
+
+
+class FirstSaid(Out):
+    """Who said it first: the origin of the group's earliest dated claim."""
+
+    source: SourceSummary
+    role: str | None
+    on_behalf_of: SourceSummary | None
+    claim_id: Id
+    """The claim of the group this origin and date come from."""
+    said_at: datetime | None
+    """That claim's ``stated_at``, else its ``appeared_in.published_at``; null when no claim is dated."""
+
+
+class Propagation(Out):
+    """How one statement spread: the traces of a claim's ``same_as`` group merged into a graph by source."""
+
+    claim_id: Id
+    claims: list[Id]
+    """The group: this claim first, then every claim linked to it by ``same_as``, directly or not."""
+    nodes: list[PropagationNode]
+    """Every source on a path, origins' side first."""
+    edges: list[PropagationEdge]
+    """Who took it from whom, once per pair of sources, origins' side first."""
+    first: FirstSaid
+    truncated: bool
+    """True when the group or an upstream chain was larger than the service follows."""
+
+
+class NetworkLink(Out):
+    """Another source, and in how many claims' chains it stands next to this one."""
+
+    source: SourceSummary
+    claims: int
+
+
+class SourceNetwork(Out):
+    """Whom a source cites and who cites it, in the chains of stored claims, most claims first."""
+
+    source: SourceSummary
+    cites: list[NetworkLink]
+    """Sources right after it in a chain: those it took statements from."""
+    cited_by: list[NetworkLink]
+    """Sources right before it in a chain: those that took statements from it."""
+    cites_total: int
+    """How many sources it cites in all; ``cites`` stops at ``limit``."""
+    cited_by_total: int
+    """How many sources cite it in all; ``cited_by`` stops at ``limit``."""
 
 
 # --- health ------------------------------------------------------------------------------------

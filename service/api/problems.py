@@ -34,7 +34,9 @@ _DESCRIPTIONS = {
     400: "The request could not be parsed (malformed JSON or query).",
     404: "No such resource, or an id that is not one.",
     409: "The request conflicts with stored data.",
+    412: "`If-Match` names a version that is no longer current: read again and retry.",
     422: "The input breaks a rule; `errors` names the fields.",
+    428: "An edit needs `If-Match` with the `ETag` as read.",
     500: "A bug: the server failed to answer.",
     503: "The database is unavailable; retry later.",
 }

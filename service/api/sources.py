@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import asyncpg
-from litestar import Controller, Request, Response, get, post
-from litestar.params import JSONBody, Parameter
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import ResponseHeader
+from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service import documents
 from service.api.claims import claim_page
@@ -17,19 +19,29 @@ from service.domain import sources as domain
 from service.domain.ids import field_id, path_id
 from service.domain.names import name_key
 from service.errors import InvalidInput, NotFound
-from service.model import ClaimPage, Source, SourceIn, SourceKind, SourcePage
+from service.model import ClaimPage, MergeIn, Source, SourceIn, SourceKind, SourcePage, SourcePatch
 from service.repositories import sources as repo
 from service.repositories.claims import ClaimFilters
 
 Role = Literal["origin", "relay", "any"]
 
 
-async def load_source(conn: asyncpg.Connection, source_id: str) -> Source:
-    """One whole source by its path id, or 404."""
-    records = await repo.documents(conn, [path_id(source_id, "source")])
+ETAG_HEADER = [
+    ResponseHeader(name="ETag", description="The source's version, for `If-Match` on edits.", documentation_only=True)
+]
+
+
+async def source_response(conn: asyncpg.Connection, source_id: UUID, status_code: int = 200) -> Response[Source]:
+    """One whole source with its ``ETag``; 404 if unknown, 308 to the survivor if merged."""
+    records = await repo.documents(conn, [source_id])
     if not records:
-        raise NotFound(f"no source has the id {source_id!r}")
-    return documents.source(records[0])
+        raise NotFound(f"no source has the id {str(source_id)!r}")
+    await domain.redirect_if_merged(conn, records[0])
+    source = documents.source(records[0])
+    headers = {"ETag": domain.etag(records[0]["version"])}
+    if status_code == 201:
+        headers["Location"] = f"/sources/{source.id}"
+    return Response(source, status_code=status_code, headers=headers)
 
 
 class SourceController(Controller):
@@ -48,8 +60,7 @@ class SourceController(Controller):
     async def create_source(self, data: JSONBody[SourceIn], conn: Conn) -> Response[Source]:
         async with conn.transaction():
             source_id = await domain.create(conn, data)
-        source = await load_source(conn, str(source_id))
-        return Response(source, status_code=201, headers={"Location": f"/sources/{source.id}"})
+        return await source_response(conn, source_id, status_code=201)
 
     @get(
         operation_id="listSources",
@@ -101,13 +112,60 @@ class SourceController(Controller):
         "/{source_id:str}",
         operation_id="getSource",
         summary="Read one source",
-        description="One source with its aliases, identifiers and affiliations.",
+        description="One source with its aliases, identifiers and affiliations, and its `ETag`. A source "
+        "merged into another answers 308 with the survivor's `Location`.",
         responses=problems(404),
+        response_headers=ETAG_HEADER,
     )
     async def get_source(
         self, conn: Conn, source_id: Annotated[str, Parameter(description="The source's id.")]
-    ) -> Source:
-        return await load_source(conn, source_id)
+    ) -> Response[Source]:
+        return await source_response(conn, path_id(source_id, "source"))
+
+    @patch(
+        "/{source_id:str}",
+        operation_id="updateSource",
+        summary="Edit a source",
+        description="Each given field replaces the stored one (`aliases` and `affiliations` as whole "
+        "lists; `description: null` clears it). `If-Match` must carry the `ETag` of the source as "
+        "read: without it 428, with a stale one 412, so no edit silently overwrites another.",
+        responses=problems(404, 412, 422, 428),
+        response_headers=ETAG_HEADER,
+    )
+    async def update_source(
+        self,
+        data: JSONBody[SourcePatch],
+        conn: Conn,
+        source_id: Annotated[str, Parameter(description="The source's id.")],
+        if_match: Annotated[
+            str | None, HeaderParameter(name="If-Match", description="The `ETag` of the source as read.")
+        ] = None,
+    ) -> Response[Source]:
+        sid = path_id(source_id, "source")
+        await domain.edit(conn, sid, data, if_match)
+        return await source_response(conn, sid)
+
+    @post(
+        "/{source_id:str}/merge",
+        operation_id="mergeSource",
+        summary="Merge a duplicate source into another",
+        description="Folds this source into `into` in one transaction: its name and aliases become the "
+        "survivor's aliases, its affiliations, identifiers (the survivor's win) and every hop and claim "
+        "that named it move over. Afterwards this id answers 308 to the survivor, and lists and traces "
+        "show only the survivor. Merging into itself or into a merged source is a 422; merging a source "
+        "already merged is a 409. Answers the survivor.",
+        status_code=200,
+        responses=problems(404, 409, 422),
+        response_headers=ETAG_HEADER,
+    )
+    async def merge_source(
+        self,
+        data: JSONBody[MergeIn],
+        conn: Conn,
+        source_id: Annotated[str, Parameter(description="The duplicate's id.")],
+    ) -> Response[Source]:
+        survivor = await domain.merge(conn, path_id(source_id, "source"), data)
+        return await source_response(conn, survivor)
 
     @get(
         "/{source_id:str}/claims",
@@ -127,8 +185,11 @@ class SourceController(Controller):
         cursor: Cursor = None,
     ) -> Response[ClaimPage]:
         sid = path_id(source_id, "source")
-        if await repo.summary(conn, sid) is None:
+        records = await repo.documents(conn, [sid])
+        if not records:
             raise NotFound(f"no source has the id {source_id!r}")
+        query = f"?{request.url.query}" if request.url.query else ""
+        await domain.redirect_if_merged(conn, records[0], f"/claims{query}")
         filters = {
             "origin": ClaimFilters(origin=sid),
             "relay": ClaimFilters(via=sid),

@@ -20,10 +20,11 @@ async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str) -> UUID 
     if hop.source_id is not None and hop.source is not None:
         raise InvalidInput.field(field, "give one of source_id and source, not both")
     if hop.source_id is not None:
-        source_id = field_id(hop.source_id, f"{field}.source_id")
-        if await sources_repo.summary(conn, source_id) is None:
+        # A merged source's id still names it: the hop goes to the survivor.
+        survivor = await sources_repo.survivor(conn, field_id(hop.source_id, f"{field}.source_id"))
+        if survivor is None:
             raise InvalidInput.field(f"{field}.source_id", "no source has this id")
-        return source_id
+        return survivor
     if hop.source is not None:
         return await sources.resolve(conn, hop.source, f"{field}.source")
     return None

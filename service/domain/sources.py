@@ -6,11 +6,20 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from msgspec import UnsetType
 
 from service.domain.ids import field_id
 from service.domain.names import deletes, name_key, name_similarity, name_tokens
-from service.errors import AmbiguousSource, InvalidInput
-from service.model import AffiliationIn, SourceIn, SourceSummary
+from service.errors import (
+    AmbiguousSource,
+    Conflict,
+    InvalidInput,
+    Moved,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from service.model import AffiliationIn, MergeIn, SourceIn, SourcePatch, SourceSummary
 from service.repositories import sources as repo
 
 AFFILIABLE_KINDS = frozenset({"organization", "outlet"})
@@ -94,16 +103,16 @@ async def affiliate(conn: asyncpg.Connection, source_id: UUID, affiliation: Affi
     if affiliation.since and affiliation.until and affiliation.since > affiliation.until:
         raise InvalidInput.field(f"{field}.until", "until is before since")
     if affiliation.organization_id is not None:
-        org_id = field_id(affiliation.organization_id, f"{field}.organization_id")
-        org = await repo.summary(conn, org_id)
-        if org is None:
+        survivor = await repo.survivor(conn, field_id(affiliation.organization_id, f"{field}.organization_id"))
+        if survivor is None:
             raise InvalidInput.field(f"{field}.organization_id", "no source has this id")
+        org_id = survivor
     else:
         assert affiliation.organization is not None
         inline = SourceIn(name=affiliation.organization.name, kind=affiliation.organization.kind)
         org_id = await resolve(conn, inline, f"{field}.organization")
-        org = await repo.summary(conn, org_id)
-        assert org is not None
+    org = await repo.summary(conn, org_id)
+    assert org is not None
     if org["kind"] not in AFFILIABLE_KINDS:
         raise InvalidInput.field(field, f"{org['name']!r} is a {org['kind']}, not an organization or outlet")
     if org_id == source_id:
@@ -135,3 +144,85 @@ async def resolve(conn: asyncpg.Connection, source: SourceIn, field: str) -> UUI
         errors=[InvalidInput.field(f"{field}.name", "matches several sources").errors[0]],
         candidates=candidates,
     )
+
+
+# --- edits and merges ----------------------------------------------------------------------------
+
+
+def etag(version: int) -> str:
+    """The strong ``ETag`` of a source at ``version``."""
+    return f'"{version}"'
+
+
+def _matches(if_match: str, version: int) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    return "*" in tags or etag(version) in tags
+
+
+async def _moved(conn: asyncpg.Connection, source_id: UUID, suffix: str = "") -> Moved:
+    survivor = await repo.survivor(conn, source_id)
+    return Moved(f"/sources/{survivor}{suffix}")
+
+
+async def redirect_if_merged(conn: asyncpg.Connection, record: asyncpg.Record, suffix: str = "") -> None:
+    """Raise ``Moved`` towards the survivor when ``record`` is a merged source."""
+    if record["merged_into"] is not None:
+        raise await _moved(conn, record["id"], suffix)
+
+
+async def edit(conn: asyncpg.Connection, source_id: UUID, patch: SourcePatch, if_match: str | None) -> None:
+    """Apply a patch to a source if ``if_match`` names its current version."""
+    if if_match is None:
+        raise PreconditionRequired("send If-Match with the ETag of the source as you read it")
+    async with conn.transaction():
+        current = (await repo.lock(conn, [source_id])).get(source_id)
+        if current is None:
+            raise NotFound(f"no source has the id {str(source_id)!r}")
+        await redirect_if_merged(conn, current)
+        if not _matches(if_match, current["version"]):
+            raise PreconditionFailed(
+                f"the source is at {etag(current['version'])}, not {if_match}: read it again and retry"
+            )
+        name = current["name"] if isinstance(patch.name, UnsetType) else patch.name.strip()
+        key = _key(name, "name")
+        await repo.update(
+            conn,
+            source_id,
+            name=name,
+            name_key=key,
+            description=current["description"] if isinstance(patch.description, UnsetType) else patch.description,
+            identifiers=current["identifiers"] if isinstance(patch.identifiers, UnsetType) else patch.identifiers,
+        )
+        if not isinstance(patch.aliases, UnsetType):
+            aliases = [(alias.strip(), _key(alias, f"aliases[{i}]")) for i, alias in enumerate(patch.aliases)]
+            await repo.delete_aliases(conn, source_id)
+            await repo.insert_aliases(conn, source_id, [(a, k) for a, k in aliases if k != key])
+        if not isinstance(patch.affiliations, UnsetType):
+            await repo.delete_affiliations(conn, source_id)
+            for i, affiliation in enumerate(patch.affiliations):
+                await affiliate(conn, source_id, affiliation, f"affiliations[{i}]")
+        await index_names(conn, source_id)
+
+
+async def merge(conn: asyncpg.Connection, source_id: UUID, body: MergeIn) -> UUID:
+    """Fold ``source_id`` into ``body.into`` in one transaction; returns the survivor's id."""
+    into = field_id(body.into, "into")
+    async with conn.transaction():
+        locked = await repo.lock(conn, [source_id, into])
+        duplicate = locked.get(source_id)
+        if duplicate is None:
+            raise NotFound(f"no source has the id {str(source_id)!r}")
+        if duplicate["merged_into"] is not None:
+            survivor = await repo.survivor(conn, source_id)
+            raise Conflict(f"this source was already merged into {survivor}", survivor=str(survivor))
+        if into == source_id:
+            raise InvalidInput.field("into", "a source cannot be merged into itself")
+        target = locked.get(into)
+        if target is None:
+            raise InvalidInput.field("into", "no source has this id")
+        if target["merged_into"] is not None:
+            survivor = await repo.survivor(conn, into)
+            raise InvalidInput.field("into", f"this source was itself merged into {survivor}; merge into that one")
+        await repo.merge(conn, source_id, into, duplicate["identifiers"])
+        await index_names(conn, into)
+    return into

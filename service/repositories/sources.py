@@ -191,3 +191,123 @@ async def candidates(
 def as_dict(record: asyncpg.Record) -> dict[str, Any]:
     """A record as a plain dict, for conversion into a Struct."""
     return dict(record.items())
+
+
+# --- edits and merges ----------------------------------------------------------------------------
+
+LOCK_SOURCES = """
+SELECT id, kind, name, name_key, description, version, merged_into, identifiers
+  FROM sources WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE
+"""
+
+SURVIVOR = """
+WITH RECURSIVE chain (id, merged_into, depth) AS (
+    SELECT id, merged_into, 0 FROM sources WHERE id = $1
+    UNION ALL
+    SELECT s.id, s.merged_into, c.depth + 1 FROM chain c JOIN sources s ON s.id = c.merged_into WHERE c.depth < 64
+)
+SELECT id FROM chain WHERE merged_into IS NULL
+"""
+
+UPDATE_SOURCE = """
+UPDATE sources
+   SET name = $2, name_key = $3, description = $4, identifiers = $5, version = version + 1
+ WHERE id = $1
+RETURNING version
+"""
+
+DELETE_ALIASES = "DELETE FROM source_aliases WHERE source_id = $1"
+
+DELETE_AFFILIATIONS = "DELETE FROM affiliations WHERE source_id = $1"
+
+# A merge moves everything that named the duplicate to the survivor; rows the survivor already has
+# (the same alias, the same affiliation) or that would make it its own member are dropped first.
+MERGE_STATEMENTS = [
+    """
+    INSERT INTO source_aliases (source_id, alias, alias_key)
+    SELECT $2::uuid, name, name_key FROM sources WHERE id = $1::uuid
+    UNION ALL
+    SELECT $2::uuid, alias, alias_key FROM source_aliases WHERE source_id = $1::uuid
+    ON CONFLICT DO NOTHING
+    """,
+    """
+    DELETE FROM source_aliases a USING sources s
+     WHERE a.source_id = $2 AND s.id = $2 AND a.alias_key = s.name_key AND s.id <> $1
+    """,
+    """
+    DELETE FROM affiliations f
+     WHERE (f.source_id = $1 AND f.organization_id = $2)
+        OR (f.organization_id = $1 AND f.source_id = $2)
+        OR (f.source_id = $1 AND EXISTS (
+                SELECT 1 FROM affiliations g
+                 WHERE g.source_id = $2 AND g.organization_id = f.organization_id
+                   AND g.role IS NOT DISTINCT FROM f.role AND g.since IS NOT DISTINCT FROM f.since))
+        OR (f.organization_id = $1 AND EXISTS (
+                SELECT 1 FROM affiliations g
+                 WHERE g.organization_id = $2 AND g.source_id = f.source_id
+                   AND g.role IS NOT DISTINCT FROM f.role AND g.since IS NOT DISTINCT FROM f.since))
+    """,
+    "UPDATE affiliations SET source_id = $2 WHERE source_id = $1",
+    "UPDATE affiliations SET organization_id = $2 WHERE organization_id = $1",
+    "UPDATE hops SET source_id = $2 WHERE source_id = $1",
+    "UPDATE claims SET origin_source_id = $2 WHERE origin_source_id = $1",
+    """
+    UPDATE claims
+       SET relay_source_ids = ARRAY(SELECT DISTINCT unnest(array_replace(relay_source_ids, $1, $2)))
+     WHERE relay_source_ids @> ARRAY[$1::uuid]
+    """,
+    "UPDATE sources SET merged_into = $2 WHERE merged_into = $1",
+]
+
+# The Wikidata identifier is unique, so the duplicate gives its identifiers up before the
+# survivor takes those it lacks.
+MARK_MERGED = """
+UPDATE sources SET merged_into = $2, identifiers = '{}', version = version + 1 WHERE id = $1
+"""
+
+TAKE_IDENTIFIERS = "UPDATE sources SET identifiers = $2::jsonb || identifiers, version = version + 1 WHERE id = $1"
+
+
+async def lock(conn: asyncpg.Connection, ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:
+    """Lock sources for update (in id order, so concurrent merges cannot deadlock) and read them."""
+    return {r["id"]: r for r in await conn.fetch(LOCK_SOURCES, list(ids))}
+
+
+async def survivor(conn: asyncpg.Connection, source_id: UUID) -> UUID | None:
+    """The unmerged source that ``source_id`` is, or was merged into; ``None`` if it is unknown."""
+    found: UUID | None = await conn.fetchval(SURVIVOR, source_id)
+    return found
+
+
+async def update(
+    conn: asyncpg.Connection,
+    source_id: UUID,
+    *,
+    name: str,
+    name_key: str,
+    description: str | None,
+    identifiers: dict[str, str],
+) -> int:
+    """Rewrite a source's own fields and bump its version; returns the new version."""
+    version: int = await conn.fetchval(UPDATE_SOURCE, source_id, name, name_key, description, identifiers)
+    return version
+
+
+async def delete_aliases(conn: asyncpg.Connection, source_id: UUID) -> None:
+    """Drop every alias of a source (before writing its new list)."""
+    await conn.execute(DELETE_ALIASES, source_id)
+
+
+async def delete_affiliations(conn: asyncpg.Connection, source_id: UUID) -> None:
+    """Drop every affiliation of a source (before writing its new list)."""
+    await conn.execute(DELETE_AFFILIATIONS, source_id)
+
+
+async def merge(conn: asyncpg.Connection, duplicate: UUID, survivor_id: UUID, identifiers: dict[str, str]) -> None:
+    """Move everything naming ``duplicate`` (whose ``identifiers`` are given) to ``survivor_id``."""
+    await conn.execute(MARK_MERGED, duplicate, survivor_id)
+    await conn.execute(TAKE_IDENTIFIERS, survivor_id, identifiers)
+    for statement in MERGE_STATEMENTS:
+        await conn.execute(statement, duplicate, survivor_id)
+    await conn.execute(DELETE_ALIASES, duplicate)
+    await conn.execute(DELETE_NAME_TOKENS, duplicate)

@@ -1,0 +1,250 @@
+"""Editing sources under ``If-Match``, and merging a duplicate into its survivor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import claim_body, create_claim, create_source, hop, inline
+
+
+async def read(client: httpx.AsyncClient, source_id: str) -> httpx.Response:
+    response = await client.get(f"/sources/{source_id}")
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def patch(client: httpx.AsyncClient, source_id: str, body: dict[str, Any], etag: str | None) -> httpx.Response:
+    headers = {"If-Match": etag} if etag is not None else {}
+    return await client.patch(f"/sources/{source_id}", json=body, headers=headers)
+
+
+class TestEdit:
+    async def test_a_current_etag_lets_the_edit_through_and_changes_the_etag(self, client: httpx.AsyncClient) -> None:
+        source = await create_source(
+            client, {"name": "Pat Ryder", "kind": "person", "aliases": ["P. Ryder"], "description": "old"}
+        )
+        before = await read(client, source["id"])
+        etag = before.headers["etag"]
+        response = await patch(
+            client,
+            source["id"],
+            {"name": "Patrick Ryder", "aliases": ["Pat Ryder", "Brig. Gen. Pat Ryder"], "description": None},
+            etag,
+        )
+        assert response.status_code == 200, response.text
+        edited = response.json()
+        assert edited["name"] == "Patrick Ryder"
+        assert edited["aliases"] == ["Brig. Gen. Pat Ryder", "Pat Ryder"]
+        assert edited["description"] is None
+        assert response.headers["etag"] != etag
+        assert (await read(client, source["id"])).json() == edited
+
+    async def test_fields_left_out_are_kept(self, client: httpx.AsyncClient) -> None:
+        source = await create_source(
+            client, {"name": "Reuters", "kind": "outlet", "description": "wire", "identifiers": {"wikidata": "Q130879"}}
+        )
+        etag = (await read(client, source["id"])).headers["etag"]
+        edited = (await patch(client, source["id"], {"aliases": ["REUTERS"]}, etag)).json()
+        assert (edited["description"], edited["identifiers"]) == ("wire", {"wikidata": "Q130879"})
+
+    async def test_replaced_aliases_and_affiliations_change_what_matches(self, client: httpx.AsyncClient) -> None:
+        source = await create_source(
+            client,
+            {
+                "name": "Charlie Dietz",
+                "kind": "person",
+                "aliases": ["Major Dietz"],
+                "affiliations": [{"organization": {"name": "Pentagon"}, "role": "spokesperson"}],
+            },
+        )
+        etag = (await read(client, source["id"])).headers["etag"]
+        body = {"aliases": ["Maj. Charlie Dietz"], "affiliations": [{"organization": {"name": "US Army"}}]}
+        edited = (await patch(client, source["id"], body, etag)).json()
+        assert [a["organization"]["name"] for a in edited["affiliations"]] == ["US Army"]
+        reused = await create_claim(client, claim_body("x", hop(inline("Maj Charlie Dietz"))))
+        assert reused["origin"]["id"] == source["id"]
+        fresh = await create_claim(client, claim_body("y", hop(inline("Major Dietz"))))
+        assert fresh["origin"]["id"] != source["id"]
+
+    async def test_a_renamed_source_is_found_under_its_new_name(self, client: httpx.AsyncClient) -> None:
+        source = await create_source(client, {"name": "M. Razvozhayev", "kind": "person"})
+        etag = (await read(client, source["id"])).headers["etag"]
+        await patch(client, source["id"], {"name": "Mikhail Razvozhayev"}, etag)
+        found = (await client.get("/sources", params={"q": "Mikhail Razvozhaev"})).json()["items"]
+        assert found[0]["id"] == source["id"]
+
+    async def test_without_if_match_is_428(self, client: httpx.AsyncClient) -> None:
+        source = await create_source(client, {"name": "Hina", "kind": "outlet"})
+        response = await patch(client, source["id"], {"description": "agency"}, None)
+        assert response.status_code == 428
+        assert response.headers["content-type"] == "application/problem+json"
+
+    async def test_a_stale_etag_is_412_and_changes_nothing(self, client: httpx.AsyncClient) -> None:
+        source = await create_source(client, {"name": "Hina", "kind": "outlet"})
+        stale = (await read(client, source["id"])).headers["etag"]
+        assert (await patch(client, source["id"], {"description": "first"}, stale)).status_code == 200
+        lost = await patch(client, source["id"], {"description": "second"}, stale)
+        assert lost.status_code == 412
+        assert (await read(client, source["id"])).json()["description"] == "first"
+
+    async def test_a_wildcard_if_match_edits_whatever_the_version(self, client: httpx.AsyncClient) -> None:
+        source = await create_source(client, {"name": "Hina", "kind": "outlet"})
+        assert (await patch(client, source["id"], {"description": "x"}, "*")).status_code == 200
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [({"name": "  "}, "name"), ({"nickname": "x"}, "body"), ({"aliases": ["..."]}, "aliases[0]")],
+    )
+    async def test_invalid_edits_are_422_and_change_nothing(
+        self, client: httpx.AsyncClient, body: dict[str, Any], field: str
+    ) -> None:
+        source = await create_source(client, {"name": "Hina", "kind": "outlet"})
+        before = await read(client, source["id"])
+        response = await patch(client, source["id"], body, before.headers["etag"])
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == field
+        after = await read(client, source["id"])
+        assert (after.json(), after.headers["etag"]) == (before.json(), before.headers["etag"])
+
+    @pytest.mark.parametrize("source_id", ["00000000-0000-0000-0000-000000000000", "nope"])
+    async def test_unknown_source_is_404(self, client: httpx.AsyncClient, source_id: str) -> None:
+        assert (await patch(client, source_id, {"description": "x"}, "*")).status_code == 404
+
+
+@pytest.fixture
+async def duplicates(client: httpx.AsyncClient) -> dict[str, Any]:
+    """Patrick Ryder twice, each named by a claim, one of them upstream of another."""
+    pentagon = await create_source(client, {"name": "Pentagon", "kind": "organization"})
+    survivor = await create_source(
+        client,
+        {"name": "Patrick Ryder", "kind": "person", "identifiers": {"homepage": "https://example.org/ryder"}},
+    )
+    duplicate = await create_source(
+        client,
+        {
+            "name": "Pat Ryder",
+            "kind": "person",
+            "aliases": ["Brig. Gen. Pat Ryder"],
+            "identifiers": {"wikidata": "Q107413000"},
+            "affiliations": [{"organization_id": pentagon["id"], "role": "spokesman"}],
+        },
+    )
+    wire = await create_claim(
+        client, claim_body("the call lasted an hour", hop(inline("Reuters", "outlet")), hop(duplicate["id"]))
+    )
+    relay = await create_claim(
+        client, claim_body("x", hop(inline("Hina", "outlet")), hop(None, upstream_claim_id=wire["id"]))
+    )
+    direct = await create_claim(client, claim_body("y", hop(survivor["id"])))
+    return {"pentagon": pentagon, "survivor": survivor, "duplicate": duplicate, "wire": wire, "relay": relay,
+            "direct": direct}  # fmt: skip
+
+
+async def merge(client: httpx.AsyncClient, source_id: str, into: str) -> httpx.Response:
+    return await client.post(f"/sources/{source_id}/merge", json={"into": into})
+
+
+class TestMerge:
+    async def test_the_survivor_takes_names_affiliations_and_identifiers(
+        self, client: httpx.AsyncClient, duplicates: dict[str, Any]
+    ) -> None:
+        response = await merge(client, duplicates["duplicate"]["id"], duplicates["survivor"]["id"])
+        assert response.status_code == 200, response.text
+        survivor = response.json()
+        assert survivor["id"] == duplicates["survivor"]["id"]
+        assert survivor["aliases"] == ["Brig. Gen. Pat Ryder", "Pat Ryder"]
+        assert [(a["organization"]["name"], a["role"]) for a in survivor["affiliations"]] == [("Pentagon", "spokesman")]
+        assert survivor["identifiers"] == {"homepage": "https://example.org/ryder", "wikidata": "Q107413000"}
+
+    async def test_the_old_id_redirects_to_the_survivor(
+        self, client: httpx.AsyncClient, duplicates: dict[str, Any]
+    ) -> None:
+        old, new = duplicates["duplicate"]["id"], duplicates["survivor"]["id"]
+        await merge(client, old, new)
+        response = await client.get(f"/sources/{old}")
+        assert response.status_code == 308
+        assert response.headers["location"] == f"/sources/{new}"
+        claims = await client.get(f"/sources/{old}/claims", params={"role": "origin"})
+        assert claims.status_code == 308
+        assert claims.headers["location"] == f"/sources/{new}/claims?role=origin"
+        assert (await client.get(f"/sources/{old}", follow_redirects=True)).json()["id"] == new
+
+    async def test_traces_and_lists_show_only_the_survivor(
+        self, client: httpx.AsyncClient, duplicates: dict[str, Any]
+    ) -> None:
+        old, new = duplicates["duplicate"]["id"], duplicates["survivor"]["id"]
+        await merge(client, old, new)
+        trace = (await client.get(f"/claims/{duplicates['relay']['id']}/trace")).json()
+        assert [h["source"]["name"] for h in trace["path"]] == ["Hina", "Reuters", "Patrick Ryder"]
+        assert trace["origin"]["on_behalf_of"]["name"] == "Pentagon"
+        listed = [s["id"] for s in (await client.get("/sources", params={"kind": "person"})).json()["items"]]
+        assert listed == [new]
+        found = [s["id"] for s in (await client.get("/sources", params={"q": "Pat Ryder"})).json()["items"]]
+        assert found == [new]
+        originated = (await client.get(f"/sources/{new}/claims", params={"role": "origin"})).json()["items"]
+        expected = {duplicates[k]["id"] for k in ("wire", "relay", "direct")}
+        assert {c["id"] for c in originated} == expected
+        by_filter = (await client.get("/claims", params={"origin": new})).json()["items"]
+        assert {c["id"] for c in by_filter} == expected
+
+    async def test_the_old_name_and_id_now_name_the_survivor(
+        self, client: httpx.AsyncClient, duplicates: dict[str, Any]
+    ) -> None:
+        old, new = duplicates["duplicate"]["id"], duplicates["survivor"]["id"]
+        await merge(client, old, new)
+        by_name = await create_claim(client, claim_body("z", hop(inline("Pat Ryder"))))
+        by_id = await create_claim(client, claim_body("w", hop(old)))
+        assert by_name["origin"]["id"] == by_id["origin"]["id"] == new
+
+    async def test_merging_into_a_source_that_was_merged_is_refused_and_chains_compress(
+        self, client: httpx.AsyncClient, duplicates: dict[str, Any]
+    ) -> None:
+        old, new = duplicates["duplicate"]["id"], duplicates["survivor"]["id"]
+        third = await create_source(client, {"name": "P. Ryder", "kind": "person"})
+        await merge(client, old, new)
+        refused = await merge(client, third["id"], old)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "into"
+        assert (await merge(client, new, third["id"])).status_code == 200
+        response = await client.get(f"/sources/{old}")
+        assert response.headers["location"] == f"/sources/{third['id']}"
+
+    async def test_merging_into_itself_is_422(self, client: httpx.AsyncClient, duplicates: dict[str, Any]) -> None:
+        old = duplicates["duplicate"]["id"]
+        response = await merge(client, old, old)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "into"
+
+    async def test_merging_a_merged_source_again_is_409(
+        self, client: httpx.AsyncClient, duplicates: dict[str, Any]
+    ) -> None:
+        old, new = duplicates["duplicate"]["id"], duplicates["survivor"]["id"]
+        await merge(client, old, new)
+        again = await merge(client, old, new)
+        assert again.status_code == 409
+        assert again.headers["content-type"] == "application/problem+json"
+
+    @pytest.mark.parametrize("into", ["00000000-0000-0000-0000-000000000000", "nope"])
+    async def test_an_unknown_survivor_is_422_and_changes_nothing(
+        self, client: httpx.AsyncClient, duplicates: dict[str, Any], into: str
+    ) -> None:
+        old = duplicates["duplicate"]["id"]
+        response = await merge(client, old, into)
+        assert response.status_code == 422
+        assert (await client.get(f"/sources/{old}")).status_code == 200
+
+    async def test_an_unknown_duplicate_is_404(self, client: httpx.AsyncClient, duplicates: dict[str, Any]) -> None:
+        response = await merge(client, "00000000-0000-0000-0000-000000000000", duplicates["survivor"]["id"])
+        assert response.status_code == 404
+
+    async def test_a_merged_source_cannot_be_edited_in_place(
+        self, client: httpx.AsyncClient, duplicates: dict[str, Any]
+    ) -> None:
+        old, new = duplicates["duplicate"]["id"], duplicates["survivor"]["id"]
+        await merge(client, old, new)
+        response = await patch(client, old, {"description": "x"}, "*")
+        assert response.status_code == 308
+        assert response.headers["location"] == f"/sources/{new}"
