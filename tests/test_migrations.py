@@ -49,6 +49,8 @@ CORE = {
     "claim_links",
     "source_name_tokens",
     "token_deletes",
+    "claim_reviews",
+    "claim_revisions",
 }
 
 

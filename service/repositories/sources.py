@@ -250,6 +250,7 @@ MERGE_STATEMENTS = [
     "UPDATE affiliations SET source_id = $2 WHERE source_id = $1",
     "UPDATE affiliations SET organization_id = $2 WHERE organization_id = $1",
     "UPDATE hops SET source_id = $2 WHERE source_id = $1",
+    "UPDATE claim_reviews SET reviewer_source_id = $2 WHERE reviewer_source_id = $1",
     "UPDATE claims SET origin_source_id = $2 WHERE origin_source_id = $1",
     """
     UPDATE claims
