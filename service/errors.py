@@ -178,9 +178,9 @@ def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     return _problem(500, "The server failed to answer this request; it has been logged.")
 
 
-def moved_handler(request: Request[Any, Any, Any], exc: Moved) -> Response[None]:
-    """A permanent redirect that keeps the method and body."""
-    return Response(None, status_code=308, headers={"Location": exc.location})
+def moved_handler(request: Request[Any, Any, Any], exc: Moved) -> Response[bytes]:
+    """A permanent redirect that keeps the method and body; it has no body of its own."""
+    return Response(b"", status_code=308, headers={"Location": exc.location}, media_type="text/plain")
 
 
 def problem_details_config() -> ProblemDetailsConfig:

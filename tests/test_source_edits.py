@@ -110,8 +110,11 @@ class TestEdit:
         assert (after.json(), after.headers["etag"]) == (before.json(), before.headers["etag"])
 
     @pytest.mark.parametrize("source_id", ["00000000-0000-0000-0000-000000000000", "nope"])
-    async def test_unknown_source_is_404(self, client: httpx.AsyncClient, source_id: str) -> None:
-        assert (await patch(client, source_id, {"description": "x"}, "*")).status_code == 404
+    @pytest.mark.parametrize("etag", ["*", None])
+    async def test_unknown_source_is_404_with_or_without_if_match(
+        self, client: httpx.AsyncClient, source_id: str, etag: str | None
+    ) -> None:
+        assert (await patch(client, source_id, {"description": "x"}, etag)).status_code == 404
 
 
 @pytest.fixture
@@ -167,6 +170,7 @@ class TestMerge:
         response = await client.get(f"/sources/{old}")
         assert response.status_code == 308
         assert response.headers["location"] == f"/sources/{new}"
+        assert response.content == b""
         claims = await client.get(f"/sources/{old}/claims", params={"role": "origin"})
         assert claims.status_code == 308
         assert claims.headers["location"] == f"/sources/{new}/claims?role=origin"

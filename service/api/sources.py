@@ -27,7 +27,12 @@ Role = Literal["origin", "relay", "any"]
 
 
 ETAG_HEADER = [
-    ResponseHeader(name="ETag", description="The source's version, for `If-Match` on edits.", documentation_only=True)
+    ResponseHeader(
+        name="ETag",
+        description="The source's version, for `If-Match` on edits.",
+        value='"1"',  # documents the header as a string; each response sets its own value
+        documentation_only=True,
+    )
 ]
 
 

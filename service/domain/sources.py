@@ -172,13 +172,13 @@ async def redirect_if_merged(conn: asyncpg.Connection, record: asyncpg.Record, s
 
 async def edit(conn: asyncpg.Connection, source_id: UUID, patch: SourcePatch, if_match: str | None) -> None:
     """Apply a patch to a source if ``if_match`` names its current version."""
-    if if_match is None:
-        raise PreconditionRequired("send If-Match with the ETag of the source as you read it")
     async with conn.transaction():
         current = (await repo.lock(conn, [source_id])).get(source_id)
         if current is None:
             raise NotFound(f"no source has the id {str(source_id)!r}")
         await redirect_if_merged(conn, current)
+        if if_match is None:
+            raise PreconditionRequired("send If-Match with the ETag of the source as you read it")
         if not _matches(if_match, current["version"]):
             raise PreconditionFailed(
                 f"the source is at {etag(current['version'])}, not {if_match}: read it again and retry"
