@@ -25,7 +25,12 @@ from service.app import create_app
 from service.database import embedded_url
 from service.settings import Settings
 
-TABLES = "claim_reviews, claim_revisions, claim_relations, hops, claims, affiliations, source_aliases, source_name_tokens, token_deletes, sources"
+TABLES = ", ".join(
+    [
+        "claim_reviews", "claim_revisions", "claim_relations", "hops", "claims",
+        "affiliations", "source_aliases", "source_name_tokens", "token_deletes", "sources",
+    ]
+)  # fmt: skip
 
 
 def with_database(url: str, name: str) -> str:
