@@ -1,0 +1,69 @@
+"""``/claims/{id}/prov``: a claim's provenance as a W3C PROV document, PROV-JSON or PROV-N."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.params import Parameter
+
+from service.api.problems import problems
+from service.db import Conn
+from service.domain import prov
+from service.domain.ids import path_id
+from service.settings import AppSettings
+
+ProvFormat = Literal["json", "provn"]
+PROV_JSON_MEDIA_TYPE = "application/json"
+
+
+@dataclass
+class ProvOperation(Operation):
+    """The operation, with the PROV-N answer added to its 200: a ``ResponseSpec`` holds one media type."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            ok.content[prov.PROVN_MEDIA_TYPE] = OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, description="PROV-N, with `?format=provn`.")
+            )
+
+
+@get(
+    "/claims/{claim_id:str}/prov",
+    operation_id="getClaimProv",
+    summary="A claim's provenance as W3C PROV",
+    description="The claim's trace as a W3C PROV document. Each hop of the path is an entity "
+    "(`claim:<id>/hop/<position>`: the statement as that source relayed it) attributed "
+    "(`wasAttributedTo`) to its source, an agent (`source:<id>`, `prov:Person` or `prov:Organization`); "
+    "hop `i` `wasDerivedFrom` hop `i + 1`, from the outermost reporter to the origin, each a "
+    "`prov:Quotation` when the claim is a quote. Each stored claim on the path is an entity "
+    "(`claim:<id>`, with its text) that the hop standing for it is a `specializationOf`, and the "
+    "origin `actedOnBehalfOf` its organization in its role. `format=json` (the default) answers "
+    "PROV-JSON (W3C Member Submission) as `application/json`, since PROV-JSON registers no media type "
+    "of its own; `format=provn` answers PROV-N as `text/provenance-notation`.",
+    tags=["claims"],
+    responses={
+        200: ResponseSpec(
+            data_container=prov.ProvJson,
+            description="The PROV document.",
+            media_type=PROV_JSON_MEDIA_TYPE,
+            generate_examples=False,
+        ),
+        **problems(404, 422),
+    },
+    operation_class=ProvOperation,
+)
+async def claim_prov(
+    conn: Conn,
+    settings: AppSettings,
+    claim_id: Annotated[str, Parameter(description="The claim's id.")],
+    format: Annotated[ProvFormat, Parameter(description="`json` for PROV-JSON, `provn` for PROV-N.")] = "json",
+) -> Response[prov.ProvJson | str]:
+    document = await prov.claim_document(conn, path_id(claim_id, "claim"), settings.trace_max_depth)
+    if format == "provn":
+        return Response(prov.provn(document), media_type=prov.PROVN_MEDIA_TYPE)
+    return Response(document, media_type=PROV_JSON_MEDIA_TYPE)
