@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from service.model import Affiliation, AppearedInOut, Claim, Hop, Source, SourceSummary
+from service.model import Affiliation, AppearedInOut, Claim, Hop, Retraction, Source, SourceSummary
 
 
 def appeared_in(record: Mapping[str, Any]) -> AppearedInOut:
@@ -33,6 +33,12 @@ def claim(record: Mapping[str, Any]) -> Claim:
         chain=msgspec.convert(record["chain"], list[Hop], strict=False),
         origin=msgspec.convert(record["origin"], SourceSummary),
         created_at=record["created_at"],
+        status=record["status"],
+        retraction=(
+            Retraction(reason=record["retraction_reason"], retracted_at=record["retracted_at"])
+            if record["status"] == "retracted"
+            else None
+        ),
     )
 
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import asyncpg
-from litestar import Controller, Request, Response, get, post
-from litestar.params import JSONBody, Parameter
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import ResponseHeader
+from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service import documents
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import claims as domain
-from service.domain import relations, traces
+from service.domain import history, relations, traces
 from service.domain.ids import field_id, path_id
 from service.domain.names import fold
+from service.domain.sources import etag
 from service.errors import InvalidInput, NotFound
 from service.model import (
     LANGUAGE_PATTERN,
@@ -24,9 +27,12 @@ from service.model import (
     ClaimIn,
     ClaimKind,
     ClaimPage,
+    ClaimPatch,
     Relation,
     RelationIn,
     RelationList,
+    RetractionIn,
+    RevisionList,
     Trace,
 )
 from service.repositories import claims as repo
@@ -35,14 +41,20 @@ from service.settings import AppSettings
 
 SourceId = Annotated[str | None, Parameter(max_length=100, description="A source's id.")]
 Moment = Annotated[datetime | None, Parameter(description="RFC 3339 date-time.")]
+ETAG_HEADER = [
+    ResponseHeader(name="ETag", description="The claim's version, for `If-Match` on edits.", documentation_only=True)
+]
 
 
-async def load_claim(conn: asyncpg.Connection, claim_id: str) -> Claim:
-    """One claim with its chain by its path id, or 404."""
-    records = await repo.documents(conn, [path_id(claim_id, "claim")])
+async def claim_response(conn: asyncpg.Connection, claim_id: UUID, status_code: int = 200) -> Response[Claim]:
+    """One claim with its chain and its ``ETag`` (and ``Location`` when created), or 404."""
+    records = await repo.documents(conn, [claim_id])
     if not records:
-        raise NotFound(f"no claim has the id {claim_id!r}")
-    return documents.claim(records[0])
+        raise NotFound(f"no claim has the id {str(claim_id)!r}")
+    headers = {"ETag": etag(records[0]["version"])}
+    if status_code == 201:
+        headers["Location"] = f"/claims/{claim_id}"
+    return Response(documents.claim(records[0]), status_code=status_code, headers=headers)
 
 
 async def claim_page(
@@ -72,13 +84,14 @@ class ClaimController(Controller):
         description="Stores a claim and its chain, outermost reporter first and origin last. A hop names "
         "its source by `source_id` or inline by `source`: an inline source matching exactly one stored "
         "source by name or alias reuses it, none creates it, several is a 422 listing the candidates. "
-        "Only the last hop may carry `upstream_claim_id`. All of it is stored in one transaction.",
+        "Only the last hop may carry `upstream_claim_id`. All of it is stored in one transaction, "
+        "with the claim's first revision.",
         responses=problems(400, 422),
+        response_headers=ETAG_HEADER,
     )
     async def create_claim(self, data: JSONBody[ClaimIn], conn: Conn) -> Response[Claim]:
         claim_id = await domain.create(conn, data)
-        claim = await load_claim(conn, str(claim_id))
-        return Response(claim, status_code=201, headers={"Location": f"/claims/{claim.id}"})
+        return await claim_response(conn, claim_id, status_code=201)
 
     @get(
         operation_id="listClaims",
@@ -136,11 +149,80 @@ class ClaimController(Controller):
         "/{claim_id:str}",
         operation_id="getClaim",
         summary="Read one claim",
-        description="One claim with its own chain and its traced origin.",
+        description="One claim with its own chain, its traced origin, its `status` and its `ETag`. A "
+        "retracted claim answers too.",
+        responses=problems(404),
+        response_headers=ETAG_HEADER,
+    )
+    async def get_claim(
+        self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]
+    ) -> Response[Claim]:
+        return await claim_response(conn, path_id(claim_id, "claim"))
+
+    @patch(
+        "/{claim_id:str}",
+        operation_id="updateClaim",
+        summary="Edit a claim",
+        description="Each given field replaces the stored one (`appeared_in` and `chain` whole; a chain "
+        "follows the rules of creating a claim). `If-Match` must carry the `ETag` of the claim as read: "
+        "without it 428, with a stale one 412. A change bumps the version and records a revision with "
+        "each changed field's old and new value; a patch that changes nothing records nothing. Claims "
+        "linking this one upstream take its new origin. A retracted claim, an upstream link that would "
+        "make a cycle, or a new first source while other claims link this one upstream is a 409.",
+        responses=problems(404, 409, 412, 422, 428),
+        response_headers=ETAG_HEADER,
+    )
+    async def update_claim(
+        self,
+        data: JSONBody[ClaimPatch],
+        conn: Conn,
+        claim_id: Annotated[str, Parameter(description="The claim's id.")],
+        if_match: Annotated[
+            str | None, HeaderParameter(name="If-Match", description="The `ETag` of the claim as read.")
+        ] = None,
+    ) -> Response[Claim]:
+        cid = path_id(claim_id, "claim")
+        await history.edit(conn, cid, data, if_match)
+        return await claim_response(conn, cid)
+
+    @post(
+        "/{claim_id:str}/retract",
+        operation_id="retractClaim",
+        summary="Retract a claim",
+        description="Marks the claim retracted with a reason and the time; it stays stored and readable, "
+        "but `/trace?statement=` leaves it out unless asked. Records a revision. `If-Match` is optional "
+        "here: a stale one is a 412. Retracting a retracted claim is a 409.",
+        status_code=200,
+        responses=problems(404, 409, 412, 422),
+        response_headers=ETAG_HEADER,
+    )
+    async def retract_claim(
+        self,
+        data: JSONBody[RetractionIn],
+        conn: Conn,
+        claim_id: Annotated[str, Parameter(description="The claim's id.")],
+        if_match: Annotated[
+            str | None, HeaderParameter(name="If-Match", description="The `ETag` of the claim as read.")
+        ] = None,
+    ) -> Response[Claim]:
+        cid = path_id(claim_id, "claim")
+        await history.retract(conn, cid, data, if_match)
+        return await claim_response(conn, cid)
+
+    @get(
+        "/{claim_id:str}/revisions",
+        operation_id="listClaimRevisions",
+        summary="Revisions of a claim",
+        description="Every change of the claim, oldest first: `create` holds the claim as created, "
+        '`edit` each changed field as `{"from": ..., "to": ...}`, `retract` the status change and '
+        "the reason. `number` is the version the change made; `actor` says who made it once "
+        "authentication fills it.",
         responses=problems(404),
     )
-    async def get_claim(self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]) -> Claim:
-        return await load_claim(conn, claim_id)
+    async def list_revisions(
+        self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]
+    ) -> RevisionList:
+        return RevisionList(items=await history.revisions(conn, path_id(claim_id, "claim")))
 
     @post(
         "/{claim_id:str}/relations",

@@ -20,8 +20,8 @@ from service.settings import AppSettings
     summary="Trace any statement",
     description="Ranks stored claims by how well they match a free text (full-text search over folded "
     "text: case, accents and punctuation do not matter; partial quotes and paraphrases sharing words "
-    "match) and returns the best `limit`, each with a `score` in [0, 1] and its full trace. No match "
-    "is an empty list.",
+    "match) and returns the best `limit`, each with a `score` in [0, 1] and its full trace. Retracted "
+    "claims are left out unless `include_retracted=true`. No match is an empty list.",
     tags=["trace"],
     responses=problems(400, 422),
 )
@@ -32,6 +32,11 @@ async def trace_statement(
         str, Parameter(min_length=1, max_length=2000, description="Free text: a quote, a paraphrase.")
     ],
     limit: Annotated[int, Parameter(ge=1, le=50, description="How many matches, 1 to 50.")] = 5,
+    include_retracted: Annotated[
+        bool, Parameter(description="Also match retracted claims (each trace shows its `status`).")
+    ] = False,
 ) -> StatementTrace:
-    items = await traces.trace_statement(conn, statement, limit, settings.trace_max_depth)
+    items = await traces.trace_statement(
+        conn, statement, limit, settings.trace_max_depth, include_retracted=include_retracted
+    )
     return StatementTrace(statement=statement, items=items)

@@ -1,17 +1,22 @@
-"""Claims: resolving a chain's sources and upstream link, and storing the claim in one go."""
+"""Claims: resolving a chain's sources and upstream link, and storing the claim and its first revision in one go."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
+from service import documents
 from service.domain import sources
 from service.domain.ids import field_id
 from service.domain.names import fold
 from service.errors import InvalidInput
-from service.model import ClaimIn, HopIn
+from service.model import Claim, ClaimIn, HopIn
 from service.repositories import claims as repo
+from service.repositories import history as history_repo
 from service.repositories import sources as sources_repo
 from service.repositories.claims import NewHop, Upstream
 
@@ -44,18 +49,31 @@ async def _upstream(conn: asyncpg.Connection, hop: HopIn, field: str, is_last: b
     return found
 
 
+def check_text(text: str) -> None:
+    """A claim's text must say something."""
+    if not text.strip():
+        raise InvalidInput.field("text", "the text is blank")
+
+
 async def resolve_chain(conn: asyncpg.Connection, claim: ClaimIn) -> tuple[list[NewHop], UUID, list[UUID]]:
+    """The stored hops of a claim's chain, its origin and its relays (following the upstream link)."""
+    check_text(claim.text)
+    return await resolve_hops(conn, claim.chain)
+
+
+async def resolve_hops(conn: asyncpg.Connection, chain: Sequence[HopIn]) -> tuple[list[NewHop], UUID, list[UUID]]:
     """The stored hops of a chain, its origin and its relays (following the upstream link)."""
     hops: list[NewHop] = []
     upstream: Upstream | None = None
-    if not claim.text.strip():
-        raise InvalidInput.field("text", "the text is blank")
-    for i, hop in enumerate(claim.chain):
+    if any(hop.upstream_claim_id is not None for hop in chain):
+        # Before any source is resolved: chain edits take this lock first too.
+        await repo.lock_chains(conn, shared=True)
+    for i, hop in enumerate(chain):
         field = f"chain[{i}]"
         if not hop.cue.strip():
             raise InvalidInput.field(f"{field}.cue", "the cue is blank")
         source_id = await _hop_source(conn, hop, field)
-        upstream = await _upstream(conn, hop, field, is_last=i == len(claim.chain) - 1)
+        upstream = await _upstream(conn, hop, field, is_last=i == len(chain) - 1)
         if upstream is not None:
             if source_id is None:
                 source_id = upstream.first_source_id
@@ -75,12 +93,39 @@ async def resolve_chain(conn: asyncpg.Connection, claim: ClaimIn) -> tuple[list[
     return hops, origin, list(dict.fromkeys(relays))
 
 
-async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None) -> UUID:
-    """Store a claim with its chain and any sources it creates, all or nothing."""
+def snapshot(claim: Claim) -> dict[str, Any]:
+    """What revisions record of a claim: its own fields as stored, and its chain with source ids and names."""
+    return {
+        "text": claim.text,
+        "kind": claim.kind,
+        "language": claim.language,
+        "appeared_in": msgspec.to_builtins(claim.appeared_in),
+        "stated_at": msgspec.to_builtins(claim.stated_at),
+        "chain": [
+            {
+                "source_id": hop.source.id,
+                "source_name": hop.source.name,
+                "cue": hop.cue,
+                "role": hop.role,
+                "upstream_claim_id": hop.upstream_claim_id,
+            }
+            for hop in claim.chain
+        ],
+    }
+
+
+async def stored(conn: asyncpg.Connection, claim_id: UUID) -> Claim:
+    """A claim as stored, within the caller's transaction."""
+    [record] = await repo.documents(conn, [claim_id])
+    return documents.claim(record)
+
+
+async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None, actor: str | None = None) -> UUID:
+    """Store a claim with its chain and any sources it creates, and its first revision, all or nothing."""
     async with conn.transaction():
         hops, origin, relays = await resolve_chain(conn, claim)
         appeared = claim.appeared_in
-        return await repo.insert(
+        claim_id = await repo.insert(
             conn,
             id=id,
             text=claim.text,
@@ -97,3 +142,6 @@ async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = 
             search_text=fold(claim.text),
             hops=hops,
         )
+        created = snapshot(await stored(conn, claim_id))
+        await history_repo.insert_revision(conn, claim_id, number=1, action="create", changes=created, actor=actor)
+        return claim_id

@@ -67,6 +67,7 @@ def trace_from_record(record: asyncpg.Record) -> Trace:
             language=record["language"],
             appeared_in=appeared_in(record),
             stated_at=record["stated_at"],
+            status=record["status"],
         ),
         path=path,
         origin=origin,
@@ -86,12 +87,15 @@ async def trace(conn: asyncpg.Connection, claim_id: UUID, max_depth: int) -> Tra
     return trace_from_record(records[0])
 
 
-async def trace_statement(conn: asyncpg.Connection, statement: str, limit: int, max_depth: int) -> list[StatementMatch]:
-    """The stored claims that best match a free text, best first, each with its trace."""
+async def trace_statement(
+    conn: asyncpg.Connection, statement: str, limit: int, max_depth: int, *, include_retracted: bool = False
+) -> list[StatementMatch]:
+    """The stored claims that best match a free text, best first, each with its trace; retracted
+    claims only when ``include_retracted``."""
     folded = fold(statement)
     if not folded:
         raise InvalidInput.field("statement", "the statement needs at least one letter or digit")
-    matches = await repo.match_statement(conn, folded, limit)
+    matches = await repo.match_statement(conn, folded, limit, include_retracted=include_retracted)
     if not matches:
         return []
     records = await repo.traces(conn, [m["id"] for m in matches], max_depth)

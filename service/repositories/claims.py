@@ -25,6 +25,11 @@ SELECT $1, position, source_id, cue, role, upstream_claim_id
 
 CLAIM_EXISTS = "SELECT EXISTS (SELECT 1 FROM claims WHERE id = $1)"
 
+# Chain edits take this lock exclusively and chains linking an upstream claim take it shared, so an
+# edit never checks for a cycle, or reads an origin to copy downstream, while another link is made.
+LOCK_CHAINS = "SELECT pg_advisory_xact_lock(hashtextextended('claim-chains', 0))"
+LOCK_CHAINS_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended('claim-chains', 0))"
+
 UPSTREAM = """
 SELECT c.origin_source_id, c.relay_source_ids, h.source_id AS first_source_id
   FROM claims c JOIN hops h ON h.claim_id = c.id AND h.position = 0
@@ -134,6 +139,12 @@ async def insert(
         relay_source_ids,
         search_text,
     )
+    await insert_hops(conn, claim_id, hops)
+    return claim_id
+
+
+async def insert_hops(conn: asyncpg.Connection, claim_id: UUID, hops: Sequence[NewHop]) -> None:
+    """Store a claim's hops at positions 0..n-1; the chain is checked by the database at commit."""
     await conn.execute(
         INSERT_HOPS,
         claim_id,
@@ -143,7 +154,11 @@ async def insert(
         [h.role for h in hops],
         [h.upstream_claim_id for h in hops],
     )
-    return claim_id
+
+
+async def lock_chains(conn: asyncpg.Connection, *, shared: bool) -> None:
+    """Until commit, keep chain edits (``shared=False``) apart from each other and from new upstream links."""
+    await conn.execute(LOCK_CHAINS_SHARED if shared else LOCK_CHAINS)
 
 
 async def exists(conn: asyncpg.Connection, claim_id: UUID) -> bool:

@@ -64,8 +64,9 @@ SELECT d.*,
 """
 
 # Candidates share at least one lexeme with the statement (an OR query over its lexemes, through
-# the GIN index); each is scored on how much of the statement it covers and how much of itself
-# the statement covers, with cover density breaking ties.
+# the GIN index) and are active unless $4 lets retracted claims in; each is scored on how much of
+# the statement it covers and how much of itself the statement covers, with cover density breaking
+# ties.
 MATCH_STATEMENT = """
 WITH q AS (
     SELECT lexemes,
@@ -76,6 +77,7 @@ WITH q AS (
     SELECT c.id, c.search_vector, ts_rank_cd(c.search_vector, q.query, 1) AS rank
       FROM claims c, q
      WHERE c.search_vector @@ q.query
+       AND ($4::boolean OR c.status = 'active')
      ORDER BY rank DESC
      LIMIT $3
 ), scored AS (
@@ -100,7 +102,12 @@ async def traces(conn: asyncpg.Connection, claim_ids: Sequence[UUID], max_depth:
 
 
 async def match_statement(
-    conn: asyncpg.Connection, folded_statement: str, limit: int, candidates: int = 200
+    conn: asyncpg.Connection,
+    folded_statement: str,
+    limit: int,
+    candidates: int = 200,
+    *,
+    include_retracted: bool = False,
 ) -> list[asyncpg.Record]:
     """``(id, score)`` of the claims best matching a folded statement, best first."""
-    return list(await conn.fetch(MATCH_STATEMENT, folded_statement, limit, candidates))
+    return list(await conn.fetch(MATCH_STATEMENT, folded_statement, limit, candidates, include_retracted))
