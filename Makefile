@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint openapi spec-check lock clean
+.PHONY: install run test test-deps lint openapi spec-check spectral lock clean
 
 install: $(STAMP)
 
@@ -20,13 +20,22 @@ run: install
 	$(BIN)/provenance serve --migrate --seed
 
 ## The whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one).
-test: install
+test: install test-deps
 	$(BIN)/python -m pytest -q
+
+## What tests need beyond Python: Debian's headless chromium renders the trace drawing (needs root).
+test-deps:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 lint: install
 	$(BIN)/ruff format --check service tests alembic
 	$(BIN)/ruff check service tests alembic
 	$(BIN)/mypy
+
+## Lint the committed OpenAPI document with Spectral (ruleset spectral:oas): no error allowed.
+spectral:
+	npm ci --silent --no-audit --no-fund
+	npx spectral lint openapi/openapi.json --ruleset .spectral.yaml --fail-severity error
 
 ## Regenerate the committed OpenAPI document from the app.
 openapi: install
