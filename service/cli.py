@@ -1,4 +1,4 @@
-"""The ``provenance`` command: serve, migrate, seed.
+"""The ``provenance`` command: serve, migrate, seed, import, export.
 
 Every command reads ``DATABASE_URL``; without it, each uses the embedded PostgreSQL under
 ``--data-dir`` (default ``.provenance/``).
@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from service import db, migrations, seeds
+from service import bulk, db, migrations, seeds
 from service.database import resolve_url
 
 log = logging.getLogger("provenance")
@@ -45,6 +45,24 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_seed(args: argparse.Namespace) -> None:
     """Load the seed claims; running it again adds nothing."""
     _run_seed(_database_url(args), Path(args.path))
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    """Import NDJSON claims, one transaction a line; exit 1 if any line failed."""
+    try:
+        report = bulk.run_import(_database_url(args), args.file)
+    except OSError as exc:
+        sys.exit(f"provenance import: {exc}")
+    skipped = f", {report.already_stored} already stored" if report.already_stored else ""
+    print(f"imported {report.imported} claim(s), {report.failed} line(s) failed{skipped}")
+    if report.failed:
+        sys.exit(1)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    """Export every claim with its chain as NDJSON, oldest first."""
+    count = bulk.run_export(_database_url(args), args.output)
+    print(f"exported {count} claim(s)", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -96,6 +114,14 @@ def parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", parents=[common], help="load seed claims (idempotent)")
     seed.add_argument("path", nargs="?", default=str(seeds.DEFAULT_PATH))
     seed.set_defaults(func=cmd_seed)
+
+    load = commands.add_parser("import", parents=[common], help="import NDJSON claims (one POST /claims body a line)")
+    load.add_argument("file", help="the NDJSON file, or - for stdin")
+    load.set_defaults(func=cmd_import)
+
+    dump = commands.add_parser("export", parents=[common], help="export every claim with its chain as NDJSON")
+    dump.add_argument("--output", help="write to this file instead of stdout")
+    dump.set_defaults(func=cmd_export)
     return top
 
 
