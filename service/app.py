@@ -12,8 +12,11 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from service import __version__
 from service.api.claims import ClaimController
+from service.api.drawing import draw_claim_trace
 from service.api.health import HealthController
 from service.api.network import claim_propagation, source_network
+from service.api.prov import claim_prov
+from service.api.reviews import ReviewController
 from service.api.sources import SourceController
 from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
@@ -57,8 +60,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             ClaimController,
+            ReviewController,
             SourceController,
             claim_propagation,
+            claim_prov,
+            draw_claim_trace,
             source_network,
             trace_statement,
             HealthController,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 SourceKind = Literal["person", "organization", "outlet", "anonymous"]
 ClaimKind = Literal["quote", "paraphrase"]
+ClaimStatus = Literal["active", "retracted"]
 
 Name = Annotated[str, Meta(min_length=1, max_length=300, description="A name as written.")]
 Label = Annotated[str, Meta(min_length=1, max_length=300)]
@@ -200,6 +201,10 @@ class Claim(Out):
     chain: list[Hop]
     origin: SourceSummary
     created_at: datetime
+    status: ClaimStatus
+    """``retracted`` claims stay readable but leave statement traces unless asked for."""
+    retraction: Retraction | None
+    """Why and when the claim was retracted; null while it is active."""
 
 
 class ClaimPage(Out):
@@ -221,6 +226,7 @@ class ClaimSummary(Out):
     language: str
     appeared_in: AppearedInOut
     stated_at: datetime | None
+    status: ClaimStatus
 
 
 class PathHop(Out):
@@ -385,6 +391,178 @@ class SourceNetwork(Out):
     """How many sources it cites in all; ``cites`` stops at ``limit``."""
     cited_by_total: int
     """How many sources cite it in all; ``cited_by`` stops at ``limit``."""
+
+
+# --- reviews -----------------------------------------------------------------------------------
+
+WebUrl = Annotated[
+    str,
+    Meta(pattern=r"^https?://[^\s/?#]+\S*$", max_length=2_000, description="An http or https URL."),
+]
+
+
+class RatingIn(Base):
+    """A verdict: a label, and optionally a value on the scale from ``worst`` to ``best``."""
+
+    label: Annotated[str, Meta(min_length=1, max_length=100, examples=["False"])]
+    value: float | None = None
+    """Needs ``best`` and ``worst``, and lies between them."""
+    best: float | None = None
+    """The best value of the scale; given with ``worst``, and above it."""
+    worst: float | None = None
+    """The worst value of the scale; given with ``best``, and below it."""
+
+
+class ReviewIn(Base):
+    """A fact-checker's verdict on a claim: the reviewer by ``reviewer_id`` or inline ``reviewer``."""
+
+    rating: RatingIn
+    reviewed_at: AwareDateTime
+    reviewer_id: Id | None = None
+    reviewer: SourceIn | None = None
+    """Resolved like an inline source of a hop: one match reuses it, none creates it."""
+    url: WebUrl | None = None
+    """Where the review is published."""
+    summary: Annotated[str, Meta(max_length=5_000)] | None = None
+
+
+class Rating(Out):
+    """A stored verdict: its label, and its value on a scale when one was given."""
+
+    label: str
+    value: float | None
+    best: float | None
+    worst: float | None
+
+
+class Review(Out):
+    """A stored review of a claim."""
+
+    id: Id
+    claim_id: Id
+    reviewer: SourceSummary
+    rating: Rating
+    url: str | None
+    summary: str | None
+    reviewed_at: datetime
+    created_at: datetime
+
+
+class ReviewList(Out):
+    """Every review of one claim, oldest first."""
+
+    items: list[Review]
+
+
+class SchemaOrgNode(Out, rename="camel", omit_defaults=True):
+    """A schema.org node of JSON-LD: camelCase terms, absent values left out."""
+
+
+class SchemaOrgPerson(SchemaOrgNode, tag_field="@type", tag="Person"):
+    """A person, by name."""
+
+    name: str
+
+
+class SchemaOrgOrganization(SchemaOrgNode, tag_field="@type", tag="Organization"):
+    """An organization, outlet or anonymous source, by name."""
+
+    name: str
+
+
+class SchemaOrgCreativeWork(SchemaOrgNode, tag_field="@type", tag="CreativeWork"):
+    """A published piece a claim appeared in."""
+
+    url: str | None = None
+    headline: str | None = None
+    author: SchemaOrgPerson | None = None
+    publisher: SchemaOrgOrganization | None = None
+    date_published: datetime | None = None
+
+
+class SchemaOrgClaim(SchemaOrgNode, tag_field="@type", tag="Claim"):
+    """The claim reviewed: its traced origin and the pieces it appeared in."""
+
+    author: SchemaOrgPerson | SchemaOrgOrganization
+    appearance: list[SchemaOrgCreativeWork] = msgspec.field(default_factory=list)
+    first_appearance: SchemaOrgCreativeWork | None = None
+
+
+class SchemaOrgRating(SchemaOrgNode, tag_field="@type", tag="Rating"):
+    """A rating: ``alternateName`` is the label."""
+
+    alternate_name: str
+    rating_value: float | None = None
+    best_rating: float | None = None
+    worst_rating: float | None = None
+
+
+class SchemaOrgClaimReview(SchemaOrgNode, tag_field="@type", tag="ClaimReview"):
+    """One review as a schema.org ClaimReview."""
+
+    author: SchemaOrgPerson | SchemaOrgOrganization
+    claim_reviewed: str
+    review_rating: SchemaOrgRating
+    item_reviewed: SchemaOrgClaim
+    date_published: datetime
+    """When it was reviewed (``reviewed_at``), in UTC."""
+    url: str | None = None
+    description: str | None = None
+
+
+class ClaimReviewDocument(Out, rename={"context": "@context", "graph": "@graph"}):
+    """A JSON-LD document: the reviews of one claim as schema.org ClaimReviews."""
+
+    context: Literal["https://schema.org"]
+    graph: list[SchemaOrgClaimReview]
+
+
+# --- history -----------------------------------------------------------------------------------
+
+RevisionAction = Literal["create", "edit", "retract"]
+
+
+class Retraction(Out):
+    """Why and when a claim was retracted."""
+
+    reason: str
+    retracted_at: datetime
+
+
+class ClaimPatch(Base):
+    """Fields to change; each given one replaces the stored value (``appeared_in`` and ``chain`` whole)."""
+
+    text: ClaimText | UnsetType = UNSET
+    kind: ClaimKind | UnsetType = UNSET
+    language: Language | UnsetType = UNSET
+    appeared_in: AppearedIn | UnsetType = UNSET
+    stated_at: AwareDateTime | UnsetType | None = UNSET
+    chain: Annotated[list[HopIn], Meta(min_length=1, max_length=16)] | UnsetType = UNSET
+
+
+class RetractionIn(Base):
+    """Why a claim is retracted."""
+
+    reason: Annotated[str, Meta(min_length=1, max_length=2_000, examples=["The quote was misattributed."])]
+
+
+class Revision(Out):
+    """One change of a claim: ``create`` holds the whole claim, ``edit`` each changed field as
+    ``{"from": ..., "to": ...}``, ``retract`` the status change and the reason."""
+
+    number: int
+    """The claim's version after this change (its ``ETag``)."""
+    action: RevisionAction
+    changes: dict[str, Any]
+    actor: str | None
+    """Who made the change; authentication will fill it."""
+    created_at: datetime
+
+
+class RevisionList(Out):
+    """Every revision of one claim, oldest first."""
+
+    items: list[Revision]
 
 
 # --- health ------------------------------------------------------------------------------------
