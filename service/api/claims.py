@@ -8,12 +8,11 @@ from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service import documents
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
-from service.api.problems import problems
+from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import claims as domain
 from service.domain import history, relations, traces
@@ -41,9 +40,7 @@ from service.settings import AppSettings
 
 SourceId = Annotated[str | None, Parameter(max_length=100, description="A source's id.")]
 Moment = Annotated[datetime | None, Parameter(description="RFC 3339 date-time.")]
-ETAG_HEADER = [
-    ResponseHeader(name="ETag", description="The claim's version, for `If-Match` on edits.", documentation_only=True)
-]
+ETAG_HEADER = etag_header("claim")
 
 
 async def claim_response(conn: asyncpg.Connection, claim_id: UUID, status_code: int = 200) -> Response[Claim]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 
 from service.errors import PROBLEM_MEDIA_TYPE
@@ -53,3 +54,15 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in sorted({400, 500, *statuses})
     }
+
+
+def etag_header(what: str) -> list[ResponseHeader]:
+    """The documented ``ETag`` response header of a versioned resource."""
+    return [
+        ResponseHeader(
+            name="ETag",
+            description=f"The {what}'s version, for `If-Match` on edits.",
+            value='"1"',  # documents the header as a string; each response sets its own value
+            documentation_only=True,
+        )
+    ]

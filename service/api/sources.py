@@ -7,13 +7,12 @@ from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service import documents
 from service.api.claims import claim_page
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
-from service.api.problems import problems
+from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import sources as domain
 from service.domain.ids import field_id, path_id
@@ -26,14 +25,7 @@ from service.repositories.claims import ClaimFilters
 Role = Literal["origin", "relay", "any"]
 
 
-ETAG_HEADER = [
-    ResponseHeader(
-        name="ETag",
-        description="The source's version, for `If-Match` on edits.",
-        value='"1"',  # documents the header as a string; each response sets its own value
-        documentation_only=True,
-    )
-]
+ETAG_HEADER = etag_header("source")
 
 
 async def source_response(conn: asyncpg.Connection, source_id: UUID, status_code: int = 200) -> Response[Source]:

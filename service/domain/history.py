@@ -17,10 +17,7 @@ from msgspec import UnsetType
 from service.domain import claims
 from service.domain.ids import field_id
 from service.domain.names import fold
-
-# The If-Match rule of PATCH /sources, kept in one place.
-from service.domain.sources import _matches as if_match_allows
-from service.domain.sources import etag
+from service.domain.sources import etag, if_match_allows
 from service.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from service.model import Claim, ClaimPatch, HopIn, RetractionIn, Revision
 from service.repositories import claims as claims_repo

@@ -154,7 +154,8 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _matches(if_match: str, version: int) -> bool:
+def if_match_allows(if_match: str, version: int) -> bool:
+    """Whether an `If-Match` header (a list of tags, or `*`) names ``version``."""
     tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
     return "*" in tags or etag(version) in tags
 
@@ -179,7 +180,7 @@ async def edit(conn: asyncpg.Connection, source_id: UUID, patch: SourcePatch, if
         await redirect_if_merged(conn, current)
         if if_match is None:
             raise PreconditionRequired("send If-Match with the ETag of the source as you read it")
-        if not _matches(if_match, current["version"]):
+        if not if_match_allows(if_match, current["version"]):
             raise PreconditionFailed(
                 f"the source is at {etag(current['version'])}, not {if_match}: read it again and retry"
             )
