@@ -23,9 +23,10 @@ run: install
 test: install test-deps
 	$(BIN)/python -m pytest -q
 
-## What tests need beyond Python: Debian's headless chromium renders the trace drawing (needs root).
+## What tests need beyond Python: Debian's headless chromium renders the trace drawing.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-deps:
-	test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
 lint: install
 	$(BIN)/ruff format --check service tests alembic
