@@ -73,6 +73,6 @@ def pool_lifespan(settings: Settings) -> Any:
 
 
 async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
-    """One pooled connection per request that needs the database."""
-    async with state.pool.acquire() as conn:
+    """One pooled connection per request that needs the database, waited for at most a deadline."""
+    async with state.pool.acquire(timeout=state.settings.acquire_timeout) as conn:
         yield conn

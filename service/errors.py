@@ -11,6 +11,8 @@ Exception tree::
      ├── PreconditionRequired       428: an edit came without If-Match
      └── Unavailable                503: the database does not answer; retry after a moment
 
+Connection failures and deadlines (``DATABASE_UNAVAILABLE``) become the same 503 with ``Retry-After``.
+
 ``Moved`` (a merged source) is not an error: it answers 308 with ``Location``.
 Litestar's own ``HTTPException`` family (validation, unknown routes, methods) and asyncpg's
 integrity errors are mapped here too, and anything else becomes a 500 problem without a trace.
@@ -173,6 +175,24 @@ def _from_data_error(exc: asyncpg.DataError) -> ProblemDetailsException:
     return _problem(422, f"a value cannot be stored: {exc.args[0] if exc.args else 'invalid data'}")
 
 
+# What a request meets when PostgreSQL is down, restarting or out of reach: worth a retry, not a 500.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused or missing socket; TimeoutError (pool acquire, command deadline) is one too
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def _from_unavailable(exc: Exception) -> ProblemDetailsException:
+    log.warning("database unavailable: %r", exc)
+    problem = _problem(503, "The database does not answer right now; retry in a moment.")
+    problem.headers = dict(Unavailable.headers or {})
+    return problem
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     log.exception("unhandled error", exc_info=exc)
     return _problem(500, "The server failed to answer this request; it has been logged.")
@@ -190,6 +210,7 @@ def problem_details_config() -> ProblemDetailsConfig:
         HTTPException: _from_http,
         asyncpg.IntegrityConstraintViolationError: _from_integrity,
         asyncpg.DataError: _from_data_error,
+        **dict.fromkeys(DATABASE_UNAVAILABLE, _from_unavailable),
         Exception: _from_unexpected,
     }
     return ProblemDetailsConfig(exception_to_problem_detail_map=mapping)

@@ -17,6 +17,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_min_size: int = 2
     pool_max_size: int = 10
     command_timeout: float = 10.0
+    """Seconds one SQL command may take before the request fails (503)."""
+    acquire_timeout: float = 3.0
+    """Seconds a request waits for a pooled connection before it fails (503)."""
     trace_max_depth: int = 32
     """How many upstream links a trace follows at most."""
 
@@ -30,6 +33,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "pool_min_size": int(env.get("PROVENANCE_POOL_MIN_SIZE", "2")),
             "pool_max_size": int(env.get("PROVENANCE_POOL_MAX_SIZE", "10")),
             "command_timeout": float(env.get("PROVENANCE_COMMAND_TIMEOUT", "10")),
+            "acquire_timeout": float(env.get("PROVENANCE_ACQUIRE_TIMEOUT", "3")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return msgspec.convert(values, cls)
