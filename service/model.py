@@ -1,4 +1,8 @@
-"""The public model: request and response bodies of PRODUCT.md section 3, as msgspec Structs."""
+"""The public model: request and response bodies of PRODUCT.md section 3, as msgspec Structs.
+
+Class docstrings describe the schemas of the OpenAPI document; field descriptions and examples live
+in ``Meta`` annotations (attribute docstrings do not reach it), shared through the aliases below.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,18 @@ SourceKind = Literal["person", "organization", "outlet", "anonymous"]
 ClaimKind = Literal["quote", "paraphrase"]
 ClaimStatus = Literal["active", "retracted"]
 
+# --- field types shared by several bodies ------------------------------------------------------
+
 Name = Annotated[str, Meta(min_length=1, max_length=300, description="A name as written.")]
-Label = Annotated[str, Meta(min_length=1, max_length=300)]
-ClaimText = Annotated[str, Meta(min_length=1, max_length=10_000, description="The statement as it appeared.")]
+ClaimText = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=10_000,
+        description="The statement as it appeared.",
+        examples=["Austin initiated the conversation and it was the first such call since March 2023"],
+    ),
+]
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
 Language = Annotated[
     str,
@@ -25,8 +38,76 @@ Language = Annotated[
         examples=["en"],
     ),
 ]
+StatementText = Annotated[
+    str, Meta(description="The statement as it appeared.", examples=["Austin initiated the conversation"])
+]
+LanguageTag = Annotated[str, Meta(description="BCP 47 language tag.", examples=["en"])]
 Id = Annotated[str, Meta(description="An opaque id.", examples=["0b5e4a5c-8d0e-4f43-9c52-2d5c7e0b9f10"])]
+SourceId = Annotated[Id, Meta(description="A stored source's id.", examples=["9062f0c0-9021-5499-9d41-d89165299f5f"])]
+ClaimId = Annotated[Id, Meta(description="A stored claim's id.", examples=["628da9bb-78db-5b7e-81c0-506713da09c8"])]
 AwareDateTime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with an offset.")]
+CreatedAt = Annotated[datetime, Meta(description="When the service stored it (RFC 3339).")]
+NextCursor = Annotated[
+    str | None,
+    Meta(description="Pass it as `cursor` to read the next page; null on the last page."),
+]
+
+SourceKindField = Annotated[
+    SourceKind,
+    Meta(
+        description="What the source is: a `person`, an `organization`, an `outlet` (agency, newspaper, "
+        'broadcaster, channel), or `anonymous` ("Pentagon sources", "a spokesman for the National '
+        'Security Council").'
+    ),
+]
+ClaimKindField = Annotated[ClaimKind, Meta(description="`quote` for verbatim words, `paraphrase` otherwise.")]
+ClaimStatusField = Annotated[
+    ClaimStatus,
+    Meta(description="`active`, or `retracted`: a retracted claim stays readable but leaves statement traces."),
+]
+SourceName = Annotated[str, Meta(description="The source's canonical name.", examples=["Patrick Ryder"])]
+Cue = Annotated[
+    str,
+    Meta(
+        description='The attribution words as written: "reports", "citing", "told reporters", "said in a '
+        'statement on Telegram".',
+        examples=["citing"],
+    ),
+]
+SpokenRole = Annotated[
+    str,
+    Meta(description="The role in which the source spoke, as written.", examples=["spokesman"]),
+]
+MemberRole = Annotated[
+    str,
+    Meta(description="The source's role in the organization, as written.", examples=["spokesman"]),
+]
+Since = Annotated[date, Meta(description="The first day of the membership (inclusive); null when not known.")]
+Until = Annotated[date, Meta(description="The last day of the membership (inclusive); null while it lasts.")]
+Identifiers = Annotated[
+    dict[
+        Annotated[str, Meta(min_length=1, max_length=50)],
+        Annotated[str, Meta(min_length=1, max_length=500)],
+    ],
+    Meta(
+        max_length=20,
+        description="External identifiers by scheme, e.g. a Wikidata QID or a home page.",
+        examples=[{"homepage": "https://www.defense.gov/"}],
+    ),
+]
+Aliases = Annotated[
+    list[Name],
+    Meta(
+        max_length=100,
+        description="Other names it goes by: spellings, transliterations, short forms.",
+        examples=[["Pat Ryder", "Maj. Gen. Patrick Ryder"]],
+    ),
+]
+SourceDescription = Annotated[
+    str,
+    Meta(max_length=2_000, description="Who or what the source is, in a sentence."),
+]
+Url = Annotated[str, Meta(max_length=2_000, description="The piece's address.")]
 
 
 class Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -41,98 +122,117 @@ class Out(msgspec.Struct, kw_only=True):
 
 
 class OrganizationRef(Base):
-    """An organization or outlet named inline inside an affiliation."""
+    """An organization or outlet named inline inside an affiliation, resolved like an inline source
+    of a hop: one stored source matching the name or an alias is reused, none is created, several is
+    a 422."""
 
-    name: Name
-    kind: Literal["organization", "outlet"] = "organization"
+    name: Annotated[Name, Meta(description="The organization's name or an alias.", examples=["Pentagon"])]
+    kind: Annotated[
+        Literal["organization", "outlet"],
+        Meta(description="`organization`, or `outlet` for a news medium; used when it is created."),
+    ] = "organization"
 
 
 class AffiliationIn(Base):
-    """Membership of an organization or outlet, by id or inline."""
+    """Membership of an organization or outlet, by id or inline: exactly one of `organization_id`
+    and `organization`."""
 
-    organization_id: Id | None = None
-    organization: OrganizationRef | None = None
-    role: Label | None = None
-    since: date | None = None
-    until: date | None = None
+    organization_id: (
+        Annotated[SourceId, Meta(description="The organization's or outlet's id; or name it inline in `organization`.")]
+        | None
+    ) = None
+    organization: (
+        Annotated[
+            OrganizationRef, Meta(description="The organization or outlet named inline; or give `organization_id`.")
+        ]
+        | None
+    ) = None
+    role: Annotated[MemberRole, Meta(min_length=1, max_length=300)] | None = None
+    since: Since | None = None
+    until: Until | None = None
 
 
 class SourceIn(Base):
-    """A source to create, as a body of ``POST /sources`` or inline in a hop."""
+    """A source to create, as a body of `POST /sources` or inline in a hop."""
 
-    name: Name
-    kind: SourceKind
-    aliases: Annotated[list[Name], Meta(max_length=100)] = msgspec.field(default_factory=list)
-    description: Annotated[str, Meta(max_length=2_000)] | None = None
-    identifiers: Annotated[
-        dict[
-            Annotated[str, Meta(min_length=1, max_length=50)],
-            Annotated[str, Meta(min_length=1, max_length=500)],
-        ],
-        Meta(max_length=20, description='External identifiers, e.g. {"wikidata": "Q42"}.'),
-    ] = msgspec.field(default_factory=dict)
-    affiliations: Annotated[list[AffiliationIn], Meta(max_length=50)] = msgspec.field(default_factory=list)
+    name: Annotated[Name, Meta(description="The canonical name.", examples=["Patrick Ryder"])]
+    kind: SourceKindField
+    aliases: Aliases = msgspec.field(default_factory=list)
+    description: SourceDescription | None = None
+    identifiers: Identifiers = msgspec.field(default_factory=dict)
+    affiliations: Annotated[
+        list[AffiliationIn],
+        Meta(max_length=50, description="Organizations and outlets it belongs to, with its role there."),
+    ] = msgspec.field(default_factory=list)
 
 
 class SourceSummary(Out):
     """A source in brief, as it appears inside claims and traces."""
 
-    id: Id
-    name: str
-    kind: SourceKind
+    id: SourceId
+    name: SourceName
+    kind: SourceKindField
 
 
 class Affiliation(Out):
-    """A membership: ``role`` at ``organization`` from ``since`` to ``until``."""
+    """A membership: `role` at `organization` from `since` to `until`."""
 
-    organization: SourceSummary
-    role: str | None
-    since: date | None
-    until: date | None
+    organization: Annotated[SourceSummary, Meta(description="The organization or outlet.")]
+    role: MemberRole | None
+    since: Since | None
+    until: Until | None
 
 
 class Source(Out):
     """A source with its aliases, identifiers and affiliations."""
 
-    id: Id
-    name: str
-    kind: SourceKind
-    aliases: list[str]
-    description: str | None
-    identifiers: dict[str, str]
-    affiliations: list[Affiliation]
-    created_at: datetime
-    score: float | None = None
-    """How well the source matches ``q`` in [0, 1]; null when listing without ``q``."""
+    id: SourceId
+    name: SourceName
+    kind: SourceKindField
+    aliases: Annotated[list[str], Meta(description="Other names it goes by, sorted.")]
+    description: Annotated[str, Meta(description="Who or what the source is.")] | None
+    identifiers: Annotated[dict[str, str], Meta(description="External identifiers by scheme.")]
+    affiliations: Annotated[list[Affiliation], Meta(description="Organizations and outlets it belongs to.")]
+    created_at: CreatedAt
+    score: (
+        Annotated[
+            float, Meta(description="How well the source matches `q`, from 0 to 1 (1 is an exact name or alias).")
+        ]
+        | None
+    ) = None
 
 
 class SourcePatch(Base):
     """Fields to change; each given one replaces the stored value (aliases and affiliations whole)."""
 
-    name: Name | UnsetType = UNSET
-    aliases: Annotated[list[Name], Meta(max_length=100)] | UnsetType = UNSET
-    description: Annotated[str, Meta(max_length=2000)] | UnsetType | None = UNSET
-    identifiers: (
+    name: Annotated[Name, Meta(description="The new canonical name.")] | UnsetType = UNSET
+    aliases: Annotated[Aliases, Meta(description="The new aliases, replacing all of them.")] | UnsetType = UNSET
+    description: (
+        Annotated[SourceDescription, Meta(description="The new description; null clears it.")] | UnsetType | None
+    ) = UNSET
+    identifiers: Annotated[Identifiers, Meta(description="The new identifiers, replacing all of them.")] | UnsetType = (
+        UNSET
+    )
+    affiliations: (
         Annotated[
-            dict[Annotated[str, Meta(min_length=1, max_length=50)], Annotated[str, Meta(min_length=1, max_length=500)]],
-            Meta(max_length=20),
+            list[AffiliationIn],
+            Meta(max_length=50, description="The new affiliations, replacing all of them."),
         ]
         | UnsetType
     ) = UNSET
-    affiliations: Annotated[list[AffiliationIn], Meta(max_length=50)] | UnsetType = UNSET
 
 
 class MergeIn(Base):
-    """Fold this source into ``into``."""
+    """Fold this source into `into`."""
 
-    into: Id
+    into: Annotated[SourceId, Meta(description="The id of the source that survives the merge.")]
 
 
 class SourcePage(Out):
     """One page of sources."""
 
-    items: list[Source]
-    next_cursor: str | None
+    items: Annotated[list[Source], Meta(description="The sources of this page.")]
+    next_cursor: NextCursor
 
 
 # --- claims ------------------------------------------------------------------------------------
@@ -141,77 +241,109 @@ class SourcePage(Out):
 class AppearedIn(Base):
     """The published piece a claim appeared in."""
 
-    url: Annotated[str, Meta(max_length=2_000)] | None = None
-    title: Annotated[str, Meta(max_length=1_000)] | None = None
-    author: Annotated[str, Meta(max_length=300)] | None = None
-    outlet: Annotated[str, Meta(max_length=300)] | None = None
-    published_at: AwareDateTime | None = None
+    url: Url | None = None
+    title: Annotated[str, Meta(max_length=1_000, description="The piece's headline.")] | None = None
+    author: Annotated[str, Meta(max_length=300, description="Who wrote the piece.")] | None = None
+    outlet: Annotated[str, Meta(max_length=300, description="Where it was published.")] | None = None
+    published_at: Annotated[AwareDateTime, Meta(description="When the piece was published.")] | None = None
 
 
 class HopIn(Base):
-    """One hop of a chain: a source by ``source_id`` or inline ``source``, and its cue."""
+    """One hop of a chain: a source by `source_id` or inline `source`, and its cue."""
 
-    cue: Annotated[str, Meta(min_length=1, max_length=300, examples=["citing"])]
-    source_id: Id | None = None
-    source: SourceIn | None = None
-    role: Label | None = None
-    upstream_claim_id: Id | None = None
+    cue: Annotated[Cue, Meta(min_length=1, max_length=300)]
+    source_id: (
+        Annotated[SourceId, Meta(description="The hop's source by id; or name it inline in `source`.")] | None
+    ) = None
+    source: (
+        Annotated[
+            SourceIn,
+            Meta(
+                description="The hop's source named inline: one stored source matching its name or an alias "
+                "is reused, none is created, several is a 422 listing the candidates."
+            ),
+        ]
+        | None
+    ) = None
+    role: Annotated[SpokenRole, Meta(min_length=1, max_length=300)] | None = None
+    upstream_claim_id: (
+        Annotated[
+            ClaimId,
+            Meta(
+                description="The stored claim this hop stands for (only on the last hop), whose chain the trace "
+                "follows on; the hop may then leave out its source."
+            ),
+        ]
+        | None
+    ) = None
+
+
+ChainIn = Annotated[
+    list[HopIn],
+    Meta(
+        min_length=1,
+        max_length=16,
+        description="The hops from the outermost reporter (position 0) to the origin (last), 1 to 16.",
+    ),
+]
 
 
 class ClaimIn(Base):
     """A claim to create with its chain, outermost reporter first, origin last."""
 
     text: ClaimText
-    kind: ClaimKind
-    chain: Annotated[list[HopIn], Meta(min_length=1, max_length=16)]
+    kind: ClaimKindField
+    chain: ChainIn
     language: Language = "en"
-    appeared_in: AppearedIn = msgspec.field(default_factory=AppearedIn)
-    stated_at: AwareDateTime | None = None
+    appeared_in: Annotated[AppearedIn, Meta(description="The published piece it appeared in.")] = msgspec.field(
+        default_factory=AppearedIn
+    )
+    stated_at: Annotated[AwareDateTime, Meta(description="When the origin said it, if known.")] | None = None
 
 
 class Hop(Out):
     """A stored hop."""
 
-    position: int
-    source: SourceSummary
-    cue: str
-    role: str | None
-    upstream_claim_id: Id | None
+    position: Annotated[int, Meta(description="Its place in the chain: 0 is the outermost reporter.")]
+    source: Annotated[SourceSummary, Meta(description="Who said or relayed it at this hop.")]
+    cue: Cue
+    role: SpokenRole | None
+    upstream_claim_id: Annotated[ClaimId, Meta(description="The stored claim this hop stands for, if any.")] | None
 
 
 class AppearedInOut(Out):
     """Where a claim appeared."""
 
-    url: str | None
-    title: str | None
-    author: str | None
-    outlet: str | None
-    published_at: datetime | None
+    url: Annotated[str, Meta(description="The piece's address.")] | None
+    title: Annotated[str, Meta(description="The piece's headline.")] | None
+    author: Annotated[str, Meta(description="Who wrote the piece.")] | None
+    outlet: Annotated[str, Meta(description="Where it was published.")] | None
+    published_at: Annotated[datetime, Meta(description="When the piece was published.")] | None
 
 
 class Claim(Out):
     """A stored claim with its own chain and its traced origin."""
 
-    id: Id
-    text: str
-    kind: ClaimKind
-    language: str
-    appeared_in: AppearedInOut
-    stated_at: datetime | None
-    chain: list[Hop]
-    origin: SourceSummary
-    created_at: datetime
-    status: ClaimStatus
-    """``retracted`` claims stay readable but leave statement traces unless asked for."""
-    retraction: Retraction | None
-    """Why and when the claim was retracted; null while it is active."""
+    id: ClaimId
+    text: StatementText
+    kind: ClaimKindField
+    language: LanguageTag
+    appeared_in: Annotated[AppearedInOut, Meta(description="The published piece it appeared in.")]
+    stated_at: Annotated[datetime, Meta(description="When the origin said it, if known.")] | None
+    chain: Annotated[list[Hop], Meta(description="Its own hops, outermost reporter first, origin last.")]
+    origin: Annotated[SourceSummary, Meta(description="Who first said it, following upstream claims to the end.")]
+    created_at: CreatedAt
+    status: ClaimStatusField
+    retraction: (
+        Annotated[Retraction, Meta(description="Why and when the claim was retracted; null while it is active.")] | None
+    )
 
 
 class ClaimPage(Out):
     """One page of claims."""
 
-    items: list[Claim]
-    next_cursor: str | None
+    items: Annotated[list[Claim], Meta(description="The claims of this page, newest first.")]
+    next_cursor: NextCursor
 
 
 # --- traces ------------------------------------------------------------------------------------
@@ -220,103 +352,126 @@ class ClaimPage(Out):
 class ClaimSummary(Out):
     """The traced claim in brief."""
 
-    id: Id
-    text: str
-    kind: ClaimKind
-    language: str
-    appeared_in: AppearedInOut
-    stated_at: datetime | None
-    status: ClaimStatus
+    id: ClaimId
+    text: StatementText
+    kind: ClaimKindField
+    language: LanguageTag
+    appeared_in: Annotated[AppearedInOut, Meta(description="The published piece it appeared in.")]
+    stated_at: Annotated[datetime, Meta(description="When the origin said it, if known.")] | None
+    status: ClaimStatusField
 
 
 class PathHop(Out):
-    """A hop of a trace path; ``claim_id`` is the stored claim it was recorded in."""
+    """A hop of a trace path; `claim_id` is the stored claim it was recorded in."""
 
-    position: int
-    source: SourceSummary
-    cue: str
-    role: str | None
-    claim_id: Id
+    position: Annotated[int, Meta(description="Its place in the path: 0 is the outermost reporter.")]
+    source: Annotated[SourceSummary, Meta(description="Who said or relayed it at this hop.")]
+    cue: Cue
+    role: SpokenRole | None
+    claim_id: Annotated[ClaimId, Meta(description="The stored claim whose chain holds this hop.")]
 
 
 class Origin(Out):
     """Who first said it, in which role, on whose behalf."""
 
-    source: SourceSummary
-    role: str | None
-    on_behalf_of: SourceSummary | None
+    source: Annotated[SourceSummary, Meta(description="The last hop's source: who first said it.")]
+    role: Annotated[str, Meta(description="The role it spoke in: the hop's, else its affiliation's.")] | None
+    on_behalf_of: (
+        Annotated[
+            SourceSummary,
+            Meta(description="The organization it spoke for, from the hop's role or an affiliation valid then."),
+        ]
+        | None
+    )
 
 
 class Trace(Out):
     """The full provenance of one claim: the path with upstream claims expanded, and its origin."""
 
-    claim: ClaimSummary
-    path: list[PathHop]
-    origin: Origin
-    hops: int
-    anonymous_origin: bool
-    upstream_depth: int
-    """How many upstream links the path followed."""
-    truncated: bool
-    """True when the upstream links went deeper than the service follows."""
-    related: list[Relation] = msgspec.field(default_factory=list)
-    """Claims that say the same, support, contradict or correct this one, each with its origin."""
+    claim: Annotated[ClaimSummary, Meta(description="The traced claim.")]
+    path: Annotated[
+        list[PathHop],
+        Meta(description="The chain with every upstream claim expanded in place, outermost reporter first."),
+    ]
+    origin: Annotated[Origin, Meta(description="Who first said it, in which role, on whose behalf.")]
+    hops: Annotated[int, Meta(description="How many hops the path has.")]
+    anonymous_origin: Annotated[bool, Meta(description="True when the origin is an `anonymous` source.")]
+    upstream_depth: Annotated[int, Meta(description="How many upstream links the path followed.")]
+    truncated: Annotated[bool, Meta(description="True when the upstream links went deeper than the service follows.")]
+    related: Annotated[
+        list[Relation],
+        Meta(description="Claims that say the same, support, contradict or correct this one, each with its origin."),
+    ] = msgspec.field(default_factory=list)
 
 
 class StatementMatch(Out):
     """A stored claim matching a free-text statement, with its trace."""
 
-    score: Annotated[float, Meta(ge=0, le=1)]
-    trace: Trace
+    score: Annotated[float, Meta(ge=0, le=1, description="How well the claim matches, from 0 to 1.")]
+    trace: Annotated[Trace, Meta(description="The matching claim's full trace.")]
 
 
 class StatementTrace(Out):
     """The stored claims that best match a statement, best first."""
 
-    statement: str
-    items: list[StatementMatch]
+    statement: Annotated[str, Meta(description="The statement as asked.")]
+    items: Annotated[list[StatementMatch], Meta(description="The best matches, best first; empty when none.")]
 
 
 # --- relations ---------------------------------------------------------------------------------
 
 RelationType = Literal["same_as", "supports", "contradicts", "corrects"]
+RelationTypeField = Annotated[
+    RelationType,
+    Meta(
+        description="`same_as` (the same statement reported elsewhere) and `contradicts` are symmetric; "
+        "`supports` and `corrects` go from one claim to the other."
+    ),
+]
+RelationNote = Annotated[str, Meta(description="A short note on why they are related.")]
+AssertedBy = Annotated[str, Meta(description="Who asserts the relation; authentication will fill it.")]
 
 
 class RelationIn(Base):
-    """A relation from this claim to ``target_id``; same_as and contradicts are symmetric."""
+    """A relation from this claim to `target_id`; same_as and contradicts are symmetric."""
 
-    type: RelationType
-    target_id: Id
-    note: Annotated[str, Meta(max_length=2_000)] | None = None
-    asserted_by: Annotated[str, Meta(min_length=1, max_length=300)] | None = None
-    """Who asserts the relation; authentication will fill it."""
+    type: RelationTypeField
+    target_id: Annotated[ClaimId, Meta(description="The other claim's id.")]
+    note: Annotated[RelationNote, Meta(max_length=2_000)] | None = None
+    asserted_by: Annotated[AssertedBy, Meta(min_length=1, max_length=300)] | None = None
 
 
 class RelatedClaim(Out):
     """The other claim of a relation, with its traced origin."""
 
-    id: Id
-    text: str
-    kind: ClaimKind
-    origin: SourceSummary
+    id: ClaimId
+    text: StatementText
+    kind: ClaimKindField
+    origin: Annotated[SourceSummary, Meta(description="Who first said the other claim.")]
 
 
 class Relation(Out):
-    """A relation seen from one claim: ``mutual`` (symmetric), ``outgoing`` or ``incoming``."""
+    """A relation seen from one claim: `mutual` (symmetric), `outgoing` or `incoming`."""
 
-    id: Id
-    type: RelationType
-    direction: Literal["mutual", "outgoing", "incoming"]
-    claim: RelatedClaim
-    note: str | None
-    asserted_by: str | None
-    created_at: datetime
+    id: Annotated[Id, Meta(description="The relation's id.")]
+    type: RelationTypeField
+    direction: Annotated[
+        Literal["mutual", "outgoing", "incoming"],
+        Meta(
+            description="`mutual` for a symmetric type, `outgoing` when this claim supports or corrects the "
+            "other, `incoming` the reverse."
+        ),
+    ]
+    claim: Annotated[RelatedClaim, Meta(description="The other claim.")]
+    note: RelationNote | None
+    asserted_by: AssertedBy | None
+    created_at: CreatedAt
 
 
 class RelationList(Out):
     """Every relation of one claim, oldest first."""
 
-    items: list[Relation]
+    items: Annotated[list[Relation], Meta(description="The relations, oldest first.")]
 
 
 # --- propagation and networks ------------------------------------------------------------------
@@ -325,72 +480,76 @@ class RelationList(Out):
 class PropagationNode(Out):
     """A source on the traced path of at least one claim of the group."""
 
-    source: SourceSummary
-    is_origin: bool
-    """It is the origin of at least one claim of the group."""
-    claims: list[Id]
-    """The group's claims whose path it is on."""
+    source: Annotated[SourceSummary, Meta(description="The source.")]
+    is_origin: Annotated[bool, Meta(description="It is the origin of at least one claim of the group.")]
+    claims: Annotated[list[Id], Meta(description="The group's claims whose path it is on.")]
 
 
 class PropagationEdge(Out, rename={"from_": "from"}):
-    """Source ``to`` took the statement from source ``from``, as the paths of ``claims`` show."""
+    """Source `to` took the statement from source `from`, as the paths of `claims` show."""
 
-    from_: Id
-    """The source that gave it (nearer the origin)."""
-    to: Id
-    """The source that relayed it (nearer the reader)."""
-    cues: list[str]
-    """The attribution words naming ``from`` on those paths ("citing", "told reporters")."""
-    claims: list[Id]
-    """The group's claims whose path shows this step."""
+    from_: Annotated[SourceId, Meta(description="The source that gave it (nearer the origin).")]
+    to: Annotated[SourceId, Meta(description="The source that relayed it (nearer the reader).")]
+    cues: Annotated[
+        list[str],
+        Meta(description='The attribution words naming `from` on those paths ("citing", "told reporters").'),
+    ]
+    claims: Annotated[list[Id], Meta(description="The group's claims whose path shows this step.")]
 
 
 class FirstSaid(Out):
     """Who said it first: the origin of the group's earliest dated claim."""
 
-    source: SourceSummary
-    role: str | None
-    on_behalf_of: SourceSummary | None
-    claim_id: Id
-    """The claim of the group this origin and date come from."""
-    said_at: datetime | None
-    """That claim's ``stated_at``, else its ``appeared_in.published_at``; null when no claim is dated."""
+    source: Annotated[SourceSummary, Meta(description="That claim's origin.")]
+    role: Annotated[str, Meta(description="The role the origin spoke in.")] | None
+    on_behalf_of: Annotated[SourceSummary, Meta(description="The organization the origin spoke for.")] | None
+    claim_id: Annotated[ClaimId, Meta(description="The claim of the group this origin and date come from.")]
+    said_at: (
+        Annotated[
+            datetime,
+            Meta(description="That claim's `stated_at`, else its `appeared_in.published_at`; null if undated."),
+        ]
+        | None
+    )
 
 
 class Propagation(Out):
-    """How one statement spread: the traces of a claim's ``same_as`` group merged into a graph by source."""
+    """How one statement spread: the traces of a claim's `same_as` group merged into a graph by source."""
 
-    claim_id: Id
-    claims: list[Id]
-    """The group: this claim first, then every claim linked to it by ``same_as``, directly or not."""
-    nodes: list[PropagationNode]
-    """Every source on a path, origins' side first."""
-    edges: list[PropagationEdge]
-    """Who took it from whom, once per pair of sources, origins' side first."""
-    first: FirstSaid
-    truncated: bool
-    """True when the group or an upstream chain was larger than the service follows."""
+    claim_id: Annotated[ClaimId, Meta(description="The claim asked about.")]
+    claims: Annotated[
+        list[Id],
+        Meta(description="The group: this claim first, then every claim linked to it by `same_as`, directly or not."),
+    ]
+    nodes: Annotated[list[PropagationNode], Meta(description="Every source on a path, origins' side first.")]
+    edges: Annotated[
+        list[PropagationEdge], Meta(description="Who took it from whom, once per pair of sources, origins' side first.")
+    ]
+    first: Annotated[FirstSaid, Meta(description="Who said it first.")]
+    truncated: Annotated[
+        bool, Meta(description="True when the group or an upstream chain was larger than the service follows.")
+    ]
 
 
 class NetworkLink(Out):
     """Another source, and in how many claims' chains it stands next to this one."""
 
-    source: SourceSummary
-    claims: int
+    source: Annotated[SourceSummary, Meta(description="The other source.")]
+    claims: Annotated[int, Meta(description="In how many claims' chains the two stand next to each other.")]
 
 
 class SourceNetwork(Out):
     """Whom a source cites and who cites it, in the chains of stored claims, most claims first."""
 
-    source: SourceSummary
-    cites: list[NetworkLink]
-    """Sources right after it in a chain: those it took statements from."""
-    cited_by: list[NetworkLink]
-    """Sources right before it in a chain: those that took statements from it."""
-    cites_total: int
-    """How many sources it cites in all; ``cites`` stops at ``limit``."""
-    cited_by_total: int
-    """How many sources cite it in all; ``cited_by`` stops at ``limit``."""
+    source: Annotated[SourceSummary, Meta(description="The source asked about.")]
+    cites: Annotated[
+        list[NetworkLink], Meta(description="Sources right after it in a chain: those it took statements from.")
+    ]
+    cited_by: Annotated[
+        list[NetworkLink], Meta(description="Sources right before it in a chain: those that took statements from it.")
+    ]
+    cites_total: Annotated[int, Meta(description="How many sources it cites in all; `cites` stops at `limit`.")]
+    cited_by_total: Annotated[int, Meta(description="How many sources cite it in all; `cited_by` stops at `limit`.")]
 
 
 # --- reviews -----------------------------------------------------------------------------------
@@ -399,170 +558,199 @@ WebUrl = Annotated[
     str,
     Meta(pattern=r"^https?://[^\s/?#]+\S*$", max_length=2_000, description="An http or https URL."),
 ]
+RatingLabel = Annotated[str, Meta(description="The verdict in words.", examples=["Accurate"])]
+RatingValue = Annotated[float, Meta(description="The verdict on the scale from `worst` to `best`.", examples=[5])]
+BestRating = Annotated[float, Meta(description="The best value of the scale.", examples=[5])]
+WorstRating = Annotated[float, Meta(description="The worst value of the scale.", examples=[1])]
+ReviewSummary = Annotated[str, Meta(description="The review's conclusion in a few sentences.")]
 
 
 class RatingIn(Base):
-    """A verdict: a label, and optionally a value on the scale from ``worst`` to ``best``."""
+    """A verdict: a label, and optionally a value on the scale from `worst` to `best`."""
 
-    label: Annotated[str, Meta(min_length=1, max_length=100, examples=["False"])]
-    value: float | None = None
-    """Needs ``best`` and ``worst``, and lies between them."""
-    best: float | None = None
-    """The best value of the scale; given with ``worst``, and above it."""
-    worst: float | None = None
-    """The worst value of the scale; given with ``best``, and below it."""
+    label: Annotated[RatingLabel, Meta(min_length=1, max_length=100)]
+    value: Annotated[RatingValue, Meta(description="Needs `best` and `worst`, and lies between them.")] | None = None
+    best: Annotated[BestRating, Meta(description="The best value of the scale; given with `worst`, and above it.")] | (
+        None
+    ) = None
+    worst: (
+        Annotated[WorstRating, Meta(description="The worst value of the scale; given with `best`, and below it.")]
+        | None
+    ) = None
 
 
 class ReviewIn(Base):
-    """A fact-checker's verdict on a claim: the reviewer by ``reviewer_id`` or inline ``reviewer``."""
+    """A fact-checker's verdict on a claim: the reviewer by `reviewer_id` or inline `reviewer`."""
 
-    rating: RatingIn
-    reviewed_at: AwareDateTime
-    reviewer_id: Id | None = None
-    reviewer: SourceIn | None = None
-    """Resolved like an inline source of a hop: one match reuses it, none creates it."""
-    url: WebUrl | None = None
-    """Where the review is published."""
-    summary: Annotated[str, Meta(max_length=5_000)] | None = None
+    rating: Annotated[RatingIn, Meta(description="The verdict.")]
+    reviewed_at: Annotated[AwareDateTime, Meta(description="When the claim was reviewed.")]
+    reviewer_id: (
+        Annotated[SourceId, Meta(description="The reviewer by id; or name it inline in `reviewer`.")] | None
+    ) = None
+    reviewer: (
+        Annotated[
+            SourceIn,
+            Meta(
+                description="The reviewer named inline, resolved like an inline source of a hop: one match "
+                "reuses it, none creates it, several is a 422."
+            ),
+        ]
+        | None
+    ) = None
+    url: Annotated[WebUrl, Meta(description="Where the review is published (http or https).")] | None = None
+    summary: Annotated[ReviewSummary, Meta(max_length=5_000)] | None = None
 
 
 class Rating(Out):
     """A stored verdict: its label, and its value on a scale when one was given."""
 
-    label: str
-    value: float | None
-    best: float | None
-    worst: float | None
+    label: RatingLabel
+    value: RatingValue | None
+    best: BestRating | None
+    worst: WorstRating | None
 
 
 class Review(Out):
     """A stored review of a claim."""
 
-    id: Id
-    claim_id: Id
-    reviewer: SourceSummary
-    rating: Rating
-    url: str | None
-    summary: str | None
-    reviewed_at: datetime
-    created_at: datetime
+    id: Annotated[Id, Meta(description="The review's id.")]
+    claim_id: Annotated[ClaimId, Meta(description="The reviewed claim's id.")]
+    reviewer: Annotated[SourceSummary, Meta(description="Who reviewed it: a source, usually a fact-checker.")]
+    rating: Annotated[Rating, Meta(description="The verdict.")]
+    url: Annotated[str, Meta(description="Where the review is published.")] | None
+    summary: ReviewSummary | None
+    reviewed_at: Annotated[datetime, Meta(description="When the claim was reviewed.")]
+    created_at: CreatedAt
 
 
 class ReviewList(Out):
     """Every review of one claim, oldest first."""
 
-    items: list[Review]
+    items: Annotated[list[Review], Meta(description="The reviews, oldest first.")]
 
 
 class SchemaOrgNode(Out, rename="camel", omit_defaults=True):
     """A schema.org node of JSON-LD: camelCase terms, absent values left out."""
 
 
+NodeName = Annotated[str, Meta(description="The name.", examples=["Patrick Ryder"])]
+
+
 class SchemaOrgPerson(SchemaOrgNode, tag_field="@type", tag="Person"):
     """A person, by name."""
 
-    name: str
+    name: NodeName
 
 
 class SchemaOrgOrganization(SchemaOrgNode, tag_field="@type", tag="Organization"):
     """An organization, outlet or anonymous source, by name."""
 
-    name: str
+    name: NodeName
+
+
+SchemaOrgAgent = SchemaOrgPerson | SchemaOrgOrganization
 
 
 class SchemaOrgCreativeWork(SchemaOrgNode, tag_field="@type", tag="CreativeWork"):
     """A published piece a claim appeared in."""
 
-    url: str | None = None
-    headline: str | None = None
-    author: SchemaOrgPerson | None = None
-    publisher: SchemaOrgOrganization | None = None
-    date_published: datetime | None = None
+    url: Annotated[str, Meta(description="The piece's address.")] | None = None
+    headline: Annotated[str, Meta(description="The piece's title.")] | None = None
+    author: Annotated[SchemaOrgPerson, Meta(description="Who wrote the piece.")] | None = None
+    publisher: Annotated[SchemaOrgOrganization, Meta(description="The outlet that published it.")] | None = None
+    date_published: Annotated[datetime, Meta(description="When the piece was published.")] | None = None
 
 
 class SchemaOrgClaim(SchemaOrgNode, tag_field="@type", tag="Claim"):
     """The claim reviewed: its traced origin and the pieces it appeared in."""
 
-    author: SchemaOrgPerson | SchemaOrgOrganization
-    appearance: list[SchemaOrgCreativeWork] = msgspec.field(default_factory=list)
-    first_appearance: SchemaOrgCreativeWork | None = None
+    author: Annotated[SchemaOrgAgent, Meta(description="The traced origin: a `Person`, else an `Organization`.")]
+    appearance: Annotated[
+        list[SchemaOrgCreativeWork],
+        Meta(description="The pieces it appeared in along its traced path (those with a url, title or outlet)."),
+    ] = msgspec.field(default_factory=list)
+    first_appearance: (
+        Annotated[SchemaOrgCreativeWork, Meta(description="The earliest dated of the appearances.")] | None
+    ) = None
 
 
 class SchemaOrgRating(SchemaOrgNode, tag_field="@type", tag="Rating"):
-    """A rating: ``alternateName`` is the label."""
+    """A rating: `alternateName` is the label."""
 
-    alternate_name: str
-    rating_value: float | None = None
-    best_rating: float | None = None
-    worst_rating: float | None = None
+    alternate_name: RatingLabel
+    rating_value: RatingValue | None = None
+    best_rating: BestRating | None = None
+    worst_rating: WorstRating | None = None
 
 
 class SchemaOrgClaimReview(SchemaOrgNode, tag_field="@type", tag="ClaimReview"):
     """One review as a schema.org ClaimReview."""
 
-    author: SchemaOrgPerson | SchemaOrgOrganization
-    claim_reviewed: str
-    review_rating: SchemaOrgRating
-    item_reviewed: SchemaOrgClaim
-    date_published: datetime
-    """When it was reviewed (``reviewed_at``), in UTC."""
-    url: str | None = None
-    description: str | None = None
+    author: Annotated[SchemaOrgAgent, Meta(description="The reviewer.")]
+    claim_reviewed: Annotated[str, Meta(description="The reviewed claim's text.")]
+    review_rating: Annotated[SchemaOrgRating, Meta(description="The verdict.")]
+    item_reviewed: Annotated[SchemaOrgClaim, Meta(description="The reviewed claim.")]
+    date_published: Annotated[datetime, Meta(description="When it was reviewed (`reviewed_at`), in UTC.")]
+    url: Annotated[str, Meta(description="Where the review is published.")] | None = None
+    description: Annotated[str, Meta(description="The review's summary.")] | None = None
 
 
 class ClaimReviewDocument(Out, rename={"context": "@context", "graph": "@graph"}):
     """A JSON-LD document: the reviews of one claim as schema.org ClaimReviews."""
 
-    context: Literal["https://schema.org"]
-    graph: list[SchemaOrgClaimReview]
+    context: Annotated[Literal["https://schema.org"], Meta(description="The JSON-LD context: schema.org.")]
+    graph: Annotated[list[SchemaOrgClaimReview], Meta(description="One ClaimReview per review, oldest first.")]
 
 
 # --- history -----------------------------------------------------------------------------------
 
 RevisionAction = Literal["create", "edit", "retract"]
+RetractionReason = Annotated[str, Meta(description="Why the claim is retracted.")]
 
 
 class Retraction(Out):
     """Why and when a claim was retracted."""
 
-    reason: str
-    retracted_at: datetime
+    reason: RetractionReason
+    retracted_at: Annotated[datetime, Meta(description="When it was retracted.")]
 
 
 class ClaimPatch(Base):
-    """Fields to change; each given one replaces the stored value (``appeared_in`` and ``chain`` whole)."""
+    """Fields to change; each given one replaces the stored value (`appeared_in` and `chain` whole)."""
 
     text: ClaimText | UnsetType = UNSET
-    kind: ClaimKind | UnsetType = UNSET
+    kind: ClaimKindField | UnsetType = UNSET
     language: Language | UnsetType = UNSET
-    appeared_in: AppearedIn | UnsetType = UNSET
-    stated_at: AwareDateTime | UnsetType | None = UNSET
-    chain: Annotated[list[HopIn], Meta(min_length=1, max_length=16)] | UnsetType = UNSET
+    appeared_in: Annotated[AppearedIn, Meta(description="The new published piece, replacing the old whole.")] | (
+        UnsetType
+    ) = UNSET
+    stated_at: Annotated[AwareDateTime, Meta(description="When the origin said it; null clears it.")] | (
+        UnsetType | None
+    ) = UNSET
+    chain: Annotated[ChainIn, Meta(description="The new chain, replacing the old whole.")] | UnsetType = UNSET
 
 
 class RetractionIn(Base):
     """Why a claim is retracted."""
 
-    reason: Annotated[str, Meta(min_length=1, max_length=2_000, examples=["The quote was misattributed."])]
+    reason: Annotated[RetractionReason, Meta(min_length=1, max_length=2_000, examples=["The quote was misattributed."])]
 
 
 class Revision(Out):
-    """One change of a claim: ``create`` holds the whole claim, ``edit`` each changed field as
-    ``{"from": ..., "to": ...}``, ``retract`` the status change and the reason."""
+    """One change of a claim: `create` holds the whole claim, `edit` each changed field as
+    `{"from": ..., "to": ...}`, `retract` the status change and the reason."""
 
-    number: int
-    """The claim's version after this change (its ``ETag``)."""
-    action: RevisionAction
-    changes: dict[str, Any]
-    actor: str | None
-    """Who made the change; authentication will fill it."""
-    created_at: datetime
+    number: Annotated[int, Meta(description="The claim's version after this change (its `ETag`).")]
+    action: Annotated[RevisionAction, Meta(description="`create`, `edit` or `retract`.")]
+    changes: Annotated[dict[str, Any], Meta(description="What changed, by field (see the schema's description).")]
+    actor: Annotated[str, Meta(description="Who made the change; authentication will fill it.")] | None
+    created_at: Annotated[datetime, Meta(description="When the change was made.")]
 
 
 class RevisionList(Out):
     """Every revision of one claim, oldest first."""
 
-    items: list[Revision]
+    items: Annotated[list[Revision], Meta(description="The revisions, oldest first.")]
 
 
 # --- health ------------------------------------------------------------------------------------
@@ -571,5 +759,10 @@ class RevisionList(Out):
 class Health(Out):
     """Liveness or readiness."""
 
-    status: Literal["ok", "unavailable"]
-    database: Literal["ok", "unavailable"] | None = None
+    status: Annotated[Literal["ok", "unavailable"], Meta(description="`ok` while the service answers.")]
+    database: (
+        Annotated[
+            Literal["ok", "unavailable"], Meta(description="`ok` when the database answers; left out by `/health`.")
+        ]
+        | None
+    ) = None

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from litestar import Litestar
 
+from service import model
+from service.api import prov as prov_api
+from service.domain import prov as prov_domain
 from service.openapi import document
 
 COMMITTED = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+DOCUMENT: dict[str, Any] = json.loads(COMMITTED.read_text(encoding="utf-8"))
+SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]
+
+# The verbs of operation ids: verbNoun in camelCase, e.g. createClaim, listClaims, traceClaim.
+VERBS = ("create", "list", "get", "update", "trace", "retract", "merge", "draw")
+OPERATION_ID = re.compile(rf"^(?:{'|'.join(VERBS)})(?:[A-Z][a-z0-9]*)+$")
+
+# The answers an integrator reads first: their 2xx JSON responses carry examples.
+MAIN_READS = {"getClaim", "listClaims", "traceClaim", "traceStatement", "getSource", "listSources"}
 
 
 def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -23,11 +37,19 @@ def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
+def by_operation_id() -> dict[str, dict[str, Any]]:
+    return {op["operationId"]: op for _, _, op in operations(DOCUMENT)}
+
+
+def has_examples(media_type: dict[str, Any]) -> bool:
+    return bool(media_type.get("examples") or "example" in media_type)
+
+
 def test_committed_document_matches_the_app() -> None:
     assert COMMITTED.read_text(encoding="utf-8") == document(), "run `make openapi`"
 
 
-@pytest.mark.parametrize(("path", "method", "operation"), operations(json.loads(COMMITTED.read_text())))
+@pytest.mark.parametrize(("path", "method", "operation"), operations(DOCUMENT))
 def test_every_operation_is_documented(path: str, method: str, operation: dict[str, Any]) -> None:
     assert operation.get("operationId"), f"{method} {path}"
     assert operation.get("summary")
@@ -37,11 +59,77 @@ def test_every_operation_is_documented(path: str, method: str, operation: dict[s
         assert errors, f"{method} {path} documents no error"
     for response in errors.values():
         assert list(response["content"]) == ["application/problem+json"]
+        assert has_examples(response["content"]["application/problem+json"])
 
 
 def test_operation_ids_are_unique() -> None:
-    ids = [op["operationId"] for _, _, op in operations(json.loads(COMMITTED.read_text()))]
+    ids = [op["operationId"] for _, _, op in operations(DOCUMENT)]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("operation_id", sorted(by_operation_id()))
+def test_operation_ids_are_verb_noun_in_camel_case(operation_id: str) -> None:
+    assert OPERATION_ID.match(operation_id), operation_id
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_every_schema_and_every_property_is_described(name: str) -> None:
+    schema = SCHEMAS[name]
+    assert schema.get("description"), f"schema {name}"
+    undescribed = [prop for prop, value in schema.get("properties", {}).items() if not value.get("description")]
+    assert undescribed == [], f"properties of {name}"
+
+
+@pytest.mark.parametrize(("path", "method", "operation"), operations(DOCUMENT))
+def test_every_parameter_is_described(path: str, method: str, operation: dict[str, Any]) -> None:
+    undescribed = [p["name"] for p in operation.get("parameters", []) if not p.get("description")]
+    assert undescribed == [], f"{method} {path}"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "operation"), [(p, m, op) for p, m, op in operations(DOCUMENT) if "requestBody" in op]
+)
+def test_every_request_body_has_an_example(path: str, method: str, operation: dict[str, Any]) -> None:
+    for media_type in operation["requestBody"]["content"].values():
+        assert has_examples(media_type), f"{method} {path}"
+
+
+@pytest.mark.parametrize("operation_id", sorted(MAIN_READS))
+def test_main_reads_answer_with_an_example(operation_id: str) -> None:
+    operation = by_operation_id()[operation_id]
+    successes = [r for code, r in operation["responses"].items() if code.startswith("2")]
+    assert successes, operation_id
+    for response in successes:
+        assert has_examples(response["content"]["application/json"]), operation_id
+
+
+def request_examples() -> list[tuple[str, str, Any]]:
+    """Every request body example, with the model Struct its schema names."""
+    found = []
+    for _, _, operation in operations(DOCUMENT):
+        for media_type in operation.get("requestBody", {}).get("content", {}).values():
+            body = media_type["schema"]["$ref"].rsplit("/", 1)[-1]
+            for key, example in media_type.get("examples", {}).items():
+                found.append((f"{operation['operationId']}:{key}", body, example["value"]))
+    return found
+
+
+@pytest.mark.parametrize(("example", "body", "value"), request_examples())
+def test_request_examples_are_bodies_the_service_accepts(example: str, body: str, value: Any) -> None:
+    msgspec.json.decode(msgspec.json.encode(value), type=getattr(model, body))
+
+
+@pytest.mark.parametrize(
+    ("documented", "encoded"),
+    [(prov_api.ProvJson, prov_domain.ProvJson), (prov_api.ProvLiteral, prov_domain.ProvLiteral)],
+)
+def test_documented_prov_json_has_the_fields_the_service_encodes(documented: type, encoded: type) -> None:
+    def shape(struct: type) -> list[tuple[str, bool]]:
+        info = msgspec.inspect.type_info(struct)
+        assert isinstance(info, msgspec.inspect.StructType)
+        return [(f.encode_name, f.required) for f in info.fields]
+
+    assert shape(documented) == shape(encoded)
 
 
 async def test_live_routes_are_the_documented_operations(app: Litestar) -> None:
@@ -51,5 +139,5 @@ async def test_live_routes_are_the_documented_operations(app: Litestar) -> None:
         for method in getattr(route, "methods", ())
         if method not in {"HEAD", "OPTIONS"} and not route.path.startswith("/schema")
     }
-    documented = {(path, method) for path, method, _ in operations(json.loads(COMMITTED.read_text()))}
+    documented = {(path, method) for path, method, _ in operations(DOCUMENT)}
     assert live == documented

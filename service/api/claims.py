@@ -11,6 +11,8 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service import documents
+from service.api import examples
+from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.problems import etag_header, problems
 from service.db import Conn
@@ -77,6 +79,7 @@ class ClaimController(Controller):
 
     @post(
         operation_id="createClaim",
+        operation_class=with_examples(request=examples.CREATE_CLAIM, response=examples.CLAIM_ANSWER),
         summary="Create a claim with its chain",
         description="Stores a claim and its chain, outermost reporter first and origin last. A hop names "
         "its source by `source_id` or inline by `source`: an inline source matching exactly one stored "
@@ -92,6 +95,7 @@ class ClaimController(Controller):
 
     @get(
         operation_id="listClaims",
+        operation_class=with_examples(response=examples.CLAIM_PAGE_ANSWER),
         summary="List, filter and search claims",
         description="Newest first. `q` keeps claims containing every word of it; `origin` those whose "
         "traced origin (following upstream links) is that source; `via` those it relayed; `since` "
@@ -145,6 +149,7 @@ class ClaimController(Controller):
     @get(
         "/{claim_id:str}",
         operation_id="getClaim",
+        operation_class=with_examples(response=examples.CLAIM_ANSWER),
         summary="Read one claim",
         description="One claim with its own chain, its traced origin, its `status` and its `ETag`. A "
         "retracted claim answers too.",
@@ -159,6 +164,7 @@ class ClaimController(Controller):
     @patch(
         "/{claim_id:str}",
         operation_id="updateClaim",
+        operation_class=with_examples(request=examples.UPDATE_CLAIM, response=examples.CLAIM_ANSWER),
         summary="Edit a claim",
         description="Each given field replaces the stored one (`appeared_in` and `chain` whole; a chain "
         "follows the rules of creating a claim). `If-Match` must carry the `ETag` of the claim as read: "
@@ -185,6 +191,7 @@ class ClaimController(Controller):
     @post(
         "/{claim_id:str}/retract",
         operation_id="retractClaim",
+        operation_class=with_examples(request=examples.RETRACT_CLAIM, response=examples.RETRACTED_CLAIM_ANSWER),
         summary="Retract a claim",
         description="Marks the claim retracted with a reason and the time; it stays stored and readable, "
         "but `/trace?statement=` leaves it out unless asked. Records a revision. `If-Match` is optional "
@@ -209,6 +216,7 @@ class ClaimController(Controller):
     @get(
         "/{claim_id:str}/revisions",
         operation_id="listClaimRevisions",
+        operation_class=with_examples(response=examples.REVISIONS_ANSWER),
         summary="Revisions of a claim",
         description="Every change of the claim, oldest first: `create` holds the claim as created, "
         '`edit` each changed field as `{"from": ..., "to": ...}`, `retract` the status change and '
@@ -224,6 +232,7 @@ class ClaimController(Controller):
     @post(
         "/{claim_id:str}/relations",
         operation_id="createClaimRelation",
+        operation_class=with_examples(request=examples.CREATE_RELATION, response=examples.RELATION_ANSWER),
         summary="Relate a claim to another",
         description="`same_as` and `contradicts` are symmetric: seen from both claims, and asserting "
         "B-A after A-B is a repeat. `supports` and `corrects` go from this claim to `target_id`. A "
@@ -242,6 +251,7 @@ class ClaimController(Controller):
     @get(
         "/{claim_id:str}/relations",
         operation_id="listClaimRelations",
+        operation_class=with_examples(response=examples.RELATION_LIST_ANSWER),
         summary="Relations of a claim",
         description="Every relation of the claim seen from it, oldest first: `mutual` for symmetric "
         "types, `outgoing` when this claim supports or corrects the other, `incoming` the reverse.",
@@ -255,6 +265,7 @@ class ClaimController(Controller):
     @get(
         "/{claim_id:str}/trace",
         operation_id="traceClaim",
+        operation_class=with_examples(response=examples.TRACE_ANSWER),
         summary="Trace a claim to its origin",
         description="The claim's path with every upstream claim expanded in place (each hop says the "
         "`claim_id` it was recorded in), its origin with role and on whose behalf, in one query.",

@@ -16,13 +16,13 @@ class HealthController(Controller):
 
     tags = ["health"]
 
-    @get("/health", operation_id="health", summary="Liveness", description="200 while the process serves.")
+    @get("/health", operation_id="getHealth", summary="Liveness", description="200 while the process serves.")
     async def health(self) -> Health:
         return Health(status="ok")
 
     @get(
         "/ready",
-        operation_id="ready",
+        operation_id="getReadiness",
         summary="Readiness",
         description="200 when the database answers, else 503.",
         responses=problems(503),

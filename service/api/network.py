@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import get
 from litestar.params import Parameter
 
+from service.api.examples import NETWORK_ANSWER, with_examples
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import propagation as domain
@@ -39,6 +40,7 @@ async def claim_propagation(
 @get(
     "/sources/{source_id:str}/network",
     operation_id="getSourceNetwork",
+    operation_class=with_examples(response=NETWORK_ANSWER),
     summary="Whom a source cites and who cites it",
     description="In the chains of stored claims, the sources right after this one (`cites`: it took "
     "statements from them) and right before it (`cited_by`: they took statements from it), each with "

@@ -1,34 +1,57 @@
-"""The problem responses every operation documents, from one shared table."""
+"""The problem responses every operation documents, with an example each, from one shared table."""
 
 from __future__ import annotations
 
-from typing import Any
+from http import HTTPStatus
+from typing import Annotated
 
 import msgspec
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
+from msgspec import Meta
 
+from service.api.examples import JsonExample
 from service.errors import PROBLEM_MEDIA_TYPE
+from service.model import SourceSummary
 
 
 class FieldProblem(msgspec.Struct):
     """One offending field."""
 
-    field: str
-    message: str
+    field: Annotated[
+        str,
+        Meta(
+            description="Where: a body field's path, a parameter's name, or `body` for the body as a whole.",
+            examples=["chain[1].source_id"],
+        ),
+    ]
+    message: Annotated[str, Meta(description="What is wrong with it.", examples=["no source has this id"])]
 
 
 class Problem(msgspec.Struct, kw_only=True):
     """An RFC 9457 problem: every error of this API has this shape."""
 
-    status: int
-    title: str
-    detail: str
-    type: str = "about:blank"
-    errors: list[FieldProblem] | None = None
-    """The offending fields, for invalid input."""
-    candidates: list[dict[str, Any]] | None = None
-    """For an ambiguous inline source: the stored sources it matches."""
+    status: Annotated[int, Meta(description="The HTTP status code.", examples=[404])]
+    title: Annotated[str, Meta(description="The status in words.", examples=["Not Found"])]
+    detail: Annotated[str, Meta(description="What went wrong with this request, for a person to read.")]
+    type: Annotated[str, Meta(description="The problem type; left out, it means `about:blank`.")] = "about:blank"
+    errors: Annotated[list[FieldProblem], Meta(description="The offending fields, for invalid input.")] | None = None
+    candidates: (
+        Annotated[
+            list[SourceSummary],
+            Meta(description="For an ambiguous inline source: the stored sources it matches; name one by id."),
+        ]
+        | None
+    ) = None
+    constraint: Annotated[str, Meta(description="For a conflict with stored data: the violated constraint.")] | (
+        None
+    ) = None
+    survivor: (
+        Annotated[
+            str, Meta(description="For a merge of a source already merged: the id of the source it was merged into.")
+        ]
+        | None
+    ) = None
 
 
 _DESCRIPTIONS = {
@@ -43,6 +66,65 @@ _DESCRIPTIONS = {
 }
 
 
+def _example(key: str, summary: str, status: int, detail: str, **extra: object) -> JsonExample:
+    value = {"status": status, "title": HTTPStatus(status).phrase, "detail": detail, **extra}
+    return JsonExample(id=key, summary=summary, value=value)
+
+
+_EXAMPLES = {
+    400: [_example("unparseable", "A body that is not JSON", 400, "Input data was truncated")],
+    404: [_example("unknown-id", "An id that names nothing", 404, "no claim has the id 'not-an-id'")],
+    409: [
+        _example(
+            "repeated",
+            "A relation recorded twice",
+            409,
+            "this relation is already recorded",
+            constraint="claim_relations_unique",
+        )
+    ],
+    412: [
+        _example(
+            "stale", "An edit of a version read before", 412, 'the claim is at "3", not "2": read it again and retry'
+        )
+    ],
+    422: [
+        _example(
+            "invalid-field",
+            "A field breaking the schema",
+            422,
+            "Validation failed for POST /claims",
+            errors=[{"field": "kind", "message": "Invalid enum value 'rumour'"}],
+        ),
+        _example(
+            "ambiguous-source",
+            "An inline source matching two stored ones",
+            422,
+            "chain[0].source: 'Pat Ryder' matches 2 stored sources; name one by source_id",
+            errors=[{"field": "chain[0].source.name", "message": "matches several sources"}],
+            candidates=[
+                {"id": "9062f0c0-9021-5499-9d41-d89165299f5f", "name": "Patrick Ryder", "kind": "person"},
+                {"id": "2a7db910-2053-4c85-bf29-c23b5a3756f8", "name": "Pat Ryder", "kind": "person"},
+            ],
+        ),
+    ],
+    428: [
+        _example(
+            "no-if-match", "An edit without If-Match", 428, "send If-Match with the ETag of the claim as you read it"
+        )
+    ],
+    500: [_example("bug", "A bug", 500, "The server failed to answer this request; it has been logged.")],
+    503: [
+        _example(
+            "database-down",
+            "The database does not answer",
+            503,
+            "The database does not answer right now; retry in a moment.",
+        )
+    ],
+}
+
+
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI responses for the given error statuses, and 400 and 500 that any request may meet."""
     return {
@@ -51,6 +133,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
             description=_DESCRIPTIONS[status],
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
+            examples=list(_EXAMPLES[status]),
         )
         for status in sorted({400, 500, *statuses})
     }

@@ -7,6 +7,8 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.params import JSONBody, Parameter
 
+from service.api import examples
+from service.api.examples import with_examples
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import reviews as domain
@@ -28,6 +30,7 @@ class ReviewController(Controller):
     @post(
         "/reviews",
         operation_id="createClaimReview",
+        operation_class=with_examples(request=examples.CREATE_REVIEW, response=examples.REVIEW_ANSWER),
         summary="Review a claim",
         description="Stores a fact-checker's verdict. The reviewer is a source, named by `reviewer_id` "
         "(a merged source's id names its survivor) or inline by `reviewer`, resolved like an inline "
@@ -43,6 +46,7 @@ class ReviewController(Controller):
     @get(
         "/reviews",
         operation_id="listClaimReviews",
+        operation_class=with_examples(response=examples.REVIEW_LIST_ANSWER),
         summary="Reviews of a claim",
         description="Every review of the claim, oldest first.",
         responses=problems(404),
@@ -53,6 +57,7 @@ class ReviewController(Controller):
     @get(
         "/reviews/{review_id:str}",
         operation_id="getClaimReview",
+        operation_class=with_examples(response=examples.REVIEW_ANSWER),
         summary="Read one review of a claim",
         description="One review, as `Location` of its creation names it.",
         responses=problems(404),

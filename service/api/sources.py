@@ -10,7 +10,9 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service import documents
+from service.api import examples
 from service.api.claims import claim_page
+from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.problems import etag_header, problems
 from service.db import Conn
@@ -49,6 +51,7 @@ class SourceController(Controller):
 
     @post(
         operation_id="createSource",
+        operation_class=with_examples(request=examples.CREATE_SOURCE, response=examples.CREATED_SOURCE_ANSWER),
         summary="Create a source",
         description="Creates a source with its aliases, identifiers and affiliations. Always creates: "
         "to reuse a stored source by name, name it inline in a claim's chain instead.",
@@ -61,6 +64,7 @@ class SourceController(Controller):
 
     @get(
         operation_id="listSources",
+        operation_class=with_examples(response=examples.SOURCE_PAGE_ANSWER),
         summary="List or find sources",
         description="Without `q`, the newest sources first. With `q`, sources whose name or an alias "
         "matches it (case, accents and punctuation ignored), best match first, each with a `score`. "
@@ -108,6 +112,7 @@ class SourceController(Controller):
     @get(
         "/{source_id:str}",
         operation_id="getSource",
+        operation_class=with_examples(response=examples.SOURCE_ANSWER),
         summary="Read one source",
         description="One source with its aliases, identifiers and affiliations, and its `ETag`. A source "
         "merged into another answers 308 with the survivor's `Location`.",
@@ -122,6 +127,7 @@ class SourceController(Controller):
     @patch(
         "/{source_id:str}",
         operation_id="updateSource",
+        operation_class=with_examples(request=examples.UPDATE_SOURCE, response=examples.SOURCE_ANSWER),
         summary="Edit a source",
         description="Each given field replaces the stored one (`aliases` and `affiliations` as whole "
         "lists; `description: null` clears it). `If-Match` must carry the `ETag` of the source as "
@@ -145,6 +151,7 @@ class SourceController(Controller):
     @post(
         "/{source_id:str}/merge",
         operation_id="mergeSource",
+        operation_class=with_examples(request=examples.MERGE_SOURCE, response=examples.MERGED_SOURCE_ANSWER),
         summary="Merge a duplicate source into another",
         description="Folds this source into `into` in one transaction: its name and aliases become the "
         "survivor's aliases, its affiliations, identifiers (the survivor's win) and every hop and claim "
@@ -167,6 +174,7 @@ class SourceController(Controller):
     @get(
         "/{source_id:str}/claims",
         operation_id="listSourceClaims",
+        operation_class=with_examples(response=examples.CLAIM_PAGE_ANSWER),
         summary="Claims a source originated or relayed",
         description="`role=origin`: claims whose traced origin (following upstream links) is this "
         "source; `relay`: claims it relayed; `any`: either. Newest first.",

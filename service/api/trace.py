@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import get
 from litestar.params import Parameter
 
+from service.api.examples import STATEMENT_TRACE_ANSWER, with_examples
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import traces
@@ -17,6 +18,7 @@ from service.settings import AppSettings
 @get(
     "/trace",
     operation_id="traceStatement",
+    operation_class=with_examples(response=STATEMENT_TRACE_ANSWER),
     summary="Trace any statement",
     description="Ranks stored claims by how well they match a free text (full-text search over folded "
     "text: case, accents and punctuation do not matter; partial quotes and paraphrases sharing words "

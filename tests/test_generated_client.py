@@ -1,0 +1,169 @@
+"""A Python client generated from the committed OpenAPI document works against the served app.
+
+Integrators generate their clients from ``openapi/openapi.json``: this test does the same with
+``openapi-python-client`` (into a temporary folder, never committed) and uses only that client to
+store a source and a claim, trace it, and review it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import TABLES
+from tests.test_cli import free_port
+
+SPEC = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+GENERATOR = Path(sys.executable).parent / "openapi-python-client"
+PACKAGE = "provenance_client"
+
+
+@pytest.fixture
+def generated(tmp_path: Path) -> Iterator[Any]:
+    """The generated package's modules: ``generated("api.claims.create_claim")``."""
+    result = subprocess.run(
+        [str(GENERATOR), "generate", "--path", str(SPEC), "--output-path", str(tmp_path / PACKAGE), "--meta", "none"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    sys.path.insert(0, str(tmp_path))
+
+    def module(name: str) -> ModuleType:
+        return importlib.import_module(f"{PACKAGE}.{name}")
+
+    try:
+        yield module
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [n for n in sys.modules if n == PACKAGE or n.startswith(f"{PACKAGE}.")]:
+            del sys.modules[name]
+
+
+async def _empty_tables(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"TRUNCATE {TABLES}")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def served(database_url: str) -> Iterator[str]:
+    """``provenance serve`` (uvicorn) on a free port, against the migrated test database, emptied."""
+    asyncio.run(_empty_tables(database_url))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_generated_client_creates_traces_and_reviews_a_claim(generated: Any, served: str) -> None:
+    models = generated("models")
+    create_source = generated("api.sources.create_source")
+    create_claim = generated("api.claims.create_claim")
+    trace_claim = generated("api.claims.trace_claim")
+    create_claim_review = generated("api.claims.create_claim_review")
+    list_claim_reviews = generated("api.claims.list_claim_reviews")
+
+    with generated("client").Client(base_url=served, raise_on_unexpected_status=True) as client:
+        created_source = create_source.sync_detailed(
+            client=client,
+            body=models.SourceIn(
+                name="Patrick Ryder",
+                kind=models.SourceInKind("person"),
+                aliases=["Pat Ryder"],
+                affiliations=[
+                    models.AffiliationIn(organization=models.OrganizationRef(name="Pentagon"), role="spokesman")
+                ],
+            ),
+        )
+        assert created_source.status_code == 201, created_source.content
+        ryder = created_source.parsed
+        assert isinstance(ryder, models.Source)
+
+        created_claim = create_claim.sync_detailed(
+            client=client,
+            body=models.ClaimIn(
+                text="Austin initiated the phone call with Belousov, the first since March 2023",
+                kind=models.ClaimInKind("paraphrase"),
+                appeared_in=models.AppearedIn(published_at=datetime(2024, 6, 25, 18, 30, tzinfo=UTC)),
+                chain=[
+                    models.HopIn(
+                        source=models.SourceIn(name="Hina", kind=models.SourceInKind("outlet")), cue="reports"
+                    ),
+                    models.HopIn(
+                        source=models.SourceIn(name="Reuters", kind=models.SourceInKind("outlet")), cue="citing"
+                    ),
+                    models.HopIn(source_id=ryder.id, cue="told reporters", role="spokesman"),
+                ],
+            ),
+        )
+        assert created_claim.status_code == 201, created_claim.content
+        claim = created_claim.parsed
+        assert isinstance(claim, models.Claim)
+        assert claim.origin.id == ryder.id
+
+        trace = trace_claim.sync(claim.id, client=client)
+        assert isinstance(trace, models.Trace)
+        assert [hop.source.name for hop in trace.path] == ["Hina", "Reuters", "Patrick Ryder"]
+        assert [hop.claim_id for hop in trace.path] == [claim.id] * 3
+        assert trace.origin.source.id == ryder.id
+        assert trace.origin.role == "spokesman"
+        assert trace.origin.on_behalf_of.name == "Pentagon"
+        assert (trace.hops, trace.anonymous_origin) == (3, False)
+
+        reviewed = create_claim_review.sync_detailed(
+            claim.id,
+            client=client,
+            body=models.ReviewIn(
+                reviewer=models.SourceIn(name="FactCheck Desk", kind=models.SourceInKind("organization")),
+                rating=models.RatingIn(label="Accurate", value=5, best=5, worst=1),
+                url="https://factcheck.example/2024/06/austin-belousov-call",
+                reviewed_at=datetime(2024, 6, 26, 10, 0, tzinfo=UTC),
+            ),
+        )
+        assert reviewed.status_code == 201, reviewed.content
+
+        reviews = list_claim_reviews.sync(claim.id, client=client)
+        assert isinstance(reviews, models.ReviewList)
+        assert [(r.reviewer.name, r.rating.label, r.rating.value) for r in reviews.items] == [
+            ("FactCheck Desk", "Accurate", 5.0)
+        ]
