@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
-from typing import TYPE_CHECKING
-
-import msgspec
 from litestar import Litestar
-from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Contact, License, Schema, Server, Tag
+from litestar.openapi.spec import Contact, License, Server, Tag
 from litestar.plugins.problem_details import ProblemDetailsPlugin
-from litestar.typing import FieldDefinition
 
 from service import __version__
 from service.api.claims import ClaimController
@@ -23,14 +17,12 @@ from service.api.health import HealthController
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
 from service.api.reviews import ReviewController
+from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
 from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
 from service.errors import Moved, moved_handler, problem_details_config
 from service.settings import Settings
-
-if TYPE_CHECKING:
-    from litestar._openapi.schema_generation import SchemaCreator
 
 DESCRIPTION = """\
 Provenance stores news claims together with their attribution chains and traces any statement back
@@ -40,24 +32,6 @@ reporters..." is a chain of three hops, and one call answers its origin and its 
 Errors are RFC 9457 `application/problem+json`. Lists are keyset-paginated: follow `next_cursor` or
 the `Link: <...>; rel="next"` header.
 """
-
-
-class DescribedStructSchemaPlugin(StructSchemaPlugin):
-    """Struct schemas described by their class docstrings, which Litestar leaves out, and the tag
-    field of a tagged union described as the constant it is."""
-
-    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
-        schema = super().to_openapi_schema(field_definition, schema_creator)
-        struct = field_definition.type_
-        if schema.description is None and struct.__doc__:
-            paragraphs = inspect.cleandoc(struct.__doc__).replace("``", "`").split("\n\n")
-            schema.description = "\n\n".join(" ".join(p.split("\n")) for p in paragraphs)
-        info = msgspec.inspect.type_info(struct)
-        if isinstance(info, msgspec.inspect.StructType) and info.tag_field and schema.properties:
-            tag = schema.properties.get(info.tag_field)
-            if isinstance(tag, Schema) and tag.description is None:
-                tag.description = f"The tag naming this type: always `{info.tag}`."
-        return schema
 
 
 def openapi_config() -> OpenAPIConfig:

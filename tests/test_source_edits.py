@@ -194,6 +194,16 @@ class TestMerge:
         by_filter = (await client.get("/claims", params={"origin": new})).json()["items"]
         assert {c["id"] for c in by_filter} == expected
 
+    async def test_filters_naming_the_old_id_follow_the_merge(
+        self, client: httpx.AsyncClient, duplicates: dict[str, Any]
+    ) -> None:
+        old, new = duplicates["duplicate"]["id"], duplicates["survivor"]["id"]
+        await merge(client, old, new)
+        by_old = (await client.get("/claims", params={"origin": old})).json()["items"]
+        by_new = (await client.get("/claims", params={"origin": new})).json()["items"]
+        assert by_old == by_new
+        assert len(by_new) == 3
+
     async def test_the_old_name_and_id_now_name_the_survivor(
         self, client: httpx.AsyncClient, duplicates: dict[str, Any]
     ) -> None:

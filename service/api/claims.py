@@ -17,8 +17,8 @@ from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, 
 from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import claims as domain
-from service.domain import history, relations, traces
-from service.domain.ids import field_id, path_id
+from service.domain import history, relations, sources, traces
+from service.domain.ids import path_id
 from service.domain.names import fold
 from service.domain.sources import etag
 from service.errors import InvalidInput, NotFound
@@ -134,8 +134,8 @@ class ClaimController(Controller):
         if since is not None and until is not None and since > until:
             raise InvalidInput.field("until", "until is before since")
         filters = ClaimFilters(
-            origin=field_id(origin, "origin") if origin else None,
-            via=field_id(via, "via") if via else None,
+            origin=await sources.filter_id(conn, origin, "origin"),
+            via=await sources.filter_id(conn, via, "via"),
             since=since,
             until=until,
             q=fold(q) if q else None,

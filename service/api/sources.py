@@ -17,7 +17,7 @@ from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, 
 from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import sources as domain
-from service.domain.ids import field_id, path_id
+from service.domain.ids import path_id
 from service.domain.names import name_key
 from service.errors import InvalidInput, NotFound
 from service.model import ClaimPage, MergeIn, Source, SourceIn, SourceKind, SourcePage, SourcePatch
@@ -83,7 +83,7 @@ class SourceController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Response[SourcePage]:
-        organization = field_id(member_of, "member_of") if member_of else None
+        organization = await domain.filter_id(conn, member_of, "member_of")
         if q is not None and not name_key(q):
             raise InvalidInput.field("q", "needs at least one letter or digit")
         if q is not None:

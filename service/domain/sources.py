@@ -53,6 +53,14 @@ async def create(conn: asyncpg.Connection, source: SourceIn, *, field: str = "",
     return source_id
 
 
+async def filter_id(conn: asyncpg.Connection, value: str | None, field: str) -> UUID | None:
+    """A source id given as a filter, followed to its survivor if it was merged."""
+    if value is None:
+        return None
+    source_id = field_id(value, field)
+    return await repo.survivor(conn, source_id) or source_id
+
+
 async def index_names(conn: asyncpg.Connection, source_id: UUID) -> None:
     """Index a source's names and aliases for finding it under spelling variants."""
     tokens = {token for name in await repo.names_of(conn, source_id) for token in name_tokens(name)}
