@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Contact, License, Server, Tag
+from litestar.openapi.spec import Components, Contact, License, Server, Tag
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from service import __version__
+from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, require_api_key
 from service.api.claims import ClaimController
 from service.api.drawing import draw_claim_trace
 from service.api.health import HealthController
@@ -28,6 +29,11 @@ DESCRIPTION = """\
 Provenance stores news claims together with their attribution chains and traces any statement back
 to its original speaker: "Hina reports, citing Reuters, that Pentagon spokesman Patrick Ryder told
 reporters..." is a chain of three hops, and one call answers its origin and its relays.
+
+Writes need an API key, sent as `Authorization: Bearer <key>`: a `write` key (or `admin`, which
+merging sources needs). Without one, or with an unknown, revoked or malformed one, a write is a 401;
+with a `read` key, a 403. Reads are public unless the server sets `PROVENANCE_PUBLIC_READS=false`,
+and then need a key of any scope.
 
 Errors are RFC 9457 `application/problem+json`. Lists are keyset-paginated: follow `next_cursor` or
 the `Link: <...>; rel="next"` header.
@@ -51,7 +57,9 @@ def openapi_config() -> OpenAPIConfig:
         ],
         use_handler_docstrings=False,
         render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-        path="/schema",
+        components=Components(security_schemes={SECURITY_SCHEME: BEARER_SCHEME}),
+        # The documentation is public even where reads are not: it describes the API, not its data.
+        openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt={"scope": "public"}),
     )
 
 
@@ -72,8 +80,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={
             "conn": Provide(provide_connection),
+            "actor": Provide(provide_actor, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
+        guards=[require_api_key],
         lifespan=[pool_lifespan(settings)],
         plugins=[ProblemDetailsPlugin(problem_details_config()), DescribedStructSchemaPlugin()],
         exception_handlers={Moved: moved_handler},

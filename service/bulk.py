@@ -80,7 +80,7 @@ async def import_line(conn: asyncpg.Connection, line: bytes) -> bool:
         claim_id = field_id(claim.id, "id") if claim.id is not None else None
         if claim_id is not None and await claims_repo.exists(conn, claim_id):
             return False
-        await claims_domain.create(conn, claim, id=claim_id)
+        await claims_domain.create(conn, claim, id=claim_id, actor="import")
     except msgspec.ValidationError as exc:
         raise LineRefused(str(exc)) from None
     except msgspec.DecodeError as exc:

@@ -1,4 +1,4 @@
-"""The ``provenance`` command: serve, migrate, seed, import, export.
+"""The ``provenance`` command: serve, migrate, seed, import, export, and API keys.
 
 Every command reads ``DATABASE_URL``; without it, each uses the embedded PostgreSQL under
 ``--data-dir`` (default ``.provenance/``).
@@ -11,12 +11,21 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
 
 from service import bulk, db, migrations, seeds
 from service.database import resolve_url
+from service.domain import keys
+from service.errors import ProvenanceError
 
 log = logging.getLogger("provenance")
+
+T = TypeVar("T")
 
 
 def _database_url(args: argparse.Namespace) -> str:
@@ -65,6 +74,60 @@ def cmd_export(args: argparse.Namespace) -> None:
     print(f"exported {count} claim(s)", file=sys.stderr)
 
 
+async def _with_connection(database_url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    conn = await db.connect(database_url)
+    try:
+        return await work(conn)
+    finally:
+        await conn.close()
+
+
+def cmd_keys_create(args: argparse.Namespace) -> None:
+    """Make an API key and print its secret, alone, as the last line: it is shown only this once."""
+    try:
+        key, secret = asyncio.run(
+            _with_connection(_database_url(args), lambda conn: keys.create(conn, args.name, args.scope))
+        )
+    except ProvenanceError as exc:
+        sys.exit(f"provenance keys create: {exc.detail}")
+    print(f"created the {key.scope} key {key.name!r}; send it as `Authorization: Bearer <key>`.")
+    print("Its secret, shown only now and stored nowhere (only its hash is):")
+    print(secret)
+
+
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+
+def cmd_keys_list(args: argparse.Namespace) -> None:
+    """List every key: name, scope, when made and when revoked; never a secret."""
+    stored = asyncio.run(_with_connection(_database_url(args), keys.every))
+    width = max([len("NAME"), *(len(k.name) for k in stored)])
+    print(f"{'NAME':<{width}}  {'SCOPE':<5}  {'CREATED':<20}  REVOKED")
+    for key in stored:
+        print(f"{key.name:<{width}}  {key.scope:<5}  {_moment(key.created_at):<20}  {_moment(key.revoked_at)}")
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> None:
+    """Revoke a key by name: requests sending it are refused from now on."""
+    try:
+        key = asyncio.run(_with_connection(_database_url(args), lambda conn: keys.revoke(conn, args.name)))
+    except ProvenanceError as exc:
+        sys.exit(f"provenance keys revoke: {exc.detail}")
+    print(f"revoked the key {key.name!r} ({key.scope}) at {_moment(key.revoked_at)}")
+
+
+def _command() -> str:
+    """How to call this command from the current folder: ``.venv/bin/provenance`` after ``make install``."""
+    script = Path(sys.executable).parent / "provenance"
+    if not script.exists():
+        return "provenance"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     """Serve the API with uvicorn."""
     import uvicorn
@@ -76,7 +139,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         migrations.upgrade(database_url)
     if args.seed:
         _run_seed(database_url, seeds.DEFAULT_PATH)
-    print(f"Provenance on http://{args.host}:{args.port} (interactive docs at /schema)", flush=True)
+    print(f"Provenance on http://{args.host}:{args.port} (interactive docs at /schema)")
+    print(f"Writes need an API key; make one in another terminal: {_command()} keys create --name me --scope write")
+    print("and send it as `Authorization: Bearer <key>`.", flush=True)
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -122,6 +187,20 @@ def parser() -> argparse.ArgumentParser:
     dump = commands.add_parser("export", parents=[common], help="export every claim with its chain as NDJSON")
     dump.add_argument("--output", help="write to this file instead of stdout")
     dump.set_defaults(func=cmd_export)
+
+    api_keys = commands.add_parser("keys", help="make, list and revoke API keys")
+    key_commands = api_keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser(
+        "create", parents=[common], help="make a key and print its secret (shown only once) as the last line"
+    )
+    create.add_argument("--name", required=True, help="who the key is for: the actor its writes record")
+    create.add_argument("--scope", required=True, choices=keys.SCOPES, help="read; write (and read); admin (merges)")
+    create.set_defaults(func=cmd_keys_create)
+    listing = key_commands.add_parser("list", parents=[common], help="list keys (never their secrets)")
+    listing.set_defaults(func=cmd_keys_list)
+    revoke = key_commands.add_parser("revoke", parents=[common], help="revoke a key by name")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=cmd_keys_revoke)
     return top
 
 

@@ -3,6 +3,8 @@
 Exception tree::
 
     ProvenanceError                 a domain rule refused the request
+     ├── Unauthorized               401: no API key, or an unknown, revoked or malformed one
+     ├── Forbidden                  403: the API key's scope does not reach this operation
      ├── NotFound                   404: an id that names nothing (or is not an id at all)
      ├── InvalidInput               422: the body or a parameter breaks a rule; names the fields
      │    └── AmbiguousSource       422: an inline source matches several stored ones
@@ -53,6 +55,30 @@ class ProvenanceError(Exception):
         self.detail = detail
         self.errors = list(errors)
         self.extra = extra
+
+
+AUTH_REALM = 'Bearer realm="provenance"'
+
+
+class Unauthorized(ProvenanceError):
+    """No usable API key; ``WWW-Authenticate`` says how to send one (RFC 6750)."""
+
+    status = 401
+
+    def __init__(self, detail: str, *, key_sent: bool) -> None:
+        super().__init__(detail)
+        # With a key that was sent but is no good, the client learns it must get another one.
+        self.headers = {"WWW-Authenticate": AUTH_REALM + (', error="invalid_token"' if key_sent else "")}
+
+
+class Forbidden(ProvenanceError):
+    """A valid API key whose scope is below what the operation needs."""
+
+    status = 403
+
+    def __init__(self, detail: str, *, needed: str) -> None:
+        super().__init__(detail)
+        self.headers = {"WWW-Authenticate": f'{AUTH_REALM}, error="insufficient_scope", scope="{needed}"'}
 
 
 class NotFound(ProvenanceError):

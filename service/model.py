@@ -429,7 +429,9 @@ RelationTypeField = Annotated[
     ),
 ]
 RelationNote = Annotated[str, Meta(description="A short note on why they are related.")]
-AssertedBy = Annotated[str, Meta(description="Who asserts the relation; authentication will fill it.")]
+AssertedBy = Annotated[
+    str, Meta(description="Who asserts the relation; left out, the name of the API key that records it.")
+]
 
 
 class RelationIn(Base):
@@ -743,7 +745,16 @@ class Revision(Out):
     number: Annotated[int, Meta(description="The claim's version after this change (its `ETag`).")]
     action: Annotated[RevisionAction, Meta(description="`create`, `edit` or `retract`.")]
     changes: Annotated[dict[str, Any], Meta(description="What changed, by field (see the schema's description).")]
-    actor: Annotated[str, Meta(description="Who made the change; authentication will fill it.")] | None
+    actor: (
+        Annotated[
+            str,
+            Meta(
+                description="Who made the change: the name of the API key, `seed` or `import` for the commands; "
+                "null for changes made before API keys."
+            ),
+        ]
+        | None
+    )
     created_at: Annotated[datetime, Meta(description="When the change was made.")]
 
 

@@ -156,7 +156,7 @@ async def load_file(conn: asyncpg.Connection, path: Path, report: SeedReport) ->
             claim_id = seed_id("claim", claim.key)
             if await claims_repo.exists(conn, claim_id):
                 continue
-            await claims_domain.create(conn, _claim_body(claim, seed, sources), id=claim_id)
+            await claims_domain.create(conn, _claim_body(claim, seed, sources), id=claim_id, actor="seed")
             report.claims_added += 1
         for link in seed.relations:
             first, second = stored_order(seed_id("claim", link.claim), seed_id("claim", link.target), link.type)

@@ -7,6 +7,8 @@ import os
 import msgspec
 from litestar.di import NamedDependency
 
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the service reads from its environment."""
@@ -22,6 +24,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds a request waits for a pooled connection before it fails (503)."""
     trace_max_depth: int = 32
     """How many upstream links a trace follows at most."""
+    public_reads: bool = True
+    """Whether reads need no API key; writes always need one."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -34,6 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "pool_max_size": int(env.get("PROVENANCE_POOL_MAX_SIZE", "10")),
             "command_timeout": float(env.get("PROVENANCE_COMMAND_TIMEOUT", "10")),
             "acquire_timeout": float(env.get("PROVENANCE_ACQUIRE_TIMEOUT", "3")),
+            "public_reads": env.get("PROVENANCE_PUBLIC_READS", "true").strip().lower() not in FALSE_WORDS,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return msgspec.convert(values, cls)

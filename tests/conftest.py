@@ -23,12 +23,16 @@ from litestar import Litestar
 from service import migrations
 from service.app import create_app
 from service.database import embedded_url
+from service.domain import keys
 from service.settings import Settings
+
+ADMIN_KEY_NAME = "tests-admin"
+"""The key the ``client`` fixture sends: the actor of every write it makes."""
 
 TABLES = ", ".join(
     [
         "claim_reviews", "claim_revisions", "claim_relations", "hops", "claims",
-        "affiliations", "source_aliases", "source_name_tokens", "token_deletes", "sources",
+        "affiliations", "source_aliases", "source_name_tokens", "token_deletes", "sources", "api_keys",
     ]
 )  # fmt: skip
 
@@ -113,8 +117,37 @@ async def app(database_url: str) -> AsyncIterator[Litestar]:
         yield application
 
 
+async def issue_key(pool_or_conn: asyncpg.Pool | asyncpg.Connection, name: str, scope: str) -> str:
+    """Make an API key straight through the domain and return its secret."""
+    if isinstance(pool_or_conn, asyncpg.Pool):
+        async with pool_or_conn.acquire() as conn:
+            return await issue_key(conn, name, scope)
+    _, secret = await keys.create(pool_or_conn, name, scope)
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """The ``Authorization`` header sending ``secret``."""
+    return {"Authorization": f"Bearer {secret}"}
+
+
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+async def admin_key(app: Litestar) -> str:
+    """The secret of an admin key named ``ADMIN_KEY_NAME``, made after the tables were emptied."""
+    return await issue_key(app.state.pool, ADMIN_KEY_NAME, "admin")
+
+
+@pytest.fixture
+async def client(app: Litestar, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app that sends an admin key with every request."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=bearer(admin_key)) as http:
+        yield http
+
+
+@pytest.fixture
+async def anonymous_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app that sends no key."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield http
 

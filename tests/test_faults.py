@@ -20,7 +20,7 @@ import pytest
 from service import migrations
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import claim_body, create_claim, hop, inline, running
+from tests.conftest import bearer, claim_body, create_claim, hop, inline, issue_key, running
 
 DEADLINE = 5.0  # seconds within which the service must answer, either way
 
@@ -57,8 +57,11 @@ async def faulty_client(postgres: tuple[PrivatePostgres, str]) -> AsyncIterator[
     _, url = postgres
     app = create_app(Settings(database_url=url, pool_min_size=1, pool_max_size=4, acquire_timeout=2))
     async with running(app):
+        headers = bearer(await issue_key(app.state.pool, "faults", "write"))
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=DEADLINE) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", timeout=DEADLINE, headers=headers
+        ) as client:
             yield client
 
 

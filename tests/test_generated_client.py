@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
-import asyncpg
 import httpx
 import pytest
 
+from service import db
+from service.domain import keys
 from tests.conftest import TABLES
 from tests.test_cli import free_port
 
@@ -55,18 +56,27 @@ def generated(tmp_path: Path) -> Iterator[Any]:
             del sys.modules[name]
 
 
-async def _empty_tables(url: str) -> None:
-    conn = await asyncpg.connect(url)
+async def _empty_tables_and_make_a_key(url: str) -> str:
+    conn = await db.connect(url)
     try:
         await conn.execute(f"TRUNCATE {TABLES}")
+        _, secret = await keys.create(conn, "generated-client", "write")
+        return secret
     finally:
         await conn.close()
 
 
+class Served(NamedTuple):
+    """A served app and the secret of a write key it accepts."""
+
+    base: str
+    key: str
+
+
 @pytest.fixture
-def served(database_url: str) -> Iterator[str]:
-    """``provenance serve`` (uvicorn) on a free port, against the migrated test database, emptied."""
-    asyncio.run(_empty_tables(database_url))
+def served(database_url: str) -> Iterator[Served]:
+    """``provenance serve`` (uvicorn) on a free port, against the migrated test database, emptied, with a key."""
+    key = asyncio.run(_empty_tables_and_make_a_key(database_url))
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--log-level", "warning"],
@@ -87,7 +97,7 @@ def served(database_url: str) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, "the server did not become ready"
             time.sleep(0.2)
-        yield base
+        yield Served(base, key)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -95,7 +105,7 @@ def served(database_url: str) -> Iterator[str]:
             process.stdout.close()
 
 
-def test_generated_client_creates_traces_and_reviews_a_claim(generated: Any, served: str) -> None:
+def test_generated_client_creates_traces_and_reviews_a_claim(generated: Any, served: Served) -> None:
     models = generated("models")
     create_source = generated("api.sources.create_source")
     create_claim = generated("api.claims.create_claim")
@@ -103,7 +113,9 @@ def test_generated_client_creates_traces_and_reviews_a_claim(generated: Any, ser
     create_claim_review = generated("api.claims.create_claim_review")
     list_claim_reviews = generated("api.claims.list_claim_reviews")
 
-    with generated("client").Client(base_url=served, raise_on_unexpected_status=True) as client:
+    with generated("client").AuthenticatedClient(
+        base_url=served.base, token=served.key, raise_on_unexpected_status=True
+    ) as client:
         created_source = create_source.sync_detailed(
             client=client,
             body=models.SourceIn(

@@ -12,7 +12,7 @@ import pytest
 
 from service import seeds
 from service.repositories import claims as claims_repo
-from tests.conftest import claim_body, create_claim, hop, inline
+from tests.conftest import ADMIN_KEY_NAME, claim_body, create_claim, hop, inline
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
 WAITING_FOR_ADVISORY_LOCK = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)"
@@ -131,7 +131,7 @@ class TestEdit:
         fetched = await read(client, claim["id"])
         assert (fetched.json(), fetched.headers["etag"]) == (edited, '"2"')
         last = (await revisions(client, claim["id"]))[-1]
-        assert (last["number"], last["action"], last["actor"]) == (2, "edit", None)
+        assert (last["number"], last["action"], last["actor"]) == (2, "edit", ADMIN_KEY_NAME)
         assert last["changes"] == {field: {"from": claim[field], "to": edited[field]}}
 
     async def test_stated_at_null_clears_it(self, client: httpx.AsyncClient) -> None:
@@ -367,7 +367,7 @@ class TestRetract:
         trace = await client.get(f"/claims/{claim['id']}/trace")
         assert (trace.status_code, trace.json()["claim"]["status"]) == (200, "retracted")
         last = (await revisions(client, claim["id"]))[-1]
-        assert (last["number"], last["action"], last["actor"]) == (2, "retract", None)
+        assert (last["number"], last["action"], last["actor"]) == (2, "retract", ADMIN_KEY_NAME)
         assert last["changes"] == {
             "status": {"from": "active", "to": "retracted"},
             "reason": "The quote was misattributed.",
@@ -423,7 +423,7 @@ class TestRevisions:
         self, client: httpx.AsyncClient, claim: dict[str, Any]
     ) -> None:
         [created] = await revisions(client, claim["id"])
-        assert (created["number"], created["action"], created["actor"]) == (1, "create", None)
+        assert (created["number"], created["action"], created["actor"]) == (1, "create", ADMIN_KEY_NAME)
         changes = created["changes"]
         assert {k: changes[k] for k in ("text", "kind", "language", "appeared_in", "stated_at")} == {
             k: claim[k] for k in ("text", "kind", "language", "appeared_in", "stated_at")
@@ -440,10 +440,10 @@ class TestRevisions:
         await retract(client, claim["id"])
         items = await revisions(client, claim["id"])
         assert [(r["number"], r["action"], r["actor"]) for r in items] == [
-            (1, "create", None),
-            (2, "edit", None),
-            (3, "edit", None),
-            (4, "retract", None),
+            (1, "create", ADMIN_KEY_NAME),
+            (2, "edit", ADMIN_KEY_NAME),
+            (3, "edit", ADMIN_KEY_NAME),
+            (4, "retract", ADMIN_KEY_NAME),
         ]
         assert [r["created_at"] for r in items] == sorted(r["created_at"] for r in items)
         assert (await read(client, claim["id"])).headers["etag"] == '"4"'

@@ -51,6 +51,7 @@ CORE = {
     "token_deletes",
     "claim_reviews",
     "claim_revisions",
+    "api_keys",
 }
 
 

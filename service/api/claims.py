@@ -12,6 +12,7 @@ from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service import documents
 from service.api import examples
+from service.api.auth import BEARER, Actor
 from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.problems import etag_header, problems
@@ -86,11 +87,13 @@ class ClaimController(Controller):
         "source by name or alias reuses it, none creates it, several is a 422 listing the candidates. "
         "Only the last hop may carry `upstream_claim_id`. All of it is stored in one transaction, "
         "with the claim's first revision.",
-        responses=problems(400, 422),
+        responses=problems(400, 401, 403, 422),
         response_headers=ETAG_HEADER,
+        security=BEARER,
+        opt={"scope": "write"},
     )
-    async def create_claim(self, data: JSONBody[ClaimIn], conn: Conn) -> Response[Claim]:
-        claim_id = await domain.create(conn, data)
+    async def create_claim(self, data: JSONBody[ClaimIn], conn: Conn, actor: Actor) -> Response[Claim]:
+        claim_id = await domain.create(conn, data, actor=actor)
         return await claim_response(conn, claim_id, status_code=201)
 
     @get(
@@ -172,20 +175,23 @@ class ClaimController(Controller):
         "each changed field's old and new value; a patch that changes nothing records nothing. Claims "
         "linking this one upstream take its new origin. A retracted claim, an upstream link that would "
         "make a cycle, or a new first source while other claims link this one upstream is a 409.",
-        responses=problems(404, 409, 412, 422, 428),
+        responses=problems(401, 403, 404, 409, 412, 422, 428),
         response_headers=ETAG_HEADER,
+        security=BEARER,
+        opt={"scope": "write"},
     )
     async def update_claim(
         self,
         data: JSONBody[ClaimPatch],
         conn: Conn,
+        actor: Actor,
         claim_id: Annotated[str, Parameter(description="The claim's id.")],
         if_match: Annotated[
             str | None, HeaderParameter(name="If-Match", description="The `ETag` of the claim as read.")
         ] = None,
     ) -> Response[Claim]:
         cid = path_id(claim_id, "claim")
-        await history.edit(conn, cid, data, if_match)
+        await history.edit(conn, cid, data, if_match, actor=actor)
         return await claim_response(conn, cid)
 
     @post(
@@ -197,20 +203,23 @@ class ClaimController(Controller):
         "but `/trace?statement=` leaves it out unless asked. Records a revision. `If-Match` is optional "
         "here: a stale one is a 412. Retracting a retracted claim is a 409.",
         status_code=200,
-        responses=problems(404, 409, 412, 422),
+        responses=problems(401, 403, 404, 409, 412, 422),
         response_headers=ETAG_HEADER,
+        security=BEARER,
+        opt={"scope": "write"},
     )
     async def retract_claim(
         self,
         data: JSONBody[RetractionIn],
         conn: Conn,
+        actor: Actor,
         claim_id: Annotated[str, Parameter(description="The claim's id.")],
         if_match: Annotated[
             str | None, HeaderParameter(name="If-Match", description="The `ETag` of the claim as read.")
         ] = None,
     ) -> Response[Claim]:
         cid = path_id(claim_id, "claim")
-        await history.retract(conn, cid, data, if_match)
+        await history.retract(conn, cid, data, if_match, actor=actor)
         return await claim_response(conn, cid)
 
     @get(
@@ -220,8 +229,7 @@ class ClaimController(Controller):
         summary="Revisions of a claim",
         description="Every change of the claim, oldest first: `create` holds the claim as created, "
         '`edit` each changed field as `{"from": ..., "to": ...}`, `retract` the status change and '
-        "the reason. `number` is the version the change made; `actor` says who made it once "
-        "authentication fills it.",
+        "the reason. `number` is the version the change made; `actor` names the API key that made it.",
         responses=problems(404),
     )
     async def list_revisions(
@@ -237,15 +245,18 @@ class ClaimController(Controller):
         description="`same_as` and `contradicts` are symmetric: seen from both claims, and asserting "
         "B-A after A-B is a repeat. `supports` and `corrects` go from this claim to `target_id`. A "
         "relation to itself is a 422, an unknown target a 422, a repeated relation a 409.",
-        responses=problems(404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422),
+        security=BEARER,
+        opt={"scope": "write"},
     )
     async def create_relation(
         self,
         data: JSONBody[RelationIn],
         conn: Conn,
+        actor: Actor,
         claim_id: Annotated[str, Parameter(description="The claim's id.")],
     ) -> Response[Relation]:
-        created = await relations.create(conn, path_id(claim_id, "claim"), data)
+        created = await relations.create(conn, path_id(claim_id, "claim"), data, actor=actor)
         return Response(created, status_code=201, headers={"Location": f"/claims/{claim_id}/relations"})
 
     @get(

@@ -373,7 +373,7 @@ REVISIONS = RevisionList(
                     for source, cue, role in _HOPS
                 ],
             },
-            actor=None,
+            actor="newsroom-desk",
             created_at=STORED_AT,
         ),
         Revision(
@@ -386,7 +386,7 @@ REVISIONS = RevisionList(
                     "to": msgspec.to_builtins(_EDITED_APPEARED_IN),
                 },
             },
-            actor=None,
+            actor="newsroom-desk",
             created_at=datetime(2024, 6, 25, 19, 20, 3, tzinfo=UTC),
         ),
     ]

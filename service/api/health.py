@@ -15,6 +15,7 @@ class HealthController(Controller):
     """``/health`` answers while the process runs; ``/ready`` while the database answers too."""
 
     tags = ["health"]
+    opt = {"scope": "public"}  # probes carry no key, even where reads need one
 
     @get("/health", operation_id="getHealth", summary="Liveness", description="200 while the process serves.")
     async def health(self) -> Health:

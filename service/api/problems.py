@@ -56,6 +56,9 @@ class Problem(msgspec.Struct, kw_only=True):
 
 _DESCRIPTIONS = {
     400: "The request could not be parsed (malformed JSON or query).",
+    401: "No API key, or an unknown, revoked or malformed one: send `Authorization: Bearer <key>`. "
+    "`WWW-Authenticate` names the scheme.",
+    403: "The API key's scope does not allow this: writes need `write` or `admin`, merges `admin`.",
     404: "No such resource, or an id that is not one.",
     409: "The request conflicts with stored data.",
     412: "`If-Match` names a version that is no longer current: read again and retry.",
@@ -73,6 +76,23 @@ def _example(key: str, summary: str, status: int, detail: str, **extra: object) 
 
 _EXAMPLES = {
     400: [_example("unparseable", "A body that is not JSON", 400, "Input data was truncated")],
+    401: [
+        _example(
+            "no-key",
+            "A write without a key",
+            401,
+            "this operation needs an API key: send `Authorization: Bearer <key>`",
+        ),
+        _example("revoked-key", "A revoked or unknown key", 401, "the API key is unknown or revoked"),
+    ],
+    403: [
+        _example(
+            "read-key",
+            "A write with a read key",
+            403,
+            "this operation needs a key with the write scope; this key has read",
+        )
+    ],
     404: [_example("unknown-id", "An id that names nothing", 404, "no claim has the id 'not-an-id'")],
     409: [
         _example(

@@ -8,6 +8,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import JSONBody, Parameter
 
 from service.api import examples
+from service.api.auth import BEARER, Actor
 from service.api.examples import with_examples
 from service.api.problems import problems
 from service.db import Conn
@@ -37,10 +38,14 @@ class ReviewController(Controller):
         "source of a hop: one match by name or alias reuses it, none creates it, several is a 422 "
         "listing the candidates. The rating has a `label` and optionally a `value` on the scale from "
         "`worst` to `best` (both given, `worst` below `best`).",
-        responses=problems(404, 422),
+        responses=problems(401, 403, 404, 422),
+        security=BEARER,
+        opt={"scope": "write"},
     )
-    async def create_review(self, data: JSONBody[ReviewIn], conn: Conn, claim_id: ClaimId) -> Response[Review]:
-        created = await domain.create(conn, path_id(claim_id, "claim"), data)
+    async def create_review(
+        self, data: JSONBody[ReviewIn], conn: Conn, actor: Actor, claim_id: ClaimId
+    ) -> Response[Review]:
+        created = await domain.create(conn, path_id(claim_id, "claim"), data, actor=actor)
         return Response(created, status_code=201, headers={"Location": f"/claims/{claim_id}/reviews/{created.id}"})
 
     @get(

@@ -11,6 +11,7 @@ from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service import documents
 from service.api import examples
+from service.api.auth import BEARER
 from service.api.claims import claim_page
 from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
@@ -55,7 +56,9 @@ class SourceController(Controller):
         summary="Create a source",
         description="Creates a source with its aliases, identifiers and affiliations. Always creates: "
         "to reuse a stored source by name, name it inline in a claim's chain instead.",
-        responses=problems(400, 409, 422),
+        responses=problems(400, 401, 403, 409, 422),
+        security=BEARER,
+        opt={"scope": "write"},
     )
     async def create_source(self, data: JSONBody[SourceIn], conn: Conn) -> Response[Source]:
         async with conn.transaction():
@@ -132,8 +135,10 @@ class SourceController(Controller):
         description="Each given field replaces the stored one (`aliases` and `affiliations` as whole "
         "lists; `description: null` clears it). `If-Match` must carry the `ETag` of the source as "
         "read: without it 428, with a stale one 412, so no edit silently overwrites another.",
-        responses=problems(404, 412, 422, 428),
+        responses=problems(401, 403, 404, 412, 422, 428),
         response_headers=ETAG_HEADER,
+        security=BEARER,
+        opt={"scope": "write"},
     )
     async def update_source(
         self,
@@ -157,10 +162,12 @@ class SourceController(Controller):
         "survivor's aliases, its affiliations, identifiers (the survivor's win) and every hop and claim "
         "that named it move over. Afterwards this id answers 308 to the survivor, and lists and traces "
         "show only the survivor. Merging into itself or into a merged source is a 422; merging a source "
-        "already merged is a 409. Answers the survivor.",
+        "already merged is a 409. Answers the survivor. Needs an `admin` key.",
         status_code=200,
-        responses=problems(404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422),
         response_headers=ETAG_HEADER,
+        security=BEARER,
+        opt={"scope": "admin"},
     )
     async def merge_source(
         self,

@@ -28,8 +28,11 @@ def relation(record: asyncpg.Record) -> Relation:
     return msgspec.convert({**dict(record.items()), "id": str(record["id"])}, Relation, strict=False)
 
 
-async def create(conn: asyncpg.Connection, claim_id: UUID, body: RelationIn) -> Relation:
-    """Relate ``claim_id`` to ``body.target_id``; symmetric types are stored once in canonical order."""
+async def create(conn: asyncpg.Connection, claim_id: UUID, body: RelationIn, *, actor: str | None = None) -> Relation:
+    """Relate ``claim_id`` to ``body.target_id``; symmetric types are stored once in canonical order.
+
+    The relation is asserted by ``body.asserted_by`` when given (a desk speaking for someone), else by ``actor``.
+    """
     target_id = field_id(body.target_id, "target_id")
     async with conn.transaction():
         if not await claims_repo.exists(conn, claim_id):
@@ -39,7 +42,7 @@ async def create(conn: asyncpg.Connection, claim_id: UUID, body: RelationIn) -> 
         if not await claims_repo.exists(conn, target_id):
             raise InvalidInput.field("target_id", "no claim has this id")
         first, second = stored_order(claim_id, target_id, body.type)
-        relation_id = await repo.insert(conn, first, second, body.type, body.note, body.asserted_by)
+        relation_id = await repo.insert(conn, first, second, body.type, body.note, body.asserted_by or actor)
     [record] = await repo.links_of(conn, claim_id, relation_id)
     return relation(record)
 

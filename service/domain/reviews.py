@@ -87,8 +87,8 @@ async def _claim_must_exist(conn: asyncpg.Connection, claim_id: UUID) -> None:
         raise NotFound(f"no claim has the id {str(claim_id)!r}")
 
 
-async def create(conn: asyncpg.Connection, claim_id: UUID, body: ReviewIn) -> Review:
-    """Store a review of ``claim_id``, and any reviewer it names inline, in one transaction."""
+async def create(conn: asyncpg.Connection, claim_id: UUID, body: ReviewIn, *, actor: str | None = None) -> Review:
+    """Store a review of ``claim_id``, and any reviewer it names inline, in one transaction; ``actor`` made it."""
     async with conn.transaction():
         await _claim_must_exist(conn, claim_id)
         check_rating(body.rating)
@@ -104,7 +104,7 @@ async def create(conn: asyncpg.Connection, claim_id: UUID, body: ReviewIn) -> Re
             url=body.url,
             summary=body.summary,
             reviewed_at=body.reviewed_at,
-            actor=None,  # authentication will say who
+            actor=actor,
         )
     [record] = await repo.of_claim(conn, claim_id, review_id)
     return review(record)

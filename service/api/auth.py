@@ -1,0 +1,94 @@
+"""Who may call what: the API-key guard every route passes, and the ``actor`` its writes record.
+
+Each route says what it needs in ``opt={"scope": ...}``: ``"public"`` (no key), ``"read"``,
+``"write"`` or ``"admin"``. A route that says nothing needs ``read`` for GET and HEAD and ``write``
+for every other method, so a new write route is guarded even if its author forgets (deny by
+default). ``read`` routes are open to anyone while ``Settings.public_reads`` holds; a key that is
+sent is checked all the same, so a revoked key is a 401 wherever it is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import SecurityRequirement, SecurityScheme
+
+from service.domain import keys
+from service.domain.keys import ApiKey, Scope
+from service.errors import Forbidden, Unauthorized
+
+Access = Scope | Literal["public"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+SECURITY_SCHEME = "bearerAuth"
+BEARER: list[SecurityRequirement] = [{SECURITY_SCHEME: []}]
+"""The ``security`` of an operation that needs a key."""
+
+BEARER_SCHEME = SecurityScheme(
+    type="http",
+    scheme="bearer",
+    description="An API key, sent as `Authorization: Bearer <key>`. Make one with "
+    "`provenance keys create --name NAME --scope read|write|admin`.",
+)
+
+Actor = NamedDependency[str]
+"""A handler parameter receiving the name of the request's API key: who makes a write."""
+
+
+def required_access(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> Access:
+    """What the route declares in ``opt["scope"]``, else ``read`` for safe methods and ``write`` for the rest."""
+    declared: Access | None = route_handler.opt.get("scope")
+    if declared is not None:
+        return declared
+    return "read" if connection.scope.get("method", "GET") in SAFE_METHODS else "write"
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; None without the header, 401 when it has another shape."""
+    header = connection.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token or not keys.looks_like_secret(token):
+        raise Unauthorized("the Authorization header must be `Bearer <key>` with a key of this service", key_sent=True)
+    return token
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> ApiKey:
+    """The unrevoked key of ``token``, by one indexed query; 401 otherwise."""
+    state = connection.app.state
+    async with state.pool.acquire(timeout=state.settings.acquire_timeout) as conn:
+        key = await keys.authenticate(conn, token)
+    if key is None:
+        raise Unauthorized("the API key is unknown or revoked", key_sent=True)
+    return key
+
+
+async def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
+    """The app's guard: let the request through if its key reaches the route's scope; 401 or 403 if not."""
+    needed = required_access(connection, route_handler)
+    if needed == "public":
+        return
+    token = bearer_token(connection)
+    if token is None:
+        if needed == "read" and connection.app.state.settings.public_reads:
+            return
+        raise Unauthorized("this operation needs an API key: send `Authorization: Bearer <key>`", key_sent=False)
+    key = await authenticate(connection, token)
+    if not key.grants(needed):
+        raise Forbidden(f"this operation needs a key with the {needed} scope; this key has {key.scope}", needed=needed)
+    connection.state.api_key = key
+
+
+def provide_actor(request: Request[Any, Any, Any]) -> str:
+    """The name of the key the guard let through: the actor a write records."""
+    key: ApiKey | None = request.state.get("api_key")
+    if key is None:  # only a route declared public or read could get here without a key
+        raise Unauthorized("this operation needs an API key: send `Authorization: Bearer <key>`", key_sent=False)
+    return key.name
