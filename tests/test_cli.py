@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import serving
 
 PROVENANCE = [sys.executable, "-m", "service.cli"]
 
@@ -29,42 +29,11 @@ def newcomer_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def served(newcomer_env: dict[str, str]) -> Iterator[str]:
     """``provenance serve --migrate --seed`` on the embedded server, as ``make run`` does."""
-    port = free_port()
-    process = subprocess.Popen(
-        [*PROVENANCE, "serve", "--migrate", "--seed", "--port", str(port), "--log-level", "warning"],
-        env=newcomer_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.2)
+    with serving("--migrate", "--seed", env=newcomer_env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stdout:
-            process.stdout.close()
 
 
 def test_migrate_and_seed_use_the_embedded_server_and_seeding_is_idempotent(

@@ -12,20 +12,17 @@ import importlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
-import httpx
 import pytest
 
 from service import db
 from service.domain import keys
-from tests.conftest import TABLES
-from tests.test_cli import free_port
+from tests.conftest import TABLES, serving
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -77,32 +74,8 @@ class Served(NamedTuple):
 def served(database_url: str) -> Iterator[Served]:
     """``provenance serve`` (uvicorn) on a free port, against the migrated test database, emptied, with a key."""
     key = asyncio.run(_empty_tables_and_make_a_key(database_url))
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.2)
+    with serving(env={**os.environ, "DATABASE_URL": database_url}, ready_within=60) as base:
         yield Served(base, key)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stdout:
-            process.stdout.close()
 
 
 def test_generated_client_creates_traces_and_reviews_a_claim(generated: Any, served: Served) -> None:
