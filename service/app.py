@@ -15,6 +15,7 @@ from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, requ
 from service.api.claims import ClaimController
 from service.api.drawing import draw_claim_trace
 from service.api.health import HealthController
+from service.api.limits import rate_limits
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
 from service.api.reviews import ReviewController
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         guards=[require_api_key],
+        middleware=rate_limits(settings),
+        request_max_body_size=settings.max_body_bytes,
         lifespan=[pool_lifespan(settings)],
         plugins=[ProblemDetailsPlugin(problem_details_config()), DescribedStructSchemaPlugin()],
         exception_handlers={Moved: moved_handler},

@@ -172,7 +172,9 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
         status = 422
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else ""
     problem = _problem(status, detail or HTTPStatus(status).description, errors=errors)
-    problem.headers = exc.headers
+    problem.headers = dict(exc.headers or {})
+    if status == 429 and "RateLimit-Reset" in problem.headers:
+        problem.headers["Retry-After"] = problem.headers["RateLimit-Reset"]
     return problem
 
 

@@ -26,6 +26,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How many upstream links a trace follows at most."""
     public_reads: bool = True
     """Whether reads need no API key; writes always need one."""
+    read_rate_limit_per_minute: int = 600
+    """Reads one API key (else one address) may make a minute; 0 lifts the limit."""
+    write_rate_limit_per_minute: int = 120
+    """Writes one API key (else one address) may make a minute; 0 lifts the limit."""
+    max_body_bytes: int = 1_048_576
+    """The largest request body accepted; a larger one is a 413."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -39,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "command_timeout": float(env.get("PROVENANCE_COMMAND_TIMEOUT", "10")),
             "acquire_timeout": float(env.get("PROVENANCE_ACQUIRE_TIMEOUT", "3")),
             "public_reads": env.get("PROVENANCE_PUBLIC_READS", "true").strip().lower() not in FALSE_WORDS,
+            "read_rate_limit_per_minute": int(env.get("PROVENANCE_RATE_LIMIT_PER_MINUTE", "600")),
+            "write_rate_limit_per_minute": int(env.get("PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE", "120")),
+            "max_body_bytes": int(env.get("PROVENANCE_MAX_BODY_BYTES", "1048576")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return msgspec.convert(values, cls)

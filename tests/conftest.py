@@ -114,7 +114,15 @@ async def running(application: Litestar) -> AsyncIterator[Litestar]:
 
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[Litestar]:
-    application = create_app(Settings(database_url=database_url, pool_min_size=1, pool_max_size=4))
+    # Tests make many requests a minute; tests/test_limits.py checks the limits on apps of its own.
+    settings = Settings(
+        database_url=database_url,
+        pool_min_size=1,
+        pool_max_size=4,
+        read_rate_limit_per_minute=0,
+        write_rate_limit_per_minute=0,
+    )
+    application = create_app(settings)
     async with running(application):
         async with application.state.pool.acquire() as conn:
             await conn.execute(f"TRUNCATE {TABLES}")

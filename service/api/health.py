@@ -26,7 +26,7 @@ class HealthController(Controller):
         operation_id="getReadiness",
         summary="Readiness",
         description="200 when the database answers, else 503.",
-        responses=problems(503),
+        responses=problems(503, limited=False),
     )
     async def ready(self, state: State) -> Health:
         try:

@@ -63,7 +63,11 @@ _DESCRIPTIONS = {
     409: "The request conflicts with stored data.",
     412: "`If-Match` names a version that is no longer current: read again and retry.",
     422: "The input breaks a rule; `errors` names the fields.",
+    413: "The body is larger than `PROVENANCE_MAX_BODY_BYTES` (default 1 MiB).",
     428: "An edit needs `If-Match` with the `ETag` as read.",
+    429: "Too many requests this minute for this API key (else this address); `Retry-After` says when to "
+    "come back, and `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` are on every "
+    "counted response.",
     500: "A bug: the server failed to answer.",
     503: "The database is unavailable; retry later.",
 }
@@ -133,6 +137,8 @@ _EXAMPLES = {
             "no-if-match", "An edit without If-Match", 428, "send If-Match with the ETag of the claim as you read it"
         )
     ],
+    413: [_example("too-large", "A body over the limit", 413, "Request Entity Too Large")],
+    429: [_example("too-many", "Over this minute's budget", 429, "Too many requests")],
     500: [_example("bug", "A bug", 500, "The server failed to answer this request; it has been logged.")],
     503: [
         _example(
@@ -145,8 +151,10 @@ _EXAMPLES = {
 }
 
 
-def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI responses for the given error statuses, and 400 and 500 that any request may meet."""
+def problems(*statuses: int, limited: bool = True) -> dict[int, ResponseSpec]:
+    """OpenAPI responses for the given error statuses, and those any request may meet: 400 and 500,
+    429 on rate-limited routes, and 413 on writes (the routes that document 401)."""
+    always = {400, 500} | ({429} if limited else set()) | ({413} if 401 in statuses else set())
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -155,7 +163,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
             generate_examples=False,
             examples=list(_EXAMPLES[status]),
         )
-        for status in sorted({400, 500, *statuses})
+        for status in sorted(always | set(statuses))
     }
 
 

@@ -1,0 +1,65 @@
+"""Abuse limits: requests a minute per API key (else per address), reads and writes apart.
+
+Litestar's ``RateLimitMiddleware`` counts and answers 429; the ``RateLimit-Limit``,
+``RateLimit-Remaining`` and ``RateLimit-Reset`` headers go on every counted response, and the 429
+problem carries ``Retry-After`` (``service.errors``). Counters live in the process's memory: with
+``--workers N`` each worker counts on its own, so the effective limit is up to N times the setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.types import Method
+
+from service.settings import Settings
+
+READ_METHODS: frozenset[Method | str] = frozenset({"GET", "HEAD", "OPTIONS"})
+UNLIMITED = ["^/health$", "^/ready$", "^/schema"]
+
+
+def _who(request: Request[Any, Any, Any]) -> str:
+    # A bearer token names its own bucket (hashed: secrets never sit in memory as keys); without
+    # one, the client address does. An unknown token is refused by the guard right after.
+    authorization = request.headers.get("authorization", "")
+    if authorization.startswith("Bearer ") and len(authorization) < 200:
+        return "key:" + hashlib.sha256(authorization.encode()).hexdigest()[:32]
+    return "address:" + get_remote_address(request)
+
+
+def _identifier(kind: str) -> Callable[[Request[Any, Any, Any]], str]:
+    def identify(request: Request[Any, Any, Any]) -> str:
+        return f"{kind}:{_who(request)}"
+
+    return identify
+
+
+def _reads(request: Request[Any, Any, Any]) -> bool:
+    return request.method in READ_METHODS
+
+
+def _writes(request: Request[Any, Any, Any]) -> bool:
+    return request.method not in READ_METHODS
+
+
+def rate_limits(settings: Settings) -> list[Any]:
+    """The rate-limit middleware for reads and for writes (a limit of 0 adds none)."""
+    configs = []
+    for kind, per_minute, applies in (
+        ("read", settings.read_rate_limit_per_minute, _reads),
+        ("write", settings.write_rate_limit_per_minute, _writes),
+    ):
+        if per_minute > 0:
+            configs.append(
+                RateLimitConfig(
+                    rate_limit=("minute", per_minute),
+                    exclude=UNLIMITED,
+                    identifier_for_request=_identifier(kind),
+                    check_throttle_handler=applies,
+                ).middleware
+            )
+    return configs

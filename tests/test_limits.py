@@ -1,0 +1,99 @@
+"""Abuse limits: requests a minute per key (else per address), reads apart from writes; body size."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import bearer, claim_body, hop, inline, issue_key, running
+
+READS, WRITES = 3, 2
+
+
+@pytest.fixture
+async def limited_app(database_url: str, app: Litestar) -> AsyncIterator[Litestar]:
+    """An app allowing 3 reads and 2 writes a minute, bodies up to 2000 bytes (tables emptied by ``app``)."""
+    settings = Settings(
+        database_url=database_url,
+        pool_min_size=1,
+        pool_max_size=2,
+        read_rate_limit_per_minute=READS,
+        write_rate_limit_per_minute=WRITES,
+        max_body_bytes=2000,
+    )
+    async with running(create_app(settings)) as application:
+        yield application
+
+
+@pytest.fixture
+async def limited(limited_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=limited_app), base_url="http://test") as http:
+        yield http
+
+
+async def test_reads_count_down_then_429_with_retry_after(limited: httpx.AsyncClient) -> None:
+    for remaining in range(READS - 1, -1, -1):
+        response = await limited.get("/claims")
+        assert response.status_code == 200
+        assert response.headers["ratelimit-limit"] == str(READS)
+        assert response.headers["ratelimit-remaining"] == str(remaining)
+        assert 0 < int(response.headers["ratelimit-reset"]) <= 60
+    refused = await limited.get("/claims")
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["ratelimit-remaining"] == "0"
+
+
+async def test_health_ready_and_docs_are_not_counted(limited: httpx.AsyncClient) -> None:
+    for _ in range(READS + 2):
+        assert (await limited.get("/health")).status_code == 200
+        assert (await limited.get("/ready")).status_code == 200
+    assert (await limited.get("/claims")).headers["ratelimit-remaining"] == str(READS - 1)
+
+
+async def test_each_key_has_its_own_budget_and_so_has_an_address(
+    limited: httpx.AsyncClient, limited_app: Litestar
+) -> None:
+    first = bearer(await issue_key(limited_app.state.pool, "first", "read"))
+    second = bearer(await issue_key(limited_app.state.pool, "second", "read"))
+    for _ in range(READS):
+        assert (await limited.get("/sources", headers=first)).status_code == 200
+    assert (await limited.get("/sources", headers=first)).status_code == 429
+    assert (await limited.get("/sources", headers=second)).status_code == 200
+    assert (await limited.get("/sources")).status_code == 200
+
+
+async def test_writes_have_a_budget_of_their_own(limited: httpx.AsyncClient, limited_app: Litestar) -> None:
+    writer = bearer(await issue_key(limited_app.state.pool, "writer", "write"))
+    for _ in range(READS):
+        await limited.get("/claims", headers=writer)
+    assert (await limited.get("/claims", headers=writer)).status_code == 429
+    for i in range(WRITES):
+        response = await limited.post(
+            "/claims", json=claim_body(f"claim {i}", hop(inline("Hina", "outlet"))), headers=writer
+        )
+        assert response.status_code == 201
+        assert response.headers["ratelimit-limit"] == str(WRITES)
+    refused = await limited.post(
+        "/claims", json=claim_body("one too many", hop(inline("Hina", "outlet"))), headers=writer
+    )
+    assert refused.status_code == 429
+    assert "retry-after" in refused.headers
+
+
+async def test_a_body_over_the_limit_is_413_and_stores_nothing(
+    limited: httpx.AsyncClient, limited_app: Litestar
+) -> None:
+    writer = bearer(await issue_key(limited_app.state.pool, "writer", "write"))
+    body = claim_body("x" * 3000, hop(inline("Hina", "outlet")))
+    response = await limited.post("/claims", json=body, headers=writer)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    async with limited_app.state.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM claims") == 0
