@@ -1,0 +1,76 @@
+"""The surface is strict: bodies carrying unknown or server-owned fields are refused and change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import claim_body, create_claim, create_source, hop, inline
+
+SERVER_OWNED = ["id", "created_at", "actor", "version", "status", "origin"]
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+async def test_a_claim_body_with_a_server_owned_field_is_422(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, field: str
+) -> None:
+    body: dict[str, Any] = {
+        **claim_body("x", hop(inline("Hina", "outlet"))),
+        field: "00000000-0000-0000-0000-000000000000",
+    }
+    response = await client.post("/claims", json=body)
+    assert response.status_code == 422
+    assert field in response.json()["errors"][0]["message"]
+    assert await conn.fetchval("SELECT count(*) FROM claims") == 0
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+async def test_a_source_body_with_a_server_owned_field_is_422(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, field: str
+) -> None:
+    response = await client.post("/sources", json={"name": "Hina", "kind": "outlet", field: "x"})
+    assert response.status_code == 422
+    assert field in response.json()["errors"][0]["message"]
+    assert await conn.fetchval("SELECT count(*) FROM sources") == 0
+
+
+@pytest.mark.parametrize("field", ["id", "created_at", "actor", "version"])
+async def test_edits_relations_and_reviews_refuse_server_owned_fields(client: httpx.AsyncClient, field: str) -> None:
+    source = await create_source(client, {"name": "Hina", "kind": "outlet"})
+    claim = await create_claim(client, claim_body("x", hop(source["id"])))
+    other = await create_claim(client, claim_body("y", hop(source["id"])))
+    attempts = [
+        client.patch(f"/sources/{source['id']}", json={field: "x"}, headers={"If-Match": "*"}),
+        client.patch(f"/claims/{claim['id']}", json={field: "x"}, headers={"If-Match": "*"}),
+        client.post(
+            f"/claims/{claim['id']}/relations", json={"type": "supports", "target_id": other["id"], field: "x"}
+        ),
+        client.post(
+            f"/claims/{claim['id']}/reviews",
+            json={
+                "reviewer_id": source["id"],
+                "rating": {"label": "False"},
+                "reviewed_at": "2024-06-26T09:00:00Z",
+                field: "x",
+            },
+        ),
+    ]
+    for attempt in attempts:
+        response = await attempt
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_no_error_answer_carries_a_stack_trace(client: httpx.AsyncClient) -> None:
+    for response in [
+        await client.post("/claims", content=b"{", headers={"content-type": "application/json"}),
+        await client.get("/claims/not-an-id/trace"),
+        await client.get("/sources", params={"cursor": "garbage"}),
+        await client.delete("/claims"),
+    ]:
+        assert response.status_code < 500
+        assert "Traceback" not in response.text
+        assert 'File "' not in response.text
