@@ -18,7 +18,10 @@ _SPECIAL_LETTERS = str.maketrans(
 
 def fold(text: str) -> str:
     """Fold ``text`` to lower case ASCII-ish words separated by single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_SPECIAL_LETTERS))
+    # Decompose before case folding (so compatibility letters like "𝕊" fold too) and translate the
+    # letters that do not decompose after it (so "Ǽ" becomes "ae" like "Æ").
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    decomposed = decomposed.translate(_SPECIAL_LETTERS)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     # Apostrophes join, they do not separate: "Kyiv's" -> "kyivs", "O'Brien" -> "obrien".
     stripped = stripped.replace("'", "").replace("\u2019", "")
