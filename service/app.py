@@ -11,6 +11,7 @@ from litestar.openapi.spec import Components, Contact, License, Server, Tag
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from service import __version__
+from service.api.audit import AuditController
 from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, require_api_key
 from service.api.claims import ClaimController
 from service.api.drawing import draw_claim_trace
@@ -54,6 +55,10 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="claims", description="Statements as they appeared, with their attribution chains."),
             Tag(name="sources", description="People, organizations, outlets and anonymous sources."),
             Tag(name="trace", description="Tracing free text to stored claims and their origins."),
+            Tag(
+                name="audit",
+                description="The tamper-evident log of every write: a hash chain to read, publish and verify.",
+            ),
             Tag(name="health", description="Liveness and readiness."),
         ],
         use_handler_docstrings=False,
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             draw_claim_trace,
             source_network,
             trace_statement,
+            AuditController,
             HealthController,
         ],
         dependencies={

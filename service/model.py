@@ -764,6 +764,80 @@ class RevisionList(Out):
     items: Annotated[list[Revision], Meta(description="The revisions, oldest first.")]
 
 
+# --- audit -------------------------------------------------------------------------------------
+
+AuditAction = Literal["create", "edit", "retract", "merge", "revoke"]
+AuditEntityType = Literal["claim", "source", "relation", "review", "api_key"]
+
+Hash = Annotated[
+    str,
+    Meta(
+        description="A SHA-256 in lower-case hex.",
+        examples=["5f0c6b1fb0a04d3ae3b2a9b5d6f3d8e1c9a7b4e2f1d0c3b6a5e4d7c8b9a0f1e2"],
+    ),
+]
+
+
+class AuditEntry(Out):
+    """One write as the audit log holds it. Its hash is SHA-256 over `prev_hash` (nothing for entry 1)
+    and the entry's canonical JSON: `{seq, at, actor, action, entity_type, entity_id, change}` with
+    every object's keys sorted, `at` in RFC 3339 UTC with microseconds, stored as the very bytes hashed."""
+
+    seq: Annotated[int, Meta(description="The entry's number: 1, 2, 3, ... without gaps.", examples=[42])]
+    at: Annotated[datetime, Meta(description="When the write was made (RFC 3339, UTC).")]
+    actor: (
+        Annotated[
+            str,
+            Meta(
+                description="Who made the write: the API key's name; `seed`, `import` or `cli` for the commands.",
+                examples=["newsroom-desk"],
+            ),
+        ]
+        | None
+    )
+    action: Annotated[AuditAction, Meta(description="What the write did.")]
+    entity_type: Annotated[AuditEntityType, Meta(description="What was written.")]
+    entity_id: Annotated[Id, Meta(description="The id of what was written.")]
+    change: Annotated[
+        dict[str, Any],
+        Meta(
+            description="What was written: a created entity's fields; for edits "
+            '`{field: {"from": ..., "to": ...}}`; for a merge `{"into": id}`.'
+        ),
+    ]
+    prev_hash: Annotated[Hash, Meta(description="The hash of the entry before; null for entry 1.")] | None
+    hash: Annotated[Hash, Meta(description="This entry's hash.")]
+
+
+class AuditPage(Out):
+    """One page of audit entries, oldest first."""
+
+    items: Annotated[list[AuditEntry], Meta(description="The entries of this page, oldest first.")]
+    next_cursor: NextCursor
+
+
+class AuditHead(Out):
+    """The size and head of the audit log: publish them elsewhere to pin the log as it is now."""
+
+    entries: Annotated[int, Meta(description="How many entries the log holds: the last one's seq.", examples=[42])]
+    head: Annotated[Hash, Meta(description="The last entry's hash; null for an empty log.")] | None
+
+
+class AuditVerification(Out, omit_defaults=True):
+    """The audit log's chain recomputed from the stored bodies: either whole (`ok`, with its `head`), or
+    broken at the first entry that no longer holds (`broken_at`, with the `reason`)."""
+
+    ok: Annotated[bool, Meta(description="Whether every entry holds.")]
+    entries: Annotated[
+        int, Meta(description="How many entries hold, from entry 1: all of them when `ok`.", examples=[42])
+    ]
+    head: Annotated[Hash, Meta(description="When `ok`: the last entry's hash (null for an empty log).")] | None = None
+    broken_at: (
+        Annotated[int, Meta(description="When not `ok`: the seq of the first entry that does not hold.")] | None
+    ) = None
+    reason: Annotated[str, Meta(description="When not `ok`: why that entry does not hold.")] | None = None
+
+
 # --- health ------------------------------------------------------------------------------------
 
 

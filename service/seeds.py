@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from service.domain import claims as claims_domain
+from service.domain import relations
 from service.domain import sources as sources_domain
 from service.domain.names import name_key
 from service.domain.relations import stored_order
@@ -110,7 +111,8 @@ async def _source_ids(conn: asyncpg.Connection, seed: SeedFile, report: SeedRepo
             description=source.description,
             identifiers=source.identifiers,
         )
-        ids[source.key] = await sources_domain.create(conn, body, field=f"sources.{source.key}", id=wanted)
+        field = f"sources.{source.key}"
+        ids[source.key] = await sources_domain.add(conn, body, actor="seed", field=field, id=wanted)
         created.append(source)
         report.sources_added += 1
     for source in created:
@@ -160,7 +162,9 @@ async def load_file(conn: asyncpg.Connection, path: Path, report: SeedReport) ->
             report.claims_added += 1
         for link in seed.relations:
             first, second = stored_order(seed_id("claim", link.claim), seed_id("claim", link.target), link.type)
-            if await relations_repo.insert_if_absent(conn, first, second, link.type, link.note, "seed"):
+            added = await relations_repo.insert_if_absent(conn, first, second, link.type, link.note, "seed")
+            if added is not None:
+                await relations.record_in_audit(conn, added, first, second, link.type, link.note, "seed", actor="seed")
                 report.relations_added += 1
     report.files += 1
 

@@ -36,9 +36,16 @@ ADMIN_KEY_NAME = "tests-admin"
 TABLES = ", ".join(
     [
         "claim_reviews", "claim_revisions", "claim_relations", "hops", "claims",
-        "affiliations", "source_aliases", "source_name_tokens", "token_deletes", "sources", "api_keys",
+        "affiliations", "source_aliases", "source_name_tokens", "token_deletes", "sources", "api_keys", "audit_log",
     ]
 )  # fmt: skip
+
+
+async def empty_tables(conn: asyncpg.Connection) -> None:
+    """Truncate every table; audit_log refuses TRUNCATE, so its triggers are off for this (superuser)."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        await conn.execute(f"TRUNCATE {TABLES}")
 
 
 def with_database(url: str, name: str) -> str:
@@ -125,7 +132,7 @@ async def app(database_url: str) -> AsyncIterator[Litestar]:
     application = create_app(settings)
     async with running(application):
         async with application.state.pool.acquire() as conn:
-            await conn.execute(f"TRUNCATE {TABLES}")
+            await empty_tables(conn)
         yield application
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from service import db
 from service.domain import keys
-from tests.conftest import TABLES, serving
+from tests.conftest import empty_tables, serving
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -56,7 +56,7 @@ def generated(tmp_path: Path) -> Iterator[Any]:
 async def _empty_tables_and_make_a_key(url: str) -> str:
     conn = await db.connect(url)
     try:
-        await conn.execute(f"TRUNCATE {TABLES}")
+        await empty_tables(conn)
         _, secret = await keys.create(conn, "generated-client", "write")
         return secret
     finally:

@@ -52,6 +52,8 @@ CORE = {
     "claim_reviews",
     "claim_revisions",
     "api_keys",
+    "audit_log",
+    "audit_log_refuse_change",
 }
 
 

@@ -8,6 +8,7 @@ Structs encoded as the service encodes them, so they keep to the schemas.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,9 +17,15 @@ from typing import Any
 import msgspec
 from litestar.openapi.spec import Example, OpenAPIResponse, Operation, RequestBody
 
+from service.domain import audit
 from service.model import (
     Affiliation,
     AppearedInOut,
+    AuditAction,
+    AuditEntry,
+    AuditHead,
+    AuditPage,
+    AuditVerification,
     Claim,
     ClaimPage,
     ClaimSummary,
@@ -430,3 +437,53 @@ REVISIONS_ANSWER = {"revisions": example("Created, then edited once", REVISIONS)
 NETWORK_ANSWER = {"reuters": example("Reuters: citing Patrick Ryder, cited by Hina", NETWORK)}
 REVIEW_ANSWER = {"review": example("A fact-checker's verdict", REVIEW)}
 REVIEW_LIST_ANSWER = {"reviews": example("One review", ReviewList(items=[REVIEW]))}
+
+# --- the audit log -------------------------------------------------------------------------------
+
+
+def _audit_entry(seq: int, prev_hash: bytes, at: datetime, action: AuditAction, change: dict[str, Any]) -> AuditEntry:
+    """An entry of the example log, hashed as the service hashes it."""
+    body = {
+        "seq": seq,
+        "at": audit.moment(at),
+        "actor": "newsroom-desk",
+        "action": action,
+        "entity_type": "claim",
+        "entity_id": CLAIM_ID,
+        "change": change,
+    }
+    return AuditEntry(
+        seq=seq,
+        at=at,
+        actor="newsroom-desk",
+        action=action,
+        entity_type="claim",
+        entity_id=CLAIM_ID,
+        change=change,
+        prev_hash=prev_hash.hex(),
+        hash=audit.chain_hash(prev_hash, audit.canonical(body)).hex(),
+    )
+
+
+_CREATED = _audit_entry(41, hashlib.sha256(b"entry 40").digest(), STORED_AT, "create", REVISIONS.items[0].changes)
+_EDITED = _audit_entry(
+    42, bytes.fromhex(_CREATED.hash), REVISIONS.items[1].created_at, "edit", REVISIONS.items[1].changes
+)
+AUDIT_PAGE_ANSWER = {
+    "entity": example(
+        "The entries of one claim: created, then edited", AuditPage(items=[_CREATED, _EDITED], next_cursor=None)
+    )
+}
+AUDIT_HEAD_ANSWER = {"head": example("A log of 42 entries", AuditHead(entries=42, head=_EDITED.hash))}
+AUDIT_VERIFICATION_ANSWER = {
+    "ok": example("Every entry holds", AuditVerification(ok=True, entries=42, head=_EDITED.hash)),
+    "broken": example(
+        "A byte of entry 41 was changed",
+        AuditVerification(
+            ok=False,
+            entries=40,
+            broken_at=41,
+            reason="its hash is not the hash of the entry before it and its stored body",
+        ),
+    ),
+}

@@ -11,7 +11,7 @@ from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service import documents
 from service.api import examples
-from service.api.auth import BEARER
+from service.api.auth import BEARER, Actor
 from service.api.claims import claim_page
 from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
@@ -60,9 +60,8 @@ class SourceController(Controller):
         security=BEARER,
         opt={"scope": "write"},
     )
-    async def create_source(self, data: JSONBody[SourceIn], conn: Conn) -> Response[Source]:
-        async with conn.transaction():
-            source_id = await domain.create(conn, data)
+    async def create_source(self, data: JSONBody[SourceIn], conn: Conn, actor: Actor) -> Response[Source]:
+        source_id = await domain.add(conn, data, actor=actor)
         return await source_response(conn, source_id, status_code=201)
 
     @get(
@@ -144,13 +143,14 @@ class SourceController(Controller):
         self,
         data: JSONBody[SourcePatch],
         conn: Conn,
+        actor: Actor,
         source_id: Annotated[str, Parameter(description="The source's id.")],
         if_match: Annotated[
             str | None, HeaderParameter(name="If-Match", description="The `ETag` of the source as read.")
         ] = None,
     ) -> Response[Source]:
         sid = path_id(source_id, "source")
-        await domain.edit(conn, sid, data, if_match)
+        await domain.edit(conn, sid, data, if_match, actor=actor)
         return await source_response(conn, sid)
 
     @post(
@@ -173,9 +173,10 @@ class SourceController(Controller):
         self,
         data: JSONBody[MergeIn],
         conn: Conn,
+        actor: Actor,
         source_id: Annotated[str, Parameter(description="The duplicate's id.")],
     ) -> Response[Source]:
-        survivor = await domain.merge(conn, path_id(source_id, "source"), data)
+        survivor = await domain.merge(conn, path_id(source_id, "source"), data, actor=actor)
         return await source_response(conn, survivor)
 
     @get(

@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from service import documents
-from service.domain import sources
+from service.domain import audit, sources
 from service.domain.ids import field_id
 from service.domain.names import fold
 from service.errors import InvalidInput
@@ -144,4 +144,5 @@ async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = 
         )
         created = snapshot(await stored(conn, claim_id))
         await history_repo.insert_revision(conn, claim_id, number=1, action="create", changes=created, actor=actor)
+        await audit.append(conn, actor=actor, action="create", entity_type="claim", entity_id=claim_id, change=created)
         return claim_id

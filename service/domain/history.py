@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 from msgspec import UnsetType
 
-from service.domain import claims
+from service.domain import audit, claims
 from service.domain.ids import field_id
 from service.domain.names import fold
 from service.domain.sources import etag, if_match_allows
@@ -23,11 +23,6 @@ from service.model import Claim, ClaimPatch, HopIn, RetractionIn, Revision
 from service.repositories import claims as claims_repo
 from service.repositories import history as repo
 from service.repositories.claims import NewHop
-
-
-def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """``{field: {"from": old, "to": new}}`` for each field of two snapshots that differs."""
-    return {field: {"from": before[field], "to": after[field]} for field in before if before[field] != after[field]}
 
 
 async def _lock(conn: asyncpg.Connection, claim_id: UUID, if_match: str | None, doing: str) -> asyncpg.Record:
@@ -118,8 +113,9 @@ async def edit(
             await repo.delete_hops(conn, claim_id)
             await claims_repo.insert_hops(conn, claim_id, new_hops)
             await repo.propagate_origin(conn, claim_id)
-        edited = changes(claims.snapshot(current), claims.snapshot(await claims.stored(conn, claim_id)))
+        edited = audit.changes(claims.snapshot(current), claims.snapshot(await claims.stored(conn, claim_id)))
         await repo.insert_revision(conn, claim_id, number=version, action="edit", changes=edited, actor=actor)
+        await audit.append(conn, actor=actor, action="edit", entity_type="claim", entity_id=claim_id, change=edited)
 
 
 async def retract(
@@ -134,6 +130,9 @@ async def retract(
         version = await repo.retract(conn, claim_id, reason)
         retraction = {"status": {"from": "active", "to": "retracted"}, "reason": reason}
         await repo.insert_revision(conn, claim_id, number=version, action="retract", changes=retraction, actor=actor)
+        await audit.append(
+            conn, actor=actor, action="retract", entity_type="claim", entity_id=claim_id, change=retraction
+        )
 
 
 async def revisions(conn: asyncpg.Connection, claim_id: UUID) -> list[Revision]:

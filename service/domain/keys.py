@@ -15,6 +15,7 @@ from typing import Literal, get_args
 import asyncpg
 import msgspec
 
+from service.domain import audit
 from service.errors import Conflict, InvalidInput, NotFound
 from service.repositories import keys as repo
 
@@ -23,6 +24,9 @@ SCOPES: tuple[Scope, ...] = get_args(Scope)
 
 PREFIX = "prov_"
 """Every secret starts with it, so that a leaked one is easy to recognise (and to scan for)."""
+
+ACTOR = "cli"
+"""The actor of the audit entries of key changes: keys are made and revoked on the command line only."""
 
 SECRET_PATTERN = re.compile(rf"^{PREFIX}[A-Za-z0-9_-]{{43}}$")
 """``PREFIX`` and 32 random bytes in URL-safe base64, as ``new_secret`` makes them."""
@@ -74,12 +78,17 @@ async def create(conn: asyncpg.Connection, name: str, scope: str) -> tuple[ApiKe
     if scope not in SCOPES:
         raise InvalidInput.field("scope", f"give one of {', '.join(SCOPES)}")
     secret = new_secret()
-    try:
-        record = await repo.insert(conn, name, scope, secret_hash(secret))
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == "api_keys_name_key":
-            raise Conflict(f"a key named {name!r} exists already (revoked keys keep their names)") from None
-        raise
+    async with conn.transaction():
+        try:
+            record = await repo.insert(conn, name, scope, secret_hash(secret))
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "api_keys_name_key":
+                raise Conflict(f"a key named {name!r} exists already (revoked keys keep their names)") from None
+            raise
+        change = {"name": name, "scope": scope}
+        await audit.append(
+            conn, actor=ACTOR, action="create", entity_type="api_key", entity_id=record["id"], change=change
+        )
     return _key(record), secret
 
 
@@ -98,7 +107,12 @@ async def every(conn: asyncpg.Connection) -> list[ApiKey]:
 
 async def revoke(conn: asyncpg.Connection, name: str) -> ApiKey:
     """Revoke the key named ``name`` from now on; 404 when none has that name."""
-    record = await repo.revoke(conn, name)
-    if record is None:
-        raise NotFound(f"no key is named {name!r}")
+    async with conn.transaction():
+        record = await repo.revoke(conn, name)
+        if record is None:
+            raise NotFound(f"no key is named {name!r}")
+        change = {"name": name, "revoked_at": audit.moment(record["revoked_at"])}
+        await audit.append(
+            conn, actor=ACTOR, action="revoke", entity_type="api_key", entity_id=record["id"], change=change
+        )
     return _key(record)

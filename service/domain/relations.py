@@ -7,6 +7,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.domain import audit
 from service.domain.ids import field_id
 from service.errors import InvalidInput, NotFound
 from service.model import Relation, RelationIn
@@ -42,9 +43,33 @@ async def create(conn: asyncpg.Connection, claim_id: UUID, body: RelationIn, *, 
         if not await claims_repo.exists(conn, target_id):
             raise InvalidInput.field("target_id", "no claim has this id")
         first, second = stored_order(claim_id, target_id, body.type)
-        relation_id = await repo.insert(conn, first, second, body.type, body.note, body.asserted_by or actor)
+        asserted_by = body.asserted_by or actor
+        relation_id = await repo.insert(conn, first, second, body.type, body.note, asserted_by)
+        await record_in_audit(conn, relation_id, first, second, body.type, body.note, asserted_by, actor=actor)
     [record] = await repo.links_of(conn, claim_id, relation_id)
     return relation(record)
+
+
+async def record_in_audit(
+    conn: asyncpg.Connection,
+    relation_id: UUID,
+    claim_id: UUID,
+    target_id: UUID,
+    type: str,
+    note: str | None,
+    asserted_by: str | None,
+    *,
+    actor: str | None,
+) -> None:
+    """Append the audit entry of a relation just stored (in the order it is stored)."""
+    change = {
+        "claim_id": str(claim_id),
+        "target_id": str(target_id),
+        "type": type,
+        "note": note,
+        "asserted_by": asserted_by,
+    }
+    await audit.append(conn, actor=actor, action="create", entity_type="relation", entity_id=relation_id, change=change)
 
 
 async def of_claim(conn: asyncpg.Connection, claim_id: UUID) -> list[Relation]:

@@ -8,7 +8,7 @@ import asyncpg
 import msgspec
 
 from service.documents import appeared_in
-from service.domain import sources, traces
+from service.domain import audit, sources, traces
 from service.domain.ids import field_id
 from service.errors import InvalidInput, NotFound
 from service.model import (
@@ -106,6 +106,15 @@ async def create(conn: asyncpg.Connection, claim_id: UUID, body: ReviewIn, *, ac
             reviewed_at=body.reviewed_at,
             actor=actor,
         )
+        change = {
+            "claim_id": str(claim_id),
+            "reviewer_id": str(reviewer_id),
+            "rating": {**msgspec.to_builtins(body.rating), "label": body.rating.label.strip()},
+            "url": body.url,
+            "summary": body.summary,
+            "reviewed_at": msgspec.to_builtins(body.reviewed_at),
+        }
+        await audit.append(conn, actor=actor, action="create", entity_type="review", entity_id=review_id, change=change)
     [record] = await repo.of_claim(conn, claim_id, review_id)
     return review(record)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 from msgspec import UnsetType
 
+from service import documents
+from service.domain import audit
 from service.domain.ids import field_id
 from service.domain.names import deletes, name_key, name_similarity, name_tokens
 from service.errors import (
@@ -50,6 +53,17 @@ async def create(conn: asyncpg.Connection, source: SourceIn, *, field: str = "",
     await index_names(conn, source_id)
     for i, affiliation in enumerate(source.affiliations):
         await affiliate(conn, source_id, affiliation, f"{prefix}affiliations[{i}]")
+    return source_id
+
+
+async def add(
+    conn: asyncpg.Connection, source: SourceIn, *, actor: str | None, field: str = "", id: UUID | None = None
+) -> UUID:
+    """Store a new source as ``POST /sources`` and seeds do: in one transaction with its audit entry."""
+    async with conn.transaction():
+        source_id = await create(conn, source, field=field, id=id)
+        change = msgspec.to_builtins(source)
+        await audit.append(conn, actor=actor, action="create", entity_type="source", entity_id=source_id, change=change)
     return source_id
 
 
@@ -179,8 +193,17 @@ async def redirect_if_merged(conn: asyncpg.Connection, record: asyncpg.Record, s
         raise await _moved(conn, record["id"], suffix)
 
 
-async def edit(conn: asyncpg.Connection, source_id: UUID, patch: SourcePatch, if_match: str | None) -> None:
-    """Apply a patch to a source if ``if_match`` names its current version."""
+async def _snapshot(conn: asyncpg.Connection, source_id: UUID) -> dict[str, Any]:
+    """What an edit may change of a source, as stored: the fields its audit entry compares."""
+    [record] = await repo.documents(conn, [source_id])
+    stored = msgspec.to_builtins(documents.source(record))
+    return {field: stored[field] for field in ("name", "aliases", "description", "identifiers", "affiliations")}
+
+
+async def edit(
+    conn: asyncpg.Connection, source_id: UUID, patch: SourcePatch, if_match: str | None, *, actor: str | None = None
+) -> None:
+    """Apply a patch to a source if ``if_match`` names its current version; the audit log keeps what changed."""
     async with conn.transaction():
         current = (await repo.lock(conn, [source_id])).get(source_id)
         if current is None:
@@ -192,6 +215,7 @@ async def edit(conn: asyncpg.Connection, source_id: UUID, patch: SourcePatch, if
             raise PreconditionFailed(
                 f"the source is at {etag(current['version'])}, not {if_match}: read it again and retry"
             )
+        before = await _snapshot(conn, source_id)
         name = current["name"] if isinstance(patch.name, UnsetType) else patch.name.strip()
         key = _key(name, "name")
         await repo.update(
@@ -211,9 +235,11 @@ async def edit(conn: asyncpg.Connection, source_id: UUID, patch: SourcePatch, if
             for i, affiliation in enumerate(patch.affiliations):
                 await affiliate(conn, source_id, affiliation, f"affiliations[{i}]")
         await index_names(conn, source_id)
+        change = audit.changes(before, await _snapshot(conn, source_id))
+        await audit.append(conn, actor=actor, action="edit", entity_type="source", entity_id=source_id, change=change)
 
 
-async def merge(conn: asyncpg.Connection, source_id: UUID, body: MergeIn) -> UUID:
+async def merge(conn: asyncpg.Connection, source_id: UUID, body: MergeIn, *, actor: str | None = None) -> UUID:
     """Fold ``source_id`` into ``body.into`` in one transaction; returns the survivor's id."""
     into = field_id(body.into, "into")
     async with conn.transaction():
@@ -234,4 +260,6 @@ async def merge(conn: asyncpg.Connection, source_id: UUID, body: MergeIn) -> UUI
             raise InvalidInput.field("into", f"this source was itself merged into {survivor}; merge into that one")
         await repo.merge(conn, source_id, into, duplicate["identifiers"])
         await index_names(conn, into)
+        change = {"into": str(into)}
+        await audit.append(conn, actor=actor, action="merge", entity_type="source", entity_id=source_id, change=change)
     return into

@@ -7,7 +7,7 @@ import asyncpg
 INSERT_KEY = """
 INSERT INTO api_keys (name, scope, secret_hash)
 VALUES ($1, $2, $3)
-RETURNING name, scope, created_at, revoked_at
+RETURNING id, name, scope, created_at, revoked_at
 """
 
 # Runs on every request that sends a key: an equality on api_keys_secret_hash_key, the unique index.
@@ -28,7 +28,7 @@ REVOKE = """
 UPDATE api_keys
    SET revoked_at = coalesce(revoked_at, now())
  WHERE name = $1
-RETURNING name, scope, created_at, revoked_at
+RETURNING id, name, scope, created_at, revoked_at
 """
 
 

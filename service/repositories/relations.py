@@ -42,9 +42,10 @@ async def insert(
 
 async def insert_if_absent(
     conn: asyncpg.Connection, claim_id: UUID, target_id: UUID, type: str, note: str | None, asserted_by: str | None
-) -> bool:
-    """Store one relation unless it is already stored; whether it was added."""
-    return await conn.fetchval(INSERT_RELATION_IF_ABSENT, claim_id, target_id, type, note, asserted_by) is not None
+) -> UUID | None:
+    """Store one relation unless it is already stored; its id when it was added."""
+    added: UUID | None = await conn.fetchval(INSERT_RELATION_IF_ABSENT, claim_id, target_id, type, note, asserted_by)
+    return added
 
 
 async def links_of(conn: asyncpg.Connection, claim_id: UUID, relation_id: UUID | None = None) -> list[asyncpg.Record]:

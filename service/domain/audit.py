@@ -1,0 +1,160 @@
+"""The tamper-evident audit log: appending an entry per write, reading entries, and verifying the chain.
+
+After Certificate Transparency and Rekor, the log is a hash chain. An entry's body is the canonical
+JSON of ``{seq, at, actor, action, entity_type, entity_id, change}`` (keys sorted, ``at`` in RFC 3339
+UTC with microseconds) and its hash is ``sha256(previous hash + body)``, the previous hash being empty
+for entry 1. The body is stored as the very bytes hashed, so verifying never re-encodes anything: a
+changed byte, a changed link, a missing or a reordered entry shows as the first entry that no longer
+holds. Publishing the head (``GET /audit/head``) elsewhere also pins the entries after which a log
+cut short would otherwise look whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from service.model import AuditAction, AuditEntityType, AuditEntry, AuditHead, AuditVerification
+from service.repositories import audit as repo
+
+HASHED_FIELDS = ("seq", "at", "actor", "action", "entity_type", "entity_id", "change")
+
+
+def moment(at: datetime) -> str:
+    """``at`` as the body writes it: RFC 3339 in UTC with microseconds, always."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(entry: dict[str, Any]) -> bytes:
+    """The bytes an entry is hashed and stored as: its JSON with every object's keys sorted."""
+    return msgspec.json.encode(entry, order="sorted")
+
+
+def chain_hash(prev_hash: bytes | None, body: bytes) -> bytes:
+    """The hash of an entry: SHA-256 over the previous entry's hash (nothing for the first) and its body."""
+    return hashlib.sha256((prev_hash or b"") + body).digest()
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``{field: {"from": old, "to": new}}`` for each field of two snapshots that differs."""
+    return {field: {"from": before[field], "to": after[field]} for field in before if before[field] != after[field]}
+
+
+async def append(
+    conn: asyncpg.Connection,
+    *,
+    actor: str | None,
+    action: AuditAction,
+    entity_type: AuditEntityType,
+    entity_id: UUID,
+    change: dict[str, Any],
+) -> int:
+    """Append the entry of a write, inside that write's transaction, as its last statement; returns its seq.
+
+    The appenders' lock is held until the write commits, so concurrent writers queue here for the
+    length of a commit: that keeps seq contiguous and the chain linear, at the price of one write
+    committing at a time. Taken last, after the write's own locks, it never waits while holding one.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("an audit entry must be appended in the transaction of its write")
+    await repo.lock_appenders(conn)
+    last_seq, prev_hash, now = await repo.head_and_now(conn)
+    seq = last_seq + 1
+    entry = {
+        "seq": seq,
+        "at": moment(now),
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "change": change,
+    }
+    body = canonical(entry)
+    await repo.insert(
+        conn,
+        seq=seq,
+        actor=actor,
+        at=now,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        body=body,
+        prev_hash=prev_hash,
+        hash=chain_hash(prev_hash, body),
+    )
+    return seq
+
+
+def entry(record: asyncpg.Record) -> AuditEntry:
+    """A stored entry as served: the fields of its stored body, and its hashes in hex."""
+    body = msgspec.json.decode(record["body"])
+    return AuditEntry(
+        seq=record["seq"],
+        at=datetime.fromisoformat(body["at"]),
+        actor=body["actor"],
+        action=body["action"],
+        entity_type=body["entity_type"],
+        entity_id=body["entity_id"],
+        change=body["change"],
+        prev_hash=record["prev_hash"].hex() if record["prev_hash"] is not None else None,
+        hash=record["hash"].hex(),
+    )
+
+
+async def page(conn: asyncpg.Connection, *, entity_id: UUID | None, after_seq: int, limit: int) -> list[AuditEntry]:
+    """Up to ``limit`` entries after ``after_seq``, oldest first, of one entity when given."""
+    return [entry(r) for r in await repo.page(conn, entity_id=entity_id, after_seq=after_seq, limit=limit)]
+
+
+async def head(conn: asyncpg.Connection) -> AuditHead:
+    """The size of the log and its last hash, to publish elsewhere."""
+    last = await repo.head(conn)
+    if last is None:
+        return AuditHead(entries=0, head=None)
+    return AuditHead(entries=last["seq"], head=last["hash"].hex())
+
+
+def _breaks(record: asyncpg.Record, expected_seq: int, prev_hash: bytes | None) -> str | None:
+    """Why the stored entry that should be ``expected_seq`` does not hold, or None when it does."""
+    seq = record["seq"]
+    if seq != expected_seq:
+        return f"entry {expected_seq} is missing: the entry after {expected_seq - 1} is {seq}"
+    if record["prev_hash"] != prev_hash:
+        return "its prev_hash is not the hash of the entry before it"
+    if chain_hash(prev_hash, record["body"]) != record["hash"]:
+        return "its hash is not the hash of the entry before it and its stored body"
+    try:
+        body = msgspec.json.decode(record["body"])
+    except msgspec.DecodeError:
+        return "its stored body is not JSON"
+    if not isinstance(body, dict) or sorted(body) != sorted(HASHED_FIELDS):
+        return "its stored body does not have the fields of an entry"
+    stored = {
+        "seq": seq,
+        "at": moment(record["at"]),
+        "actor": record["actor"],
+        "action": record["action"],
+        "entity_type": record["entity_type"],
+        "entity_id": str(record["entity_id"]),
+    }
+    differing = [field for field, value in stored.items() if body[field] != value]
+    if differing:
+        return f"its stored {', '.join(differing)} differ from its hashed body"
+    return None
+
+
+async def verify(conn: asyncpg.Connection) -> AuditVerification:
+    """Recompute the chain from the stored bodies, oldest first, in one snapshot; the first entry that breaks it."""
+    count, prev_hash = 0, None
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        async for record in repo.every_entry(conn):
+            reason = _breaks(record, count + 1, prev_hash)
+            if reason is not None:
+                return AuditVerification(ok=False, entries=count, broken_at=count + 1, reason=reason)
+            count, prev_hash = count + 1, record["hash"]
+    return AuditVerification(ok=True, entries=count, head=prev_hash.hex() if prev_hash is not None else None)

@@ -1,0 +1,316 @@
+"""The audit log: one entry per write, read by entity, its head, and a chain that shows tampering."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+import pytest
+from litestar import Litestar
+
+from service.app import create_app
+from service.domain import keys
+from service.settings import Settings
+from tests.conftest import (
+    ADMIN_KEY_NAME,
+    bearer,
+    claim_body,
+    create_claim,
+    create_source,
+    hop,
+    inline,
+    issue_key,
+    running,
+)
+
+WRITERS = 100
+
+
+async def entries(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
+    """Every entry ``GET /audit`` serves (one page of up to 200), oldest first."""
+    response = await client.get("/audit", params={"limit": 200, **params})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def head(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/audit/head")
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def verify(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/audit/verify")
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def appended(client: httpx.AsyncClient, before: int) -> dict[str, Any]:
+    """The one entry appended since the log held ``before`` entries; fails on none or several."""
+    new = [e for e in await entries(client) if e["seq"] > before]
+    assert len(new) == 1, new
+    return new[0]
+
+
+async def size(client: httpx.AsyncClient) -> int:
+    entries_count: int = (await head(client))["entries"]
+    return entries_count
+
+
+def ryder_claim(text: str = "Austin initiated the call") -> dict[str, Any]:
+    return claim_body(text, hop(inline("Hina", "outlet"), "reports"), hop(inline("Patrick Ryder"), "told reporters"))
+
+
+class TestEachWriteAppendsOneEntry:
+    async def test_creating_a_claim(self, client: httpx.AsyncClient) -> None:
+        before = await size(client)
+        claim = await create_claim(client, ryder_claim())
+        entry = await appended(client, before)
+        assert (entry["actor"], entry["action"], entry["entity_type"]) == (ADMIN_KEY_NAME, "create", "claim")
+        assert entry["entity_id"] == claim["id"]
+        assert entry["change"]["text"] == "Austin initiated the call"
+        assert [h["source_id"] for h in entry["change"]["chain"]] == [h["source"]["id"] for h in claim["chain"]]
+
+    async def test_editing_a_claim_records_what_changed(self, client: httpx.AsyncClient) -> None:
+        claim = await create_claim(client, ryder_claim())
+        before = await size(client)
+        response = await client.patch(f"/claims/{claim['id']}", json={"kind": "quote"}, headers={"If-Match": '"1"'})
+        assert response.status_code == 200, response.text
+        entry = await appended(client, before)
+        assert (entry["action"], entry["entity_id"]) == ("edit", claim["id"])
+        assert entry["change"] == {"kind": {"from": "paraphrase", "to": "quote"}}
+
+    async def test_retracting_a_claim(self, client: httpx.AsyncClient) -> None:
+        claim = await create_claim(client, ryder_claim())
+        before = await size(client)
+        response = await client.post(f"/claims/{claim['id']}/retract", json={"reason": "misattributed"})
+        assert response.status_code == 200, response.text
+        entry = await appended(client, before)
+        assert (entry["action"], entry["entity_id"], entry["change"]["reason"]) == (
+            "retract",
+            claim["id"],
+            "misattributed",
+        )
+
+    async def test_creating_editing_and_merging_sources(self, client: httpx.AsyncClient) -> None:
+        before = await size(client)
+        ryder = await create_source(client, inline("Patrick Ryder"))
+        created = await appended(client, before)
+        assert (created["actor"], created["action"], created["entity_type"], created["entity_id"]) == (
+            ADMIN_KEY_NAME,
+            "create",
+            "source",
+            ryder["id"],
+        )
+
+        response = await client.patch(
+            f"/sources/{ryder['id']}", json={"aliases": ["Pat Ryder"]}, headers={"If-Match": '"1"'}
+        )
+        assert response.status_code == 200, response.text
+        edited = await appended(client, before + 1)
+        assert (edited["action"], edited["change"]) == ("edit", {"aliases": {"from": [], "to": ["Pat Ryder"]}})
+
+        duplicate = await create_source(client, inline("P. Ryder"))
+        response = await client.post(f"/sources/{duplicate['id']}/merge", json={"into": ryder["id"]})
+        assert response.status_code == 200, response.text
+        merged = await appended(client, before + 3)
+        assert (merged["action"], merged["entity_id"], merged["change"]) == (
+            "merge",
+            duplicate["id"],
+            {"into": ryder["id"]},
+        )
+
+    async def test_relating_claims(self, client: httpx.AsyncClient) -> None:
+        first = await create_claim(client, ryder_claim())
+        second = await create_claim(client, ryder_claim("Austin placed the call"))
+        before = await size(client)
+        response = await client.post(
+            f"/claims/{first['id']}/relations", json={"type": "supports", "target_id": second["id"]}
+        )
+        assert response.status_code == 201, response.text
+        entry = await appended(client, before)
+        assert (entry["entity_type"], entry["entity_id"]) == ("relation", response.json()["id"])
+        assert (entry["change"]["claim_id"], entry["change"]["target_id"]) == (first["id"], second["id"])
+
+    async def test_reviewing_a_claim(self, client: httpx.AsyncClient) -> None:
+        claim = await create_claim(client, ryder_claim())
+        before = await size(client)
+        body = {"reviewer": inline("FactCheck Desk", "organization"), "rating": {"label": "True"}}
+        response = await client.post(
+            f"/claims/{claim['id']}/reviews", json={**body, "reviewed_at": "2024-06-26T09:00:00Z"}
+        )
+        assert response.status_code == 201, response.text
+        entry = await appended(client, before)
+        assert (entry["entity_type"], entry["entity_id"]) == ("review", response.json()["id"])
+        assert entry["change"]["claim_id"] == claim["id"]
+
+    async def test_making_and_revoking_a_key_is_the_cli(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        before = await size(client)
+        await keys.create(conn, "desk-anna", "write")
+        made = await appended(client, before)
+        await keys.revoke(conn, "desk-anna")
+        revoked = await appended(client, before + 1)
+        assert [(e["actor"], e["action"], e["entity_type"]) for e in (made, revoked)] == [
+            ("cli", "create", "api_key"),
+            ("cli", "revoke", "api_key"),
+        ]
+        assert made["entity_id"] == revoked["entity_id"]
+        assert made["change"] == {"name": "desk-anna", "scope": "write"}
+
+
+async def test_a_refused_write_appends_nothing(client: httpx.AsyncClient) -> None:
+    before = await head(client)
+    body = claim_body("x", hop(inline("A new outlet", "outlet")), hop("00000000-0000-0000-0000-000000000000"))
+    assert (await client.post("/claims", json=body)).status_code == 422
+    assert await head(client) == before
+
+
+async def test_an_edit_changing_nothing_appends_nothing(client: httpx.AsyncClient) -> None:
+    claim = await create_claim(client, ryder_claim())
+    before = await head(client)
+    response = await client.patch(f"/claims/{claim['id']}", json={"kind": "paraphrase"}, headers={"If-Match": '"1"'})
+    assert response.status_code == 200, response.text
+    assert await head(client) == before
+
+
+async def test_entity_keeps_the_entries_of_one_entity_oldest_first(client: httpx.AsyncClient) -> None:
+    claim = await create_claim(client, ryder_claim())
+    await create_claim(client, ryder_claim("Austin placed the call"))
+    await client.post(f"/claims/{claim['id']}/retract", json={"reason": "misattributed"})
+    found = await entries(client, entity=claim["id"])
+    assert [(e["entity_id"], e["action"]) for e in found] == [(claim["id"], "create"), (claim["id"], "retract")]
+    assert found[0]["seq"] < found[1]["seq"]
+
+
+async def test_entity_that_is_not_an_id_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.get("/audit", params={"entity": "nope"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "entity"
+
+
+async def test_pages_follow_the_cursor_and_link(client: httpx.AsyncClient) -> None:
+    for n in range(3):
+        await create_claim(client, ryder_claim(f"Statement {n}"))
+    first = await client.get("/audit", params={"limit": 2})
+    assert first.json()["next_cursor"] and 'rel="next"' in first.headers["Link"]
+    second = await client.get("/audit", params={"limit": 2, "cursor": first.json()["next_cursor"]})
+    seqs = [e["seq"] for e in first.json()["items"] + second.json()["items"]]
+    assert seqs == [1, 2, 3, 4]
+
+
+async def test_entries_chain_by_hash_and_head_is_the_last_one(client: httpx.AsyncClient) -> None:
+    await create_claim(client, ryder_claim())
+    await create_source(client, inline("Belousov"))
+    log = await entries(client)
+    assert log[0]["prev_hash"] is None
+    for before, entry in itertools.pairwise(log):
+        assert entry["prev_hash"] == before["hash"]
+    assert await head(client) == {"entries": len(log), "head": log[-1]["hash"]}
+
+
+async def test_verify_answers_ok_on_an_untouched_log(client: httpx.AsyncClient) -> None:
+    await create_claim(client, ryder_claim())
+    assert await verify(client) == {"ok": True, "entries": 2, "head": (await head(client))["head"]}
+
+
+async def test_stored_body_is_the_hashed_bytes(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    await create_claim(client, ryder_claim())
+    for row in await conn.fetch("SELECT seq, body, prev_hash, hash FROM audit_log ORDER BY seq"):
+        assert hashlib.sha256((row["prev_hash"] or b"") + row["body"]).digest() == row["hash"]
+        assert msgspec.json.decode(row["body"])["seq"] == row["seq"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log", "TRUNCATE audit_log"],
+)
+async def test_the_database_refuses_to_change_the_log(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, statement: str
+) -> None:
+    await create_claim(client, ryder_claim())
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+        await conn.execute(statement)
+    assert (await verify(client))["ok"] is True
+
+
+async def tamper(database_url: str, *statements: str) -> None:
+    """Run ``statements`` as a superuser would, with the log's triggers off."""
+    superuser = await asyncpg.connect(database_url)
+    try:
+        await superuser.execute("SET session_replication_role = replica")
+        for statement in statements:
+            await superuser.execute(statement)
+    finally:
+        await superuser.close()
+
+
+async def test_verify_names_the_first_entry_a_superuser_changed(client: httpx.AsyncClient, database_url: str) -> None:
+    for n in range(4):
+        await create_claim(client, ryder_claim(f"Statement {n}"))
+    await tamper(
+        database_url,
+        "UPDATE audit_log SET body = set_byte(body, 20, get_byte(body, 20) # 1) WHERE seq = 3",
+        "DELETE FROM audit_log WHERE seq = 4",
+    )
+    answer = await verify(client)
+    assert {k: answer[k] for k in ("ok", "entries", "broken_at")} == {"ok": False, "entries": 2, "broken_at": 3}
+    assert "hash" in answer["reason"]
+
+
+async def test_verify_names_a_deleted_entry(client: httpx.AsyncClient, database_url: str) -> None:
+    for n in range(3):
+        await create_claim(client, ryder_claim(f"Statement {n}"))
+    await tamper(database_url, "DELETE FROM audit_log WHERE seq = 2")
+    answer = await verify(client)
+    assert (answer["ok"], answer["broken_at"]) == (False, 2)
+    assert "missing" in answer["reason"]
+
+
+async def test_verify_notices_a_column_changed_without_its_body(client: httpx.AsyncClient, database_url: str) -> None:
+    await create_claim(client, ryder_claim())
+    await tamper(database_url, "UPDATE audit_log SET actor = 'someone else' WHERE seq = 2")
+    answer = await verify(client)
+    assert (answer["ok"], answer["broken_at"]) == (False, 2)
+    assert "actor" in answer["reason"]
+
+
+@pytest.fixture
+async def roomy_app(database_url: str, app: Litestar) -> AsyncIterator[Litestar]:
+    """An app with a pool for many concurrent writers (tables emptied by ``app``)."""
+    settings = Settings(
+        database_url=database_url,
+        pool_min_size=1,
+        pool_max_size=20,
+        acquire_timeout=60,
+        read_rate_limit_per_minute=0,
+        write_rate_limit_per_minute=0,
+    )
+    async with running(create_app(settings)) as application:
+        yield application
+
+
+async def test_concurrent_writers_leave_the_log_contiguous_and_linear(roomy_app: Litestar) -> None:
+    secret = await issue_key(roomy_app.state.pool, "many-writers", "write")
+    transport = httpx.ASGITransport(app=roomy_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=bearer(secret)) as http:
+        responses = await asyncio.gather(
+            *(http.post("/claims", json=ryder_claim(f"Claim {n}")) for n in range(WRITERS))
+        )
+        assert [r.status_code for r in responses] == [201] * WRITERS
+        async with roomy_app.state.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT seq, prev_hash, hash FROM audit_log ORDER BY seq")
+        assert [r["seq"] for r in rows] == list(range(1, WRITERS + 2))  # the key, then every claim
+        assert all(r["prev_hash"] == before["hash"] for before, r in itertools.pairwise(rows))
+        verified = (await http.get("/audit/verify")).json()
+        assert verified == {"ok": True, "entries": WRITERS + 1, "head": rows[-1]["hash"].hex()}
