@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 import msgspec
@@ -18,6 +20,44 @@ if TYPE_CHECKING:
     from litestar.datastructures import State
 
     from service.settings import Settings
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+RETRYABLE: tuple[type[Exception], ...] = (
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    # a migration altered a table under a cached statement; asyncpg has dropped the cache
+    asyncpg.InvalidCachedStatementError,
+)
+ATTEMPTS = 3
+
+
+def retrying(
+    write: Callable[Concatenate[asyncpg.Connection, P], Awaitable[T]],
+) -> Callable[Concatenate[asyncpg.Connection, P], Awaitable[T]]:
+    """Run a write that opens its own transaction again when PostgreSQL rolled it back for a
+    serialization failure or a deadlock (or a stale cached statement), up to three times.
+
+    Inside a caller's transaction nothing is retried: the whole transaction is lost, so the error
+    goes up to whoever opened it.
+    """
+
+    @functools.wraps(write)
+    async def retried(conn: asyncpg.Connection, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await write(conn, *args, **kwargs)
+            except RETRYABLE as exc:
+                if conn.is_in_transaction() or attempt == ATTEMPTS:
+                    raise
+                name = getattr(write, "__qualname__", repr(write))
+                log.info("retrying %s after %s (attempt %d)", name, type(exc).__name__, attempt)
+        raise AssertionError("unreachable")
+
+    return retried
+
 
 Conn = NamedDependency[asyncpg.Connection]
 """A handler parameter receiving the request's pooled connection."""

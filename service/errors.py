@@ -221,6 +221,13 @@ def _from_unavailable(exc: Exception) -> ProblemDetailsException:
     return problem
 
 
+def _from_collision(exc: Exception) -> ProblemDetailsException:
+    log.warning("write rolled back after retries: %r", exc)
+    problem = _problem(503, "The write kept colliding with concurrent writes; retry in a moment.")
+    problem.headers = dict(Unavailable.headers or {})
+    return problem
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     log.exception("unhandled error", exc_info=exc)
     return _problem(500, "The server failed to answer this request; it has been logged.")
@@ -239,6 +246,8 @@ def problem_details_config() -> ProblemDetailsConfig:
         asyncpg.IntegrityConstraintViolationError: _from_integrity,
         asyncpg.DataError: _from_data_error,
         **dict.fromkeys(DATABASE_UNAVAILABLE, _from_unavailable),
+        asyncpg.TransactionRollbackError: _from_collision,
+        asyncpg.InvalidCachedStatementError: _from_collision,
         Exception: _from_unexpected,
     }
     return ProblemDetailsConfig(exception_to_problem_detail_map=mapping)

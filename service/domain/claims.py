@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 
 from service import documents
+from service.db import retrying
 from service.domain import audit, sources
 from service.domain.ids import field_id
 from service.domain.names import fold
@@ -120,6 +121,7 @@ async def stored(conn: asyncpg.Connection, claim_id: UUID) -> Claim:
     return documents.claim(record)
 
 
+@retrying
 async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None, actor: str | None = None) -> UUID:
     """Store a claim with its chain and any sources it creates, and its first revision, all or nothing."""
     async with conn.transaction():

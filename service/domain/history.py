@@ -14,6 +14,7 @@ import asyncpg
 import msgspec
 from msgspec import UnsetType
 
+from service.db import retrying
 from service.domain import audit, claims
 from service.domain.ids import field_id
 from service.domain.names import fold
@@ -70,6 +71,7 @@ def _own_fields(current: Claim, patch: ClaimPatch) -> dict[str, Any]:
     }
 
 
+@retrying
 async def edit(
     conn: asyncpg.Connection, claim_id: UUID, patch: ClaimPatch, if_match: str | None, *, actor: str | None = None
 ) -> None:
@@ -118,6 +120,7 @@ async def edit(
         await audit.append(conn, actor=actor, action="edit", entity_type="claim", entity_id=claim_id, change=edited)
 
 
+@retrying
 async def retract(
     conn: asyncpg.Connection, claim_id: UUID, body: RetractionIn, if_match: str | None, *, actor: str | None = None
 ) -> None:

@@ -7,6 +7,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.db import retrying
 from service.domain import audit
 from service.domain.ids import field_id
 from service.errors import InvalidInput, NotFound
@@ -29,6 +30,7 @@ def relation(record: asyncpg.Record) -> Relation:
     return msgspec.convert({**dict(record.items()), "id": str(record["id"])}, Relation, strict=False)
 
 
+@retrying
 async def create(conn: asyncpg.Connection, claim_id: UUID, body: RelationIn, *, actor: str | None = None) -> Relation:
     """Relate ``claim_id`` to ``body.target_id``; symmetric types are stored once in canonical order.
 

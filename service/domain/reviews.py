@@ -7,6 +7,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.db import retrying
 from service.documents import appeared_in
 from service.domain import audit, sources, traces
 from service.domain.ids import field_id
@@ -87,6 +88,7 @@ async def _claim_must_exist(conn: asyncpg.Connection, claim_id: UUID) -> None:
         raise NotFound(f"no claim has the id {str(claim_id)!r}")
 
 
+@retrying
 async def create(conn: asyncpg.Connection, claim_id: UUID, body: ReviewIn, *, actor: str | None = None) -> Review:
     """Store a review of ``claim_id``, and any reviewer it names inline, in one transaction; ``actor`` made it."""
     async with conn.transaction():

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UnsetType
 
 from service import documents
+from service.db import retrying
 from service.domain import audit
 from service.domain.ids import field_id
 from service.domain.names import deletes, name_key, name_similarity, name_tokens
@@ -56,6 +57,7 @@ async def create(conn: asyncpg.Connection, source: SourceIn, *, field: str = "",
     return source_id
 
 
+@retrying
 async def add(
     conn: asyncpg.Connection, source: SourceIn, *, actor: str | None, field: str = "", id: UUID | None = None
 ) -> UUID:
@@ -200,6 +202,7 @@ async def _snapshot(conn: asyncpg.Connection, source_id: UUID) -> dict[str, Any]
     return {field: stored[field] for field in ("name", "aliases", "description", "identifiers", "affiliations")}
 
 
+@retrying
 async def edit(
     conn: asyncpg.Connection, source_id: UUID, patch: SourcePatch, if_match: str | None, *, actor: str | None = None
 ) -> None:
@@ -239,6 +242,7 @@ async def edit(
         await audit.append(conn, actor=actor, action="edit", entity_type="source", entity_id=source_id, change=change)
 
 
+@retrying
 async def merge(conn: asyncpg.Connection, source_id: UUID, body: MergeIn, *, actor: str | None = None) -> UUID:
     """Fold ``source_id`` into ``body.into`` in one transaction; returns the survivor's id."""
     into = field_id(body.into, "into")
