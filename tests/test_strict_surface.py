@@ -74,3 +74,22 @@ async def test_no_error_answer_carries_a_stack_trace(client: httpx.AsyncClient) 
         assert response.status_code < 500
         assert "Traceback" not in response.text
         assert 'File "' not in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/claims", {"GET", "POST"}),
+        ("PUT", "/sources", {"GET", "POST"}),
+        ("DELETE", "/claims/00000000-0000-0000-0000-000000000000", {"GET", "PATCH"}),
+        ("POST", "/trace", {"GET"}),
+    ],
+)
+async def test_an_undocumented_method_is_405_with_allow(
+    client: httpx.AsyncClient, method: str, path: str, allowed: set[str]
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert allowed <= {m.strip() for m in response.headers["allow"].split(",")}
+    assert method not in response.headers["allow"]
