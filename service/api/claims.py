@@ -8,13 +8,14 @@ from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import HeaderParameter, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 
 from service import documents
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
+from service.api.params import ClaimIdPath, ClaimIfMatch
 from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import claims as domain
@@ -159,9 +160,7 @@ class ClaimController(Controller):
         responses=problems(404),
         response_headers=ETAG_HEADER,
     )
-    async def get_claim(
-        self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]
-    ) -> Response[Claim]:
+    async def get_claim(self, conn: Conn, claim_id: ClaimIdPath) -> Response[Claim]:
         return await claim_response(conn, path_id(claim_id, "claim"))
 
     @patch(
@@ -185,10 +184,8 @@ class ClaimController(Controller):
         data: JSONBody[ClaimPatch],
         conn: Conn,
         actor: Actor,
-        claim_id: Annotated[str, Parameter(description="The claim's id.")],
-        if_match: Annotated[
-            str | None, HeaderParameter(name="If-Match", description="The `ETag` of the claim as read.")
-        ] = None,
+        claim_id: ClaimIdPath,
+        if_match: ClaimIfMatch = None,
     ) -> Response[Claim]:
         cid = path_id(claim_id, "claim")
         await history.edit(conn, cid, data, if_match, actor=actor)
@@ -213,10 +210,8 @@ class ClaimController(Controller):
         data: JSONBody[RetractionIn],
         conn: Conn,
         actor: Actor,
-        claim_id: Annotated[str, Parameter(description="The claim's id.")],
-        if_match: Annotated[
-            str | None, HeaderParameter(name="If-Match", description="The `ETag` of the claim as read.")
-        ] = None,
+        claim_id: ClaimIdPath,
+        if_match: ClaimIfMatch = None,
     ) -> Response[Claim]:
         cid = path_id(claim_id, "claim")
         await history.retract(conn, cid, data, if_match, actor=actor)
@@ -232,9 +227,7 @@ class ClaimController(Controller):
         "the reason. `number` is the version the change made; `actor` names the API key that made it.",
         responses=problems(404),
     )
-    async def list_revisions(
-        self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]
-    ) -> RevisionList:
+    async def list_revisions(self, conn: Conn, claim_id: ClaimIdPath) -> RevisionList:
         return RevisionList(items=await history.revisions(conn, path_id(claim_id, "claim")))
 
     @post(
@@ -254,7 +247,7 @@ class ClaimController(Controller):
         data: JSONBody[RelationIn],
         conn: Conn,
         actor: Actor,
-        claim_id: Annotated[str, Parameter(description="The claim's id.")],
+        claim_id: ClaimIdPath,
     ) -> Response[Relation]:
         created = await relations.create(conn, path_id(claim_id, "claim"), data, actor=actor)
         return Response(created, status_code=201, headers={"Location": f"/claims/{claim_id}/relations"})
@@ -268,9 +261,7 @@ class ClaimController(Controller):
         "types, `outgoing` when this claim supports or corrects the other, `incoming` the reverse.",
         responses=problems(404),
     )
-    async def list_relations(
-        self, conn: Conn, claim_id: Annotated[str, Parameter(description="The claim's id.")]
-    ) -> RelationList:
+    async def list_relations(self, conn: Conn, claim_id: ClaimIdPath) -> RelationList:
         return RelationList(items=await relations.of_claim(conn, path_id(claim_id, "claim")))
 
     @get(
@@ -286,6 +277,6 @@ class ClaimController(Controller):
         self,
         conn: Conn,
         settings: AppSettings,
-        claim_id: Annotated[str, Parameter(description="The claim's id.")],
+        claim_id: ClaimIdPath,
     ) -> Trace:
         return await traces.trace(conn, path_id(claim_id, "claim"), settings.trace_max_depth)

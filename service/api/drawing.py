@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import get
-from litestar.params import Parameter
 
+from service.api.params import ClaimIdPath
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import drawing, traces
@@ -34,7 +32,7 @@ SVG_MEDIA_TYPE = "image/svg+xml"
 async def draw_claim_trace(
     conn: Conn,
     settings: AppSettings,
-    claim_id: Annotated[str, Parameter(description="The claim's id.")],
+    claim_id: ClaimIdPath,
 ) -> str:
     trace = await traces.trace(conn, path_id(claim_id, "claim"), settings.trace_max_depth)
     return drawing.draw_trace(trace)

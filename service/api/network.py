@@ -8,6 +8,7 @@ from litestar import get
 from litestar.params import Parameter
 
 from service.api.examples import NETWORK_ANSWER, with_examples
+from service.api.params import ClaimIdPath, SourceIdPath
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import propagation as domain
@@ -32,7 +33,7 @@ from service.settings import AppSettings
 async def claim_propagation(
     conn: Conn,
     settings: AppSettings,
-    claim_id: Annotated[str, Parameter(description="The claim's id.")],
+    claim_id: ClaimIdPath,
 ) -> Propagation:
     return await domain.propagation(conn, path_id(claim_id, "claim"), settings.trace_max_depth)
 
@@ -51,7 +52,7 @@ async def claim_propagation(
 )
 async def source_network(
     conn: Conn,
-    source_id: Annotated[str, Parameter(description="The source's id.")],
+    source_id: SourceIdPath,
     limit: Annotated[int, Parameter(ge=1, le=200, description="How many sources in each list, 1 to 200.")] = 50,
 ) -> SourceNetwork:
     return await domain.network(conn, path_id(source_id, "source"), limit)

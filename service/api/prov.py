@@ -12,6 +12,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.params import Parameter
 from msgspec import UNSET, Meta, UnsetType
 
+from service.api.params import ClaimIdPath
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import prov
@@ -108,7 +109,7 @@ class ProvOperation(Operation):
 async def claim_prov(
     conn: Conn,
     settings: AppSettings,
-    claim_id: Annotated[str, Parameter(description="The claim's id.")],
+    claim_id: ClaimIdPath,
     format: Annotated[ProvFormat, Parameter(description="`json` for PROV-JSON, `provn` for PROV-N.")] = "json",
 ) -> Response[Any]:  # the 200 above documents both answers
     document = await prov.claim_document(conn, path_id(claim_id, "claim"), settings.trace_max_depth)

@@ -10,6 +10,7 @@ from litestar.params import JSONBody, Parameter
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.examples import with_examples
+from service.api.params import ClaimIdPath
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import reviews as domain
@@ -19,7 +20,7 @@ from service.settings import AppSettings
 
 JSON_LD = "application/ld+json"
 
-ClaimId = Annotated[str, Parameter(description="The claim's id.")]
+ClaimId = ClaimIdPath
 
 
 class ReviewController(Controller):

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import HeaderParameter, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 
 from service import documents
 from service.api import examples
@@ -15,6 +15,7 @@ from service.api.auth import BEARER, Actor
 from service.api.claims import claim_page
 from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
+from service.api.params import SourceIdPath, SourceIfMatch
 from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import sources as domain
@@ -121,9 +122,7 @@ class SourceController(Controller):
         responses=problems(404),
         response_headers=ETAG_HEADER,
     )
-    async def get_source(
-        self, conn: Conn, source_id: Annotated[str, Parameter(description="The source's id.")]
-    ) -> Response[Source]:
+    async def get_source(self, conn: Conn, source_id: SourceIdPath) -> Response[Source]:
         return await source_response(conn, path_id(source_id, "source"))
 
     @patch(
@@ -144,10 +143,8 @@ class SourceController(Controller):
         data: JSONBody[SourcePatch],
         conn: Conn,
         actor: Actor,
-        source_id: Annotated[str, Parameter(description="The source's id.")],
-        if_match: Annotated[
-            str | None, HeaderParameter(name="If-Match", description="The `ETag` of the source as read.")
-        ] = None,
+        source_id: SourceIdPath,
+        if_match: SourceIfMatch = None,
     ) -> Response[Source]:
         sid = path_id(source_id, "source")
         await domain.edit(conn, sid, data, if_match, actor=actor)
@@ -192,7 +189,7 @@ class SourceController(Controller):
         self,
         request: Request[Any, Any, Any],
         conn: Conn,
-        source_id: Annotated[str, Parameter(description="The source's id.")],
+        source_id: SourceIdPath,
         role: Annotated[Role, Parameter(description="Which part the source played.")] = "any",
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
