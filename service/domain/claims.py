@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from service.model import Claim, ClaimIn, HopIn
 from service.repositories import claims as repo
 from service.repositories import history as history_repo
 from service.repositories import sources as sources_repo
-from service.repositories.claims import NewHop, Upstream
+from service.repositories.claims import ClaimRow, NewHop, Upstream
 
 
 async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str) -> UUID | None:
@@ -121,29 +121,24 @@ async def stored(conn: asyncpg.Connection, claim_id: UUID) -> Claim:
     return documents.claim(record)
 
 
+def claim_row(own: Mapping[str, Any], origin: UUID, relays: list[UUID]) -> ClaimRow:
+    """A claim's stored row: its own fields, its traced origin and relays, and its folded text."""
+    return ClaimRow(**own, origin_source_id=origin, relay_source_ids=relays, search_text=fold(own["text"]))
+
+
 @retrying
 async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None, actor: str | None = None) -> UUID:
     """Store a claim with its chain and any sources it creates, and its first revision, all or nothing."""
     async with conn.transaction():
         hops, origin, relays = await resolve_chain(conn, claim)
-        appeared = claim.appeared_in
-        claim_id = await repo.insert(
-            conn,
-            id=id,
-            text=claim.text,
-            kind=claim.kind,
-            language=claim.language,
-            url=appeared.url,
-            title=appeared.title,
-            author=appeared.author,
-            outlet=appeared.outlet,
-            published_at=appeared.published_at,
-            stated_at=claim.stated_at,
-            origin_source_id=origin,
-            relay_source_ids=relays,
-            search_text=fold(claim.text),
-            hops=hops,
-        )
+        own = {
+            "text": claim.text,
+            "kind": claim.kind,
+            "language": claim.language,
+            **msgspec.structs.asdict(claim.appeared_in),
+            "stated_at": claim.stated_at,
+        }
+        claim_id = await repo.insert(conn, claim_row(own, origin, relays), id=id, hops=hops)
         created = snapshot(await stored(conn, claim_id))
         await history_repo.insert_revision(conn, claim_id, number=1, action="create", changes=created, actor=actor)
         await audit.append(conn, actor=actor, action="create", entity_type="claim", entity_id=claim_id, change=created)

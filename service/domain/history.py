@@ -17,7 +17,6 @@ from msgspec import UnsetType
 from service.db import retrying
 from service.domain import audit, claims
 from service.domain.ids import field_id
-from service.domain.names import fold
 from service.domain.sources import etag, if_match_allows
 from service.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from service.model import Claim, ClaimPatch, HopIn, RetractionIn, Revision
@@ -103,14 +102,7 @@ async def edit(
                     "chain[0]: other claims link this one upstream through its first source; edit their chains first",
                     linked_by=[str(c) for c in linking],
                 )
-        version = await repo.update(
-            conn,
-            claim_id,
-            **fields,
-            origin_source_id=origin,
-            relay_source_ids=relays,
-            search_text=fold(fields["text"]),
-        )
+        version = await repo.update(conn, claim_id, claims.claim_row(fields, origin, relays))
         if new_hops is not None:
             await repo.delete_hops(conn, claim_id)
             await claims_repo.insert_hops(conn, claim_id, new_hops)

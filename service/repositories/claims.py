@@ -74,6 +74,23 @@ class Upstream(NamedTuple):
     relay_source_ids: list[UUID]
 
 
+class ClaimRow(NamedTuple):
+    """A claim's own columns, in the order INSERT_CLAIM and history's UPDATE_CLAIM bind them."""
+
+    text: str
+    kind: str
+    language: str
+    url: str | None
+    title: str | None
+    author: str | None
+    outlet: str | None
+    published_at: datetime | None
+    stated_at: datetime | None
+    origin_source_id: UUID
+    relay_source_ids: list[UUID]
+    search_text: str
+
+
 class NewHop(NamedTuple):
     """A resolved hop, ready to store."""
 
@@ -104,41 +121,9 @@ async def upstream(conn: asyncpg.Connection, claim_id: UUID) -> Upstream | None:
     return Upstream(row["first_source_id"], row["origin_source_id"], row["relay_source_ids"]) if row else None
 
 
-async def insert(
-    conn: asyncpg.Connection,
-    *,
-    id: UUID | None,
-    text: str,
-    kind: str,
-    language: str,
-    url: str | None,
-    title: str | None,
-    author: str | None,
-    outlet: str | None,
-    published_at: datetime | None,
-    stated_at: datetime | None,
-    origin_source_id: UUID,
-    relay_source_ids: list[UUID],
-    search_text: str,
-    hops: Sequence[NewHop],
-) -> UUID:
+async def insert(conn: asyncpg.Connection, row: ClaimRow, *, id: UUID | None, hops: Sequence[NewHop]) -> UUID:
     """Store a claim and its hops; the chain is checked by the database at commit."""
-    claim_id: UUID = await conn.fetchval(
-        INSERT_CLAIM,
-        id,
-        text,
-        kind,
-        language,
-        url,
-        title,
-        author,
-        outlet,
-        published_at,
-        stated_at,
-        origin_source_id,
-        relay_source_ids,
-        search_text,
-    )
+    claim_id: UUID = await conn.fetchval(INSERT_CLAIM, id, *row)
     await insert_hops(conn, claim_id, hops)
     return claim_id
 

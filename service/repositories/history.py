@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from service.repositories.claims import ClaimRow
 
 LOCK_CLAIM = """
 SELECT id, version, status, origin_source_id, relay_source_ids FROM claims WHERE id = $1 FOR UPDATE
@@ -89,40 +90,9 @@ async def lock(conn: asyncpg.Connection, claim_id: UUID) -> asyncpg.Record | Non
     return await conn.fetchrow(LOCK_CLAIM, claim_id)
 
 
-async def update(
-    conn: asyncpg.Connection,
-    claim_id: UUID,
-    *,
-    text: str,
-    kind: str,
-    language: str,
-    url: str | None,
-    title: str | None,
-    author: str | None,
-    outlet: str | None,
-    published_at: datetime | None,
-    stated_at: datetime | None,
-    origin_source_id: UUID,
-    relay_source_ids: list[UUID],
-    search_text: str,
-) -> int:
+async def update(conn: asyncpg.Connection, claim_id: UUID, row: ClaimRow) -> int:
     """Rewrite a claim's own fields and bump its version; returns the new version."""
-    version: int = await conn.fetchval(
-        UPDATE_CLAIM,
-        claim_id,
-        text,
-        kind,
-        language,
-        url,
-        title,
-        author,
-        outlet,
-        published_at,
-        stated_at,
-        origin_source_id,
-        relay_source_ids,
-        search_text,
-    )
+    version: int = await conn.fetchval(UPDATE_CLAIM, claim_id, *row)
     return version
 
 
