@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("provenance")
 
+SHUTDOWN_SECONDS = 5.0
+"""How long the last seal at shutdown may take before it is left to the next start."""
+
 IDLE_SECONDS = 1.0
 """How often the sealer looks for pending entries when no write of this process woke it (another
 process's writes, an import, entries left by a crash)."""
@@ -27,8 +30,9 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class Sealer:
     """Seals pending audit entries whenever a write of this process finished, and every second."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
         self.pool = pool
+        self.acquire_timeout = acquire_timeout
         self.woken = asyncio.Event()
 
     def wake(self) -> None:
@@ -37,7 +41,7 @@ class Sealer:
 
     async def seal(self) -> int:
         """Seal what is pending now."""
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
             return await audit.seal(conn)
 
     async def run(self) -> None:
@@ -60,7 +64,7 @@ def sealer_lifespan() -> Any:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        sealer = app.state.sealer = Sealer(app.state.pool)
+        sealer = app.state.sealer = Sealer(app.state.pool, app.state.settings.acquire_timeout)
         task = asyncio.create_task(sealer.run(), name="audit-sealer")
         try:
             yield
@@ -69,7 +73,7 @@ def sealer_lifespan() -> Any:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             with contextlib.suppress(Exception):  # a last seal at shutdown; the next start seals anyway
-                await sealer.seal()
+                await asyncio.wait_for(sealer.seal(), SHUTDOWN_SECONDS)
 
     return lifespan
 
