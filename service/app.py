@@ -25,6 +25,7 @@ from service.api.sources import SourceController
 from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
 from service.errors import Moved, moved_handler, problem_details_config
+from service.sealing import sealer_lifespan, wake_after_write
 from service.settings import Settings
 
 DESCRIPTION = """\
@@ -93,7 +94,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[require_api_key],
         middleware=rate_limits(settings),
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[pool_lifespan(settings)],
+        lifespan=[pool_lifespan(settings), sealer_lifespan()],
+        after_response=wake_after_write,
         plugins=[ProblemDetailsPlugin(problem_details_config()), DescribedStructSchemaPlugin()],
         exception_handlers={Moved: moved_handler},
         openapi_config=openapi_config(),

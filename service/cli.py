@@ -20,7 +20,7 @@ import asyncpg
 
 from service import bulk, db, migrations, seeds
 from service.database import resolve_url
-from service.domain import keys
+from service.domain import audit, keys
 from service.errors import ProvenanceError
 
 log = logging.getLogger("provenance")
@@ -35,7 +35,9 @@ def _database_url(args: argparse.Namespace) -> str:
 async def _seed(database_url: str, path: Path) -> seeds.SeedReport:
     conn = await db.connect(database_url)
     try:
-        return await seeds.load(conn, path)
+        report = await seeds.load(conn, path)
+        await audit.seal(conn)
+        return report
     finally:
         await conn.close()
 
@@ -58,10 +60,12 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 def cmd_import(args: argparse.Namespace) -> None:
     """Import NDJSON claims, one transaction a line; exit 1 if any line failed."""
+    database_url = _database_url(args)
     try:
-        report = bulk.run_import(_database_url(args), args.file)
+        report = bulk.run_import(database_url, args.file)
     except OSError as exc:
         sys.exit(f"provenance import: {exc}")
+    asyncio.run(_with_connection(database_url, audit.seal))
     skipped = f", {report.already_stored} already stored" if report.already_stored else ""
     print(f"imported {report.imported} claim(s), {report.failed} line(s) failed{skipped}")
     if report.failed:
@@ -75,9 +79,12 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 async def _with_connection(database_url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run ``work`` on one connection, then seal the audit entries of what it wrote."""
     conn = await db.connect(database_url)
     try:
-        return await work(conn)
+        result = await work(conn)
+        await audit.seal(conn)
+        return result
     finally:
         await conn.close()
 
