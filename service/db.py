@@ -14,6 +14,7 @@ import msgspec
 from litestar.di import NamedDependency
 
 from service.database import embedded_url
+from service.errors import Unavailable
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -92,6 +93,28 @@ async def create_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
     return pool
 
 
+@asynccontextmanager
+async def pooled(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the pool, waited for at most ``timeout`` seconds, given back (and reset) after.
+
+    When resetting it fails, PostgreSQL dropped it in the middle of the request and asyncpg closes it:
+    the database is unavailable (503), unless the request had already failed of its own.
+    """
+    conn = await pool.acquire(timeout=timeout)
+    try:
+        yield conn
+    except BaseException:
+        try:
+            await pool.release(conn)
+        except Exception as exc:
+            log.warning("a connection could not be reset after a failed request: %r", exc)
+        raise
+    try:
+        await pool.release(conn)
+    except Exception as exc:
+        raise Unavailable("the database dropped the connection") from exc
+
+
 def pool_lifespan(settings: Settings) -> Any:
     """A lifespan context that opens the pool into ``app.state.pool`` and closes it at shutdown.
 
@@ -114,5 +137,5 @@ def pool_lifespan(settings: Settings) -> Any:
 
 async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
     """One pooled connection per request that needs the database, waited for at most a deadline."""
-    async with state.pool.acquire(timeout=state.settings.acquire_timeout) as conn:
+    async with pooled(state.pool, state.settings.acquire_timeout) as conn:
         yield conn
