@@ -118,7 +118,9 @@ async def pooled(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Co
 def pool_lifespan(settings: Settings) -> Any:
     """A lifespan context that opens the pool into ``app.state.pool`` and closes it at shutdown.
 
-    Without ``database_url`` the embedded server is started (or joined) here, not at import.
+    Without ``database_url`` the embedded server is started (or joined) here, not at import. At
+    shutdown, which uvicorn begins once the requests in flight have finished, the pool waits for its
+    connections to come back, for at most ``command_timeout``, then closes them.
     """
 
     @asynccontextmanager
@@ -130,7 +132,11 @@ def pool_lifespan(settings: Settings) -> Any:
         try:
             yield
         finally:
-            await app.state.pool.close()
+            try:
+                # Cancelled by the deadline, close() terminates the connections still out.
+                await asyncio.wait_for(app.state.pool.close(), timeout=settings.command_timeout)
+            except TimeoutError:
+                log.warning("connections still in use after %ss; the pool was terminated", settings.command_timeout)
 
     return lifespan
 
