@@ -14,7 +14,8 @@ import msgspec
 from litestar.di import NamedDependency
 
 from service.database import embedded_url
-from service.errors import Unavailable
+from service.errors import DATABASE_UNAVAILABLE, Unavailable
+from service.repositories import server as server_repo
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from service.settings import Settings
 
 log = logging.getLogger(__name__)
+operator_log = logging.getLogger("provenance")
+"""Where what the operator must act on is logged."""
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -93,6 +96,13 @@ async def create_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
     return pool
 
 
+# What each setting costs when it is off, should PostgreSQL or its machine crash.
+DURABILITY_LOSSES = {
+    "fsync": "a crash of the machine can lose writes already answered 201, and corrupt the database",
+    "synchronous_commit": "a crash can lose writes answered 201 in the moment before it",
+}
+
+
 @asynccontextmanager
 async def pooled(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Connection]:
     """A connection of the pool, waited for at most ``timeout`` seconds, given back (and reset) after.
@@ -115,6 +125,19 @@ async def pooled(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Co
         raise Unavailable("the database dropped the connection") from exc
 
 
+async def warn_if_not_durable(pool: asyncpg.Pool, settings: Settings) -> None:
+    """Log a warning for each of ``fsync`` and ``synchronous_commit`` that PostgreSQL runs with off."""
+    try:
+        async with pooled(pool, settings.acquire_timeout) as conn:
+            durability = await server_repo.durability(conn)
+    except DATABASE_UNAVAILABLE as exc:
+        operator_log.warning("could not read fsync and synchronous_commit: %r", exc)
+        return
+    for name, loss in DURABILITY_LOSSES.items():
+        if durability[name] == "off":
+            operator_log.warning("PostgreSQL runs with %s=off: %s", name, loss)
+
+
 def pool_lifespan(settings: Settings) -> Any:
     """A lifespan context that opens the pool into ``app.state.pool`` and closes it at shutdown.
 
@@ -129,6 +152,7 @@ def pool_lifespan(settings: Settings) -> Any:
         if database_url is None:
             database_url = await asyncio.to_thread(embedded_url, settings.data_dir)
         app.state.pool = await create_pool(database_url, settings)
+        await warn_if_not_durable(app.state.pool, settings)
         try:
             yield
         finally:
