@@ -34,6 +34,7 @@ from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
 
 from service import migrations
 from service.app import create_app
+from service.errors import connection_lost
 from service.settings import Settings
 from tests.conftest import Server, bearer, claim_body, free_port, hop, inline, issue_key, running
 
@@ -490,3 +491,33 @@ async def test_synchronous_commit_off_for_the_database_alone_is_warned_too(
     finally:
         await conn.close()
     assert settings_named(await start_up_warnings(running_postmaster.url(lax), caplog)) == ["synchronous_commit"]
+
+
+# --- What counts as a dropped connection ----------------------------------------------------------
+
+
+async def test_asyncpg_errors_over_a_dropped_connection_are_told_from_misuse(database_url: str) -> None:
+    admin = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        with pytest.raises(asyncpg.InterfaceError) as ended:
+            async with conn.transaction():
+                await admin.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+                await conn.fetchval("SELECT 1")
+        with pytest.raises(asyncpg.InterfaceError) as closed:
+            await conn.fetchval("SELECT 1")
+        busy = await asyncpg.connect(database_url)
+        try:
+            sleeping = asyncio.create_task(busy.execute("SELECT pg_sleep(0.2)"))
+            await asyncio.sleep(0.05)
+            with pytest.raises(asyncpg.InterfaceError) as misused:
+                await busy.fetchval("SELECT 1")
+            await sleeping
+        finally:
+            await busy.close()
+    finally:
+        await admin.close()
+        await conn.close()
+    assert connection_lost(ended.value)  # the end of a transaction whose statement the drop cut off
+    assert connection_lost(closed.value)  # a statement on the dropped connection
+    assert not connection_lost(misused.value)  # two statements at once on one connection: a bug, a 500
