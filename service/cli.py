@@ -10,10 +10,12 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 import asyncpg
@@ -22,6 +24,7 @@ from service import bulk, db, migrations, seeds
 from service.database import resolve_url
 from service.domain import audit, keys
 from service.errors import ProvenanceError
+from service.settings import Settings
 
 log = logging.getLogger("provenance")
 
@@ -135,8 +138,14 @@ def _command() -> str:
         return str(script)
 
 
+def _drained(signum: int, frame: FrameType | None) -> None:
+    """uvicorn raises SIGTERM again once it has drained the requests in flight: a clean stop, so exit 0."""
+    raise SystemExit(0)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn; on SIGTERM, stop taking connections, finish the requests in flight
+    (for at most ``PROVENANCE_SHUTDOWN_TIMEOUT`` seconds), close the pool and exit 0."""
     import uvicorn
 
     database_url = _database_url(args)
@@ -149,6 +158,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"Provenance on http://{args.host}:{args.port} (interactive docs at /schema)")
     print(f"Writes need an API key; make one in another terminal: {_command()} keys create --name me --scope write")
     print("and send it as `Authorization: Bearer <key>`.", flush=True)
+    signal.signal(signal.SIGTERM, _drained)
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -156,6 +166,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        timeout_graceful_shutdown=Settings.from_env().shutdown_timeout,
     )
 
 

@@ -13,7 +13,8 @@ Exception tree::
      ├── PreconditionRequired       428: an edit came without If-Match
      └── Unavailable                503: the database does not answer; retry after a moment
 
-Connection failures and deadlines (``DATABASE_UNAVAILABLE``) become the same 503 with ``Retry-After``.
+Connection failures and deadlines (``DATABASE_UNAVAILABLE``) become the same 503 with ``Retry-After``,
+and so do asyncpg's client errors that a dropped connection caused (``connection_lost``).
 
 ``Moved`` (a merged source) is not an error: it answers 308 with ``Location``.
 Litestar's own ``HTTPException`` family (validation, unknown routes, methods) and asyncpg's
@@ -221,6 +222,27 @@ def _from_unavailable(exc: Exception) -> ProblemDetailsException:
     return problem
 
 
+# How asyncpg's client reports a connection PostgreSQL dropped under a request, as misuse: a statement
+# on it or the end of its transaction ("... connection is closed"), or a call after the pool took the
+# dead connection back ("... released back to the pool"). The service makes neither mistake otherwise.
+LOST_CONNECTION = ("connection is closed", "released back to the pool")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether an error of asyncpg's client comes from PostgreSQL dropping the connection: it says so,
+    or it was raised while handling the drop."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DATABASE_UNAVAILABLE) or any(words in str(seen) for words in LOST_CONNECTION):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _from_client_error(exc: Exception) -> ProblemDetailsException:
+    return _from_unavailable(exc) if connection_lost(exc) else _from_unexpected(exc)
+
+
 def _from_collision(exc: Exception) -> ProblemDetailsException:
     log.warning("write rolled back after retries: %r", exc)
     problem = _problem(503, "The write kept colliding with concurrent writes; retry in a moment.")
@@ -246,6 +268,10 @@ def problem_details_config() -> ProblemDetailsConfig:
         asyncpg.IntegrityConstraintViolationError: _from_integrity,
         asyncpg.DataError: _from_data_error,
         **dict.fromkeys(DATABASE_UNAVAILABLE, _from_unavailable),
+        asyncpg.InterfaceError: _from_client_error,
+        # asyncpg's protocol left in a state it cannot go on from, as when PostgreSQL dies mid-reply;
+        # the pool closes that connection when it comes back.
+        asyncpg.InternalClientError: _from_unavailable,
         asyncpg.TransactionRollbackError: _from_collision,
         asyncpg.InvalidCachedStatementError: _from_collision,
         Exception: _from_unexpected,
