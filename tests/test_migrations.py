@@ -54,6 +54,7 @@ CORE = {
     "api_keys",
     "audit_log",
     "audit_log_refuse_change",
+    "idempotency_keys",
 }
 
 
