@@ -16,6 +16,7 @@ from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, requ
 from service.api.claims import ClaimController
 from service.api.drawing import draw_claim_trace
 from service.api.health import HealthController
+from service.api.idempotency import provide_idempotency
 from service.api.limits import rate_limits
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "conn": Provide(provide_connection),
             "actor": Provide(provide_actor, sync_to_thread=False),
+            "idempotency": Provide(provide_idempotency),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         guards=[require_api_key],

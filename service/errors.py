@@ -7,8 +7,10 @@ Exception tree::
      ├── Forbidden                  403: the API key's scope does not reach this operation
      ├── NotFound                   404: an id that names nothing (or is not an id at all)
      ├── InvalidInput               422: the body or a parameter breaks a rule; names the fields
-     │    └── AmbiguousSource       422: an inline source matches several stored ones
+     │    ├── AmbiguousSource       422: an inline source matches several stored ones
+     │    └── IdempotencyKeyReused  422: an Idempotency-Key sent again with another request
      ├── Conflict                   409: the request clashes with what is stored
+     │    └── IdempotencyKeyInUse   409: the first request with this Idempotency-Key is still running
      ├── PreconditionFailed         412: If-Match names a version that is no longer current
      ├── PreconditionRequired       428: an edit came without If-Match
      └── Unavailable                503: the database does not answer; retry after a moment
@@ -103,10 +105,20 @@ class AmbiguousSource(InvalidInput):
     """An inline source matches several stored sources; ``candidates`` lists them."""
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """An ``Idempotency-Key`` already answered another request (method, path or body)."""
+
+
 class Conflict(ProvenanceError):
     """The request clashes with what is stored."""
 
     status = 409
+
+
+class IdempotencyKeyInUse(Conflict):
+    """The first request with this ``Idempotency-Key`` has not finished: retry in a moment."""
+
+    headers = {"Retry-After": "1"}
 
 
 class PreconditionFailed(ProvenanceError):

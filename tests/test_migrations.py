@@ -56,6 +56,7 @@ CORE = {
     "audit_log_refuse_change",
     "audit_pending",
     "audit_pending_refuse_update",
+    "idempotency_keys",
 }
 
 
