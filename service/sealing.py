@@ -34,6 +34,7 @@ class Sealer:
         self.pool = pool
         self.acquire_timeout = acquire_timeout
         self.woken = asyncio.Event()
+        self.stopping = False
 
     def wake(self) -> None:
         """Ask for a seal soon; writes finishing together share one."""
@@ -47,15 +48,15 @@ class Sealer:
     async def run(self) -> None:
         """Seal now (what a crash or another process left), then after each wake-up or idle second,
         until cancelled; a failure (the database down) is tried again on the next round."""
-        while True:
+        while not self.stopping:
             try:
                 await self.seal()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 log.warning("sealing the audit log failed, will retry: %s", exc)
+            # asyncio.timeout rather than wait_for, which in Python 3.11 can swallow the task's cancellation
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.woken.wait(), IDLE_SECONDS)
+                async with asyncio.timeout(IDLE_SECONDS):
+                    await self.woken.wait()
             self.woken.clear()
 
 
@@ -69,6 +70,7 @@ def sealer_lifespan() -> Any:
         try:
             yield
         finally:
+            sealer.stopping = True
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
