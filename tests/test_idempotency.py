@@ -17,7 +17,6 @@ from litestar import Litestar, Response
 from service.api.idempotency import PURGE_BATCH, RETENTION, RETENTION_HOURS, run_in_savepoint
 from service.app import create_app
 from service.db import ATTEMPTS
-from service.repositories import claims as claims_repo
 from service.repositories import idempotency as repo
 from service.settings import Settings
 from tests.conftest import (
@@ -140,7 +139,7 @@ def assert_replay_of(replay: httpx.Response, first: httpx.Response) -> None:
 
 @asynccontextmanager
 async def holding_lock(pool: asyncpg.Pool, statement: str, *args: Any) -> AsyncIterator[None]:
-    """Hold an advisory lock from a connection of our own, in a transaction, until the block ends."""
+    """Hold a lock from a connection of our own, in a transaction, until the block ends."""
     async with pool.acquire() as other, other.transaction():
         assert await other.fetchval(statement, *args) in {True, None}
         yield
@@ -377,9 +376,9 @@ class TestConcurrency:
     async def test_a_retry_while_the_first_write_waits_is_409_then_a_replay(
         self, app: Litestar, client: httpx.AsyncClient, conn: asyncpg.Connection
     ) -> None:
-        # The first request holds its key while it waits for the lock every claim write takes (shared),
-        # which another connection holds exclusively.
-        async with holding_lock(app.state.pool, claims_repo.LOCK_CHAINS):
+        # The first request holds its key while it waits to insert its claim: another connection holds
+        # the table in SHARE mode, which refuses inserts until it commits.
+        async with holding_lock(app.state.pool, "LOCK TABLE claims IN SHARE MODE"):
             slow = asyncio.create_task(client.post("/claims", json=hina_claim("x"), headers={HEADER: "slow"}))
             await wait_until_waiting_for_a_lock(conn)
             retry = await client.post("/claims", json=hina_claim("x"), headers={HEADER: "slow"})
@@ -393,11 +392,11 @@ class TestConcurrency:
 
 
 async def wait_until_waiting_for_a_lock(conn: asyncpg.Connection, within: float = 10) -> None:
-    """Poll until a backend of this database waits for an advisory lock; fail after ``within`` seconds."""
+    """Poll until a backend of this database waits for a lock; fail after ``within`` seconds."""
     deadline = asyncio.get_running_loop().time() + within
     query = (
         "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-        " WHERE NOT l.granted AND l.locktype = 'advisory' AND a.datname = current_database()"
+        " WHERE NOT l.granted AND a.datname = current_database()"
     )
     while not await conn.fetchval(query):
         assert asyncio.get_running_loop().time() < deadline, "the first request never waited for the lock"
