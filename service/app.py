@@ -11,6 +11,7 @@ from litestar.openapi.spec import Components, Contact, License, Server, Tag
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from service import __version__
+from service.api.allow import every_method_in_allow
 from service.api.audit import AuditController
 from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, require_api_key
 from service.api.claims import ClaimController
@@ -72,7 +73,7 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """The Provenance app; with no settings, read from the environment."""
     settings = settings or Settings.from_env()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ClaimController,
             ReviewController,
@@ -99,3 +100,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(),
         state=State({"settings": settings}),
     )
+    every_method_in_allow(app)
+    return app

@@ -93,3 +93,25 @@ async def test_an_undocumented_method_is_405_with_allow(
     assert response.headers["content-type"] == "application/problem+json"
     assert allowed <= {m.strip() for m in response.headers["allow"].split(",")}
     assert method not in response.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/claims", {"GET", "POST", "OPTIONS"}),
+        ("/sources", {"GET", "POST", "OPTIONS"}),
+        ("/claims/00000000-0000-0000-0000-000000000000", {"GET", "PATCH", "OPTIONS"}),
+        ("/sources/00000000-0000-0000-0000-000000000000", {"GET", "PATCH", "OPTIONS"}),
+        ("/claims/00000000-0000-0000-0000-000000000000/relations", {"GET", "POST", "OPTIONS"}),
+        ("/claims/00000000-0000-0000-0000-000000000000/reviews", {"GET", "POST", "OPTIONS"}),
+        ("/claims/00000000-0000-0000-0000-000000000000/retract", {"POST", "OPTIONS"}),
+        ("/trace", {"GET", "OPTIONS"}),
+    ],
+)
+async def test_options_lists_every_method_of_the_path_in_allow(
+    client: httpx.AsyncClient, path: str, allowed: set[str]
+) -> None:
+    # Litestar 2 listed only the methods of the path's first handler (OPTIONS /claims said "OPTIONS, POST").
+    response = await client.options(path)
+    assert response.status_code == 204
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
