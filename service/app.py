@@ -23,6 +23,7 @@ from service.api.prov import claim_prov
 from service.api.reviews import ReviewController
 from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
+from service.api.strict import strict_json_body
 from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
 from service.errors import Moved, moved_handler, problem_details_config
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         guards=[require_api_key],
+        before_request=strict_json_body,
         middleware=rate_limits(settings),
         request_max_body_size=settings.max_body_bytes,
         lifespan=[pool_lifespan(settings)],

@@ -115,3 +115,40 @@ async def test_options_lists_every_method_of_the_path_in_allow(
     response = await client.options(path)
     assert response.status_code == 204
     assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"stated_at": 0}, "stated_at"),
+        ({"appeared_in": {"published_at": 1719273600.5}}, "appeared_in.published_at"),
+        ({"language": ["en"]}, "language"),
+    ],
+    ids=["number-for-stated-at", "number-for-published-at", "list-for-language"],
+)
+async def test_a_claim_body_value_of_the_wrong_json_type_is_422_and_stores_nothing(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, fields: dict[str, Any], field: str
+) -> None:
+    # Litestar's lax decoding took a number for a time (0 as 1970-01-01): the schema says a string.
+    response = await client.post("/claims", json=claim_body("x", hop(inline("Hina", "outlet")), **fields))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == field
+    assert await conn.fetchval("SELECT count(*) FROM claims") == 0
+
+
+async def test_a_rating_value_sent_as_a_string_is_422(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    claim = await create_claim(client, claim_body("x", hop(inline("Hina", "outlet"))))
+    review = {
+        "rating": {"label": "True", "value": "5", "best": 5, "worst": 1},
+        "reviewed_at": "2024-06-26T10:00:00Z",
+        "reviewer": inline("FactCheck Desk", "organization"),
+    }
+    response = await client.post(f"/claims/{claim['id']}/reviews", json=review)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "rating.value"
+    assert await conn.fetchval("SELECT count(*) FROM claim_reviews") == 0
+
+
+async def test_a_body_that_is_not_json_is_still_400(client: httpx.AsyncClient) -> None:
+    response = await client.post("/claims", content=b'{"text": ', headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
