@@ -7,7 +7,7 @@ in ``Meta`` annotations (attribute docstrings do not reach it), shared through t
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -18,12 +18,20 @@ ClaimStatus = Literal["active", "retracted"]
 
 # --- field types shared by several bodies ------------------------------------------------------
 
-Name = Annotated[str, Meta(min_length=1, max_length=300, description="A name as written.")]
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""Text that is not only white space: a character outside Python's white space (``str.isspace``),
+spelled out because ``\\S`` means less to other regex dialects (ECMA-262, which validators use)."""
+
+Name = Annotated[
+    str,
+    Meta(min_length=1, max_length=300, description="A name as written, with a letter or digit at least."),
+]
 ClaimText = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=10_000,
+        pattern=NOT_BLANK,
         description="The statement as it appeared.",
         examples=["Austin initiated the conversation and it was the first such call since March 2023"],
     ),
@@ -42,7 +50,14 @@ StatementText = Annotated[
     str, Meta(description="The statement as it appeared.", examples=["Austin initiated the conversation"])
 ]
 LanguageTag = Annotated[str, Meta(description="BCP 47 language tag.", examples=["en"])]
-Id = Annotated[str, Meta(description="An opaque id.", examples=["0b5e4a5c-8d0e-4f43-9c52-2d5c7e0b9f10"])]
+Id = Annotated[
+    str,
+    Meta(
+        description="An opaque id.",
+        examples=["0b5e4a5c-8d0e-4f43-9c52-2d5c7e0b9f10"],
+        extra_json_schema={"format": "uuid"},
+    ),
+]
 SourceId = Annotated[Id, Meta(description="A stored source's id.", examples=["9062f0c0-9021-5499-9d41-d89165299f5f"])]
 ClaimId = Annotated[Id, Meta(description="A stored claim's id.", examples=["628da9bb-78db-5b7e-81c0-506713da09c8"])]
 AwareDateTime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with an offset.")]
@@ -136,6 +151,9 @@ class OrganizationRef(Base):
 class AffiliationIn(Base):
     """Membership of an organization or outlet, by id or inline: exactly one of `organization_id`
     and `organization`."""
+
+    given_at_most_one: ClassVar = ("organization_id", "organization")
+    given_at_least_one: ClassVar = ("organization_id", "organization")
 
     organization_id: (
         Annotated[SourceId, Meta(description="The organization's or outlet's id; or name it inline in `organization`.")]
@@ -249,9 +267,13 @@ class AppearedIn(Base):
 
 
 class HopIn(Base):
-    """One hop of a chain: a source by `source_id` or inline `source`, and its cue."""
+    """One hop of a chain: a source by `source_id` or inline `source` (not both), and its cue. Only a
+    hop linking an upstream claim may leave out its source."""
 
-    cue: Annotated[Cue, Meta(min_length=1, max_length=300)]
+    given_at_most_one: ClassVar = ("source_id", "source")
+    given_at_least_one: ClassVar = ("source_id", "source", "upstream_claim_id")
+
+    cue: Annotated[Cue, Meta(min_length=1, max_length=300, pattern=NOT_BLANK)]
     source_id: (
         Annotated[SourceId, Meta(description="The hop's source by id; or name it inline in `source`.")] | None
     ) = None
@@ -570,7 +592,7 @@ ReviewSummary = Annotated[str, Meta(description="The review's conclusion in a fe
 class RatingIn(Base):
     """A verdict: a label, and optionally a value on the scale from `worst` to `best`."""
 
-    label: Annotated[RatingLabel, Meta(min_length=1, max_length=100)]
+    label: Annotated[RatingLabel, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)]
     value: Annotated[RatingValue, Meta(description="Needs `best` and `worst`, and lies between them.")] | None = None
     best: Annotated[BestRating, Meta(description="The best value of the scale; given with `worst`, and above it.")] | (
         None
@@ -583,6 +605,9 @@ class RatingIn(Base):
 
 class ReviewIn(Base):
     """A fact-checker's verdict on a claim: the reviewer by `reviewer_id` or inline `reviewer`."""
+
+    given_at_most_one: ClassVar = ("reviewer_id", "reviewer")
+    given_at_least_one: ClassVar = ("reviewer_id", "reviewer")
 
     rating: Annotated[RatingIn, Meta(description="The verdict.")]
     reviewed_at: Annotated[AwareDateTime, Meta(description="When the claim was reviewed.")]
@@ -735,7 +760,10 @@ class ClaimPatch(Base):
 class RetractionIn(Base):
     """Why a claim is retracted."""
 
-    reason: Annotated[RetractionReason, Meta(min_length=1, max_length=2_000, examples=["The quote was misattributed."])]
+    reason: Annotated[
+        RetractionReason,
+        Meta(min_length=1, max_length=2_000, pattern=NOT_BLANK, examples=["The quote was misattributed."]),
+    ]
 
 
 class Revision(Out):

@@ -15,7 +15,7 @@ from service.api.auth import BEARER, Actor
 from service.api.claims import claim_page
 from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
-from service.api.params import SourceIdPath, SourceIfMatch
+from service.api.params import UUID_FORMAT, SourceIdPath, SourceIfMatch
 from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import sources as domain
@@ -78,10 +78,18 @@ class SourceController(Controller):
         self,
         request: Request[Any, Any, Any],
         conn: Conn,
-        q: Annotated[str | None, Parameter(min_length=1, max_length=300, description="A name to find.")] = None,
+        q: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=300, description="A name to find (a letter or digit at least)."),
+        ] = None,
         kind: Annotated[SourceKind | None, Parameter(description="Only sources of this kind.")] = None,
         member_of: Annotated[
-            str | None, Parameter(max_length=100, description="Only members of this organization or outlet (an id).")
+            str | None,
+            Parameter(
+                max_length=100,
+                description="Only members of this organization or outlet (an id).",
+                schema_extra=UUID_FORMAT,
+            ),
         ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -171,7 +179,7 @@ class SourceController(Controller):
         data: JSONBody[MergeIn],
         conn: Conn,
         actor: Actor,
-        source_id: Annotated[str, Parameter(description="The duplicate's id.")],
+        source_id: Annotated[str, Parameter(description="The duplicate's id.", schema_extra=UUID_FORMAT)],
     ) -> Response[Source]:
         survivor = await domain.merge(conn, path_id(source_id, "source"), data, actor=actor)
         return await source_response(conn, survivor)
