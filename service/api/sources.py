@@ -140,8 +140,9 @@ class SourceController(Controller):
         summary="Edit a source",
         description="Each given field replaces the stored one (`aliases` and `affiliations` as whole "
         "lists; `description: null` clears it). `If-Match` must carry the `ETag` of the source as "
-        "read: without it 428, with a stale one 412, so no edit silently overwrites another.",
-        responses=problems(401, 403, 404, 412, 422, 428),
+        "read: without it 428, with a stale one 412, so no edit silently overwrites another. An "
+        "affiliation given twice, or a Wikidata identifier another source has, is a 409.",
+        responses=problems(401, 403, 404, 409, 412, 422, 428),
         response_headers=ETAG_HEADER,
         security=BEARER,
         opt={"scope": "write"},
