@@ -31,4 +31,4 @@ def every_method_in_allow(app: Litestar) -> None:
         if methods is not None and message["status"] == 204:
             MutableScopeHeaders.from_message(message)["Allow"] = methods
 
-    app.before_send.append(rewrite_allow)  # type: ignore[arg-type]
+    app.before_send.append(rewrite_allow)
