@@ -6,7 +6,7 @@ in ``Meta`` annotations (attribute docstrings do not reach it), shared through t
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
@@ -18,9 +18,15 @@ ClaimStatus = Literal["active", "retracted"]
 
 # --- field types shared by several bodies ------------------------------------------------------
 
-NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-"""Text that is not only white space: a character outside Python's white space (``str.isspace``),
-spelled out because ``\\S`` means less to other regex dialects (ECMA-262, which validators use)."""
+# Patterns mean the same to the service (Python's re, searching) and to the OpenAPI document's
+# readers (ECMA-262): no \s, \S or \w, whose sets differ, and no bare `$`, which Python also lets
+# match before a final line feed.
+WHITE_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Python's white space (``str.isspace``) as the inside of a character class."""
+END = r"$(?!\n)"
+"""The end of the text, and only there."""
+NOT_BLANK = rf"[^{WHITE_SPACE}]"
+"""Text that is not only white space."""
 
 Name = Annotated[
     str,
@@ -36,7 +42,7 @@ ClaimText = Annotated[
         examples=["Austin initiated the conversation and it was the first such call since March 2023"],
     ),
 ]
-LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+LANGUAGE_PATTERN = rf"^[a-z]{{2,3}}(-[A-Za-z0-9]{{1,8}})*{END}"
 Language = Annotated[
     str,
     Meta(
@@ -60,7 +66,20 @@ Id = Annotated[
 ]
 SourceId = Annotated[Id, Meta(description="A stored source's id.", examples=["9062f0c0-9021-5499-9d41-d89165299f5f"])]
 ClaimId = Annotated[Id, Meta(description="A stored claim's id.", examples=["628da9bb-78db-5b7e-81c0-506713da09c8"])]
-AwareDateTime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with an offset.")]
+AwareDateTime = Annotated[
+    datetime, Meta(tz=True, description="RFC 3339 with an offset, from 0001-01-02 to 9999-12-30 in UTC.")
+]
+EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def check_moments(**moments: datetime | UnsetType | None) -> None:
+    """Refuse a time PostgreSQL and Python cannot both hold: the very first and last instants of
+    Python's range are PostgreSQL's -infinity and infinity, and read back without their offset."""
+    for name, moment in moments.items():
+        if isinstance(moment, datetime) and not EARLIEST <= moment <= LATEST:
+            raise ValueError(f"{name}: a time from 0001-01-02 to 9999-12-30 in UTC")
+
+
 CreatedAt = Annotated[datetime, Meta(description="When the service stored it (RFC 3339).")]
 NextCursor = Annotated[
     str | None,
@@ -265,6 +284,9 @@ class AppearedIn(Base):
     outlet: Annotated[str, Meta(max_length=300, description="Where it was published.")] | None = None
     published_at: Annotated[AwareDateTime, Meta(description="When the piece was published.")] | None = None
 
+    def __post_init__(self) -> None:
+        check_moments(published_at=self.published_at)
+
 
 class HopIn(Base):
     """One hop of a chain: a source by `source_id` or inline `source` (not both), and its cue. Only a
@@ -321,6 +343,9 @@ class ClaimIn(Base):
         default_factory=AppearedIn
     )
     stated_at: Annotated[AwareDateTime, Meta(description="When the origin said it, if known.")] | None = None
+
+    def __post_init__(self) -> None:
+        check_moments(stated_at=self.stated_at)
 
 
 class Hop(Out):
@@ -580,7 +605,11 @@ class SourceNetwork(Out):
 
 WebUrl = Annotated[
     str,
-    Meta(pattern=r"^https?://[^\s/?#]+\S*$", max_length=2_000, description="An http or https URL."),
+    Meta(
+        pattern=rf"^https?://[^{WHITE_SPACE}/?#]+[^{WHITE_SPACE}]*{END}",
+        max_length=2_000,
+        description="An http or https URL.",
+    ),
 ]
 RatingLabel = Annotated[str, Meta(description="The verdict in words.", examples=["Accurate"])]
 RatingValue = Annotated[float, Meta(description="The verdict on the scale from `worst` to `best`.", examples=[5])]
@@ -626,6 +655,9 @@ class ReviewIn(Base):
     ) = None
     url: Annotated[WebUrl, Meta(description="Where the review is published (http or https).")] | None = None
     summary: Annotated[ReviewSummary, Meta(max_length=5_000)] | None = None
+
+    def __post_init__(self) -> None:
+        check_moments(reviewed_at=self.reviewed_at)
 
 
 class Rating(Out):
@@ -755,6 +787,9 @@ class ClaimPatch(Base):
         UnsetType | None
     ) = UNSET
     chain: Annotated[ChainIn, Meta(description="The new chain, replacing the old whole.")] | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        check_moments(stated_at=self.stated_at)
 
 
 class RetractionIn(Base):

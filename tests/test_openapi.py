@@ -219,3 +219,20 @@ def test_the_not_blank_pattern_is_pythons_white_space_spelled_out() -> None:
     # `\S` is narrower in ECMA-262 (validators) than in Python (the service): "\x85" was valid to one only.
     pattern = re.compile(model.NOT_BLANK)
     assert all((pattern.search(chr(c)) is None) == chr(c).isspace() for c in range(0x110000))
+
+
+def documented_patterns(schema: Any) -> list[str]:
+    if isinstance(schema, dict):
+        own = [schema["pattern"]] if isinstance(schema.get("pattern"), str) else []
+        return own + [p for value in schema.values() for p in documented_patterns(value)]
+    if isinstance(schema, list):
+        return [p for value in schema for p in documented_patterns(value)]
+    return []
+
+
+@pytest.mark.parametrize("pattern", sorted(set(documented_patterns(DOCUMENT))))
+def test_documented_patterns_mean_the_same_to_python_and_to_ecma_262(pattern: str) -> None:
+    # The service searches with Python's re, validators of the document use ECMA-262: \s, \S, \w and
+    # \d cover other characters there, and Python lets $ match before a final line feed.
+    assert not re.search(r"\\[sSwWdD]", pattern)
+    assert all(pattern[i + 1 :].startswith("(?!\\n)") for i, ch in enumerate(pattern) if ch == "$")

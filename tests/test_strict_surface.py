@@ -152,3 +152,37 @@ async def test_a_rating_value_sent_as_a_string_is_422(client: httpx.AsyncClient,
 async def test_a_body_that_is_not_json_is_still_400(client: httpx.AsyncClient) -> None:
     response = await client.post("/claims", content=b'{"text": ', headers={"Content-Type": "application/json"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"stated_at": "0001-01-01T00:00:00Z"}, "stated_at"),
+        ({"stated_at": "9999-12-31T23:59:59.999999Z"}, "stated_at"),
+        ({"appeared_in": {"published_at": "0001-01-01T01:00:00+02:00"}}, "appeared_in.published_at"),
+        ({"language": "en\n"}, "language"),
+    ],
+    ids=["first-instant", "last-instant", "before-year-one-in-utc", "language-with-a-line-feed"],
+)
+async def test_a_value_the_database_cannot_hold_as_sent_is_422_naming_it(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, fields: dict[str, Any], field: str
+) -> None:
+    # The first and last instants were stored as -infinity and infinity and read back without an
+    # offset ("0001-01-01T00:00:00"); "en\n" passed the language pattern, whose $ Python lets match
+    # before a final line feed.
+    response = await client.post("/claims", json=claim_body("x", hop(inline("Hina", "outlet")), **fields))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+    assert await conn.fetchval("SELECT count(*) FROM claims") == 0
+
+
+async def test_a_review_at_the_first_instant_is_422(client: httpx.AsyncClient) -> None:
+    claim = await create_claim(client, claim_body("x", hop(inline("Hina", "outlet"))))
+    review = {
+        "rating": {"label": "True"},
+        "reviewed_at": "0001-01-01T00:00:00Z",
+        "reviewer": inline("FactCheck Desk", "organization"),
+    }
+    response = await client.post(f"/claims/{claim['id']}/reviews", json=review)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "reviewed_at"

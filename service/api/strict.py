@@ -31,4 +31,8 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         msgspec.convert(value, data.annotation, strict=True)
     except msgspec.ValidationError as exc:
         message, _, where = str(exc).partition(_WHERE)
-        raise InvalidInput.field(where.rstrip("`").lstrip(".") or "body", message) from None
+        path = where.rstrip("`").lstrip(".")
+        name, colon, rule = message.partition(": ")
+        if colon and name.isidentifier():  # a Struct's own check names its field (model.check_moments)
+            path, message = f"{path}.{name}" if path else name, rule
+        raise InvalidInput.field(path or "body", message) from None
