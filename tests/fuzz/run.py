@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -56,7 +57,10 @@ def server_url() -> Iterator[str]:
     from service.database import embedded_url
 
     with tempfile.TemporaryDirectory(prefix="provenance-fuzz-pg-") as data_dir:
-        yield embedded_url(data_dir)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR, as in most containers
+            url = embedded_url(data_dir)
+        yield url
 
 
 @contextlib.contextmanager
