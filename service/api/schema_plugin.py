@@ -65,13 +65,14 @@ def _as_msgspec_decodes(schema: Schema, struct: type[msgspec.Struct], info: msgs
             _tighten(target, spec)
     at_most: tuple[str, ...] = getattr(struct, "given_at_most_one", ())
     at_least: tuple[str, ...] = getattr(struct, "given_at_least_one", ())
-    if at_most and set(at_most) == set(at_least):
-        schema.one_of = [_given(name) for name in at_most]
-        return
+    # Said with `not` and `if`/`then` only: generated clients read a oneOf or anyOf beside
+    # `properties` as a union of bare objects and lose the fields.
     if at_most:
         schema.schema_not = Schema(any_of=[_given(a, b) for i, a in enumerate(at_most) for b in at_most[i + 1 :]])
-    if at_least:
-        schema.any_of = [_given(name) for name in at_least]
+    if len(at_least) > 1:  # if none of the others is given, the last one is
+        *others, last = at_least
+        schema.schema_if = Schema(schema_not=Schema(any_of=[_given(name) for name in others]))
+        schema.then = _given(last)
 
 
 def _given(*names: str) -> Schema:
