@@ -99,7 +99,9 @@ def write_dictionaries(database_url: str) -> None:
 
 def provenance(env: dict[str, str], *args: str) -> str:
     """Run the ``provenance`` command and return what it printed."""
-    done = subprocess.run([str(BIN / "provenance"), *args], env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run([str(BIN / "provenance"), *args], env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"fuzz: provenance {args[0]} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout
 
 
