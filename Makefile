@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-deps lint openapi spec-check spectral lock clean
+.PHONY: install run test test-deps fuzz lint openapi spec-check spectral lock clean
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ run: install
 ## The whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one).
 test: install test-deps
 	$(BIN)/python -m pytest -q
+
+## Schemathesis against the served app and its OpenAPI document: every operation, every check, ~5 minutes
+## on a throwaway database (DATABASE_URL's server, else an embedded one); schemathesis.toml says how.
+fuzz: install
+	$(BIN)/python tests/fuzz/run.py
 
 ## What tests need beyond Python: Debian's headless chromium renders the trace drawing.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

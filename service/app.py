@@ -11,6 +11,7 @@ from litestar.openapi.spec import Components, Contact, License, Server, Tag
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from service import __version__
+from service.api.allow import every_method_in_allow
 from service.api.audit import AuditController
 from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, require_api_key
 from service.api.claims import ClaimController
@@ -23,6 +24,7 @@ from service.api.prov import claim_prov
 from service.api.reviews import ReviewController
 from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
+from service.api.strict import strict_json_body
 from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
 from service.errors import Moved, moved_handler, problem_details_config
@@ -74,7 +76,7 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """The Provenance app; with no settings, read from the environment."""
     settings = settings or Settings.from_env()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ClaimController,
             ReviewController,
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         guards=[require_api_key],
+        before_request=strict_json_body,
         middleware=rate_limits(settings),
         request_max_body_size=settings.max_body_bytes,
         lifespan=[pool_lifespan(settings), sealer_lifespan()],
@@ -103,3 +106,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(),
         state=State({"settings": settings}),
     )
+    every_method_in_allow(app)
+    return app

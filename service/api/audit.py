@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from service.api import examples
 from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
+from service.api.params import UUID_FORMAT
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import audit as domain
@@ -37,7 +38,8 @@ class AuditController(Controller):
         request: Request[Any, Any, Any],
         conn: Conn,
         entity: Annotated[
-            str | None, Parameter(max_length=100, description="Only entries of the entity with this id.")
+            str | None,
+            Parameter(max_length=100, description="Only entries of the entity with this id.", schema_extra=UUID_FORMAT),
         ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,

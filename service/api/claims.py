@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,7 +15,7 @@ from service.api.auth import BEARER, Actor
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
-from service.api.params import ClaimIdPath, ClaimIfMatch
+from service.api.params import ClaimIdPath, ClaimIfMatch, Moment, OptionalClaimIfMatch, SourceIdQuery, moment
 from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import claims as domain
@@ -43,8 +42,6 @@ from service.repositories import claims as repo
 from service.repositories.claims import ClaimFilters
 from service.settings import AppSettings
 
-SourceId = Annotated[str | None, Parameter(max_length=100, description="A source's id.")]
-Moment = Annotated[datetime | None, Parameter(description="RFC 3339 date-time.")]
 ETAG_HEADER = etag_header("claim")
 
 
@@ -117,9 +114,12 @@ class ClaimController(Controller):
         self,
         request: Request[Any, Any, Any],
         conn: Conn,
-        q: Annotated[str | None, Parameter(min_length=1, max_length=1000, description="Words to find.")] = None,
-        origin: SourceId = None,
-        via: SourceId = None,
+        q: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=1000, description="Words to find (a letter or digit at least)."),
+        ] = None,
+        origin: SourceIdQuery = None,
+        via: SourceIdQuery = None,
         since: Moment = None,
         until: Moment = None,
         kind: Annotated[ClaimKind | None, Parameter(description="Only quotes or only paraphrases.")] = None,
@@ -138,16 +138,14 @@ class ClaimController(Controller):
     ) -> Response[ClaimPage]:
         if q is not None and not fold(q):
             raise InvalidInput.field("q", "needs at least one letter or digit")
-        for name, moment in (("since", since), ("until", until)):
-            if moment is not None and moment.tzinfo is None:
-                raise InvalidInput.field(name, "give an offset, e.g. 2024-06-25T00:00:00Z")
-        if since is not None and until is not None and since > until:
+        after, before = moment(since, "since"), moment(until, "until")
+        if after is not None and before is not None and after > before:
             raise InvalidInput.field("until", "until is before since")
         filters = ClaimFilters(
             origin=await sources.filter_id(conn, origin, "origin"),
             via=await sources.filter_id(conn, via, "via"),
-            since=since,
-            until=until,
+            since=after,
+            until=before,
             q=fold(q) if q else None,
             kind=kind,
             language=language,
@@ -218,7 +216,7 @@ class ClaimController(Controller):
         actor: Actor,
         idempotency: Idempotent,
         claim_id: ClaimIdPath,
-        if_match: ClaimIfMatch = None,
+        if_match: OptionalClaimIfMatch = None,
     ) -> Response[Claim]:
         cid = path_id(claim_id, "claim")
 

@@ -48,7 +48,7 @@ PURGE_BATCH = 100
 """Expired keys each idempotent write deletes at most: more than it adds, so the table stays bounded."""
 
 # A bare key, or one as a Structured Field string (the draft's form): visible ASCII but `"` and `\`.
-KEY_PATTERN = r'^(?:[!#-\[\]-~]{1,255}|"[!#-\[\]-~]{1,255}")$'
+KEY_PATTERN = r'^(?:[!#-\[\]-~]{1,255}|"[!#-\[\]-~]{1,255}")$(?!\n)'
 KEY = re.compile(KEY_PATTERN)
 
 IdempotencyKeyHeader = Annotated[

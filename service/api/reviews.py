@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import asyncpg
 from litestar import Controller, Response, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody
 
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
-from service.api.params import ClaimIdPath
+from service.api.params import ClaimIdPath, ReviewIdPath
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import reviews as domain
@@ -81,7 +79,7 @@ class ReviewController(Controller):
         self,
         conn: Conn,
         claim_id: ClaimId,
-        review_id: Annotated[str, Parameter(description="The review's id.")],
+        review_id: ReviewIdPath,
     ) -> Review:
         return await domain.one(conn, path_id(claim_id, "claim"), path_id(review_id, "review"))
 

@@ -16,7 +16,7 @@ from service.api.claims import claim_page
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
-from service.api.params import SourceIdPath, SourceIfMatch
+from service.api.params import UUID_FORMAT, SourceIdPath, SourceIfMatch
 from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import sources as domain
@@ -85,10 +85,18 @@ class SourceController(Controller):
         self,
         request: Request[Any, Any, Any],
         conn: Conn,
-        q: Annotated[str | None, Parameter(min_length=1, max_length=300, description="A name to find.")] = None,
+        q: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=300, description="A name to find (a letter or digit at least)."),
+        ] = None,
         kind: Annotated[SourceKind | None, Parameter(description="Only sources of this kind.")] = None,
         member_of: Annotated[
-            str | None, Parameter(max_length=100, description="Only members of this organization or outlet (an id).")
+            str | None,
+            Parameter(
+                max_length=100,
+                description="Only members of this organization or outlet (an id).",
+                schema_extra=UUID_FORMAT,
+            ),
         ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -139,8 +147,9 @@ class SourceController(Controller):
         summary="Edit a source",
         description="Each given field replaces the stored one (`aliases` and `affiliations` as whole "
         "lists; `description: null` clears it). `If-Match` must carry the `ETag` of the source as "
-        "read: without it 428, with a stale one 412, so no edit silently overwrites another.",
-        responses=problems(401, 403, 404, 412, 422, 428),
+        "read: without it 428, with a stale one 412, so no edit silently overwrites another. An "
+        "affiliation given twice, or a Wikidata identifier another source has, is a 409.",
+        responses=problems(401, 403, 404, 409, 412, 422, 428),
         response_headers=ETAG_HEADER,
         security=BEARER,
         opt={"scope": "write"},
@@ -179,7 +188,7 @@ class SourceController(Controller):
         conn: Conn,
         actor: Actor,
         idempotency: Idempotent,
-        source_id: Annotated[str, Parameter(description="The duplicate's id.")],
+        source_id: Annotated[str, Parameter(description="The duplicate's id.", schema_extra=UUID_FORMAT)],
     ) -> Response[Source]:
         duplicate = path_id(source_id, "source")
 
