@@ -543,6 +543,86 @@ def pgbench(url: str, cores: Cores, requests: Requests, connections: int, second
     }
 
 
+# --- profiles --------------------------------------------------------------------------------------
+
+PROFILED = {
+    "row": ("status", None),
+    "trace_by_id": ("trace", None),
+    "trace_statement": ("statement", None),
+    "list_filtered": ("filters", None),
+    "create_claim": ("create", "token"),
+}
+
+
+def _frame(frame: str) -> str:
+    """``name (path/file.py:12)`` without the line number."""
+    return re.sub(r":\d+\)$", ")", frame.strip())
+
+
+def _package(frame: str) -> str:
+    """The top-level package (or stdlib module) a frame's file belongs to."""
+    found = re.search(r"\(([^)]*)\)$", frame)
+    path = found.group(1) if found else frame
+    path = path.split("site-packages/", 1)[-1].split("/lib/python3", 1)[-1]
+    parts = [p for p in path.split("/") if p and not p.startswith(".")]
+    if parts and parts[0].isdigit():  # lib/python3.11/asyncio/...: drop the version left over
+        parts = parts[1:]
+    return parts[0].removesuffix(".py") if parts else "?"
+
+
+def summarize(raw: str, top: int = 15) -> dict[str, Any]:
+    """py-spy's collapsed stacks as shares: by package of the running frame, by function, inclusive."""
+    total = 0
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    packages: dict[str, int] = {}
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        frames = [_frame(f) for f in stack.split(";")]
+        total += n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        packages[_package(frames[-1])] = packages.get(_package(frames[-1]), 0) + n
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+
+    def shares(counts: dict[str, int], limit: int) -> list[tuple[str, float]]:
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:limit]
+        return [(name, round(n / total, 3)) for name, n in ranked] if total else []
+
+    return {
+        "samples": total,
+        "by_package": shares(packages, 10),
+        "self": shares(own, top),
+        "inclusive": [(f, s) for f, s in shares(inclusive, 4 * top) if s < 0.95][:top],
+    }
+
+
+def profile(served: Served, cores: Cores, requests: Requests, token: str, plan: Plan, label: str) -> dict[str, Any]:
+    """Each scenario again under py-spy (not measured): where the served process spends its time."""
+    py_spy = shutil.which("py-spy") or str(BIN / "py-spy")
+    folder = WORK / "profiles"
+    folder.mkdir(exist_ok=True)
+    found = {}
+    for scenario, (lines, auth) in PROFILED.items():
+        raw = folder / f"{label}-{scenario}.txt"
+        connections = plan.statement_connections if scenario == "trace_statement" else plan.connections
+        command = [py_spy, "record", "--pid", str(served.pid), "--subprocesses", "--duration", str(plan.load.seconds)]
+        command += ["--rate", "200", "--format", "raw", "--nonblocking", "--output", str(raw)]
+        spy = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        wrk(served, cores, requests.path(lines), connections, plan.load.seconds, token if auth else None)
+        spy.wait(timeout=60)
+        if raw.exists():
+            found[scenario] = summarize(raw.read_text())
+    return found
+
+
 # --- one corpus size -----------------------------------------------------------------------------
 
 
@@ -559,6 +639,7 @@ class Plan:
     pool_sizes: list[int]
     corpus: Path | None
     smoke: bool
+    profile: bool = False
 
 
 def scenarios(url: str, served: Served, cores: Cores, requests: Requests, token: str, plan: Plan) -> dict[str, Any]:
@@ -610,6 +691,9 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
         result["scenarios"] = scenarios(url, app, cores, requests, token, plan)
         print("  trace by id against upstream depth", flush=True)
         result["depth_series"] = depth_series(app, cores, requests, plan)
+        if plan.profile and claims == max(plan.sizes):
+            print("  profiles (py-spy)", flush=True)
+            result["profiles"] = profile(app, cores, requests, token, plan, label)
     if claims == max(plan.sizes):
         result["serving"] = compare_servers(url, cores, requests, plan)
         result["pool_sizes"] = compare_pools(url, cores, requests, plan)
@@ -670,6 +754,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--servers", default=",".join(SERVERS), help="servers compared at the largest size")
     parser.add_argument("--pool-sizes", default="5,10,20,32", help="pool sizes compared at the largest size")
     parser.add_argument("--corpus", type=Path, help="import this NDJSON file instead of generating one")
+    parser.add_argument("--profile", action="store_true", help="profile each scenario with py-spy (largest size)")
     parser.add_argument("--smoke", action="store_true", help="2,000 claims, a few seconds each; results to .bench/")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -686,6 +771,7 @@ def main(argv: list[str] | None = None) -> None:
             [int(s) for s in args.pool_sizes.split(",") if s],
             args.corpus,
             smoke=False,
+            profile=args.profile,
         )
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: make bench-deps")
