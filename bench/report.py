@@ -141,6 +141,19 @@ def targets(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def profile_table(result: dict[str, Any]) -> str:
+    """Where the served process spent its time in each scenario (py-spy, idle time left out)."""
+    lines = [
+        "| scenario | samples | by package of the running frame | top functions (own time) |",
+        "| --- | ---: | --- | --- |",
+    ]
+    for name, found in result.get("profiles", {}).items():
+        packages = ", ".join(f"{p} {share:.0%}" for p, share in found["by_package"][:5])
+        functions = ", ".join(f"`{f.split(' (')[0]}` {share:.0%}" for f, share in found["self"][:4])
+        lines.append(f"| {name} | {found['samples']} | {packages} | {functions} |")
+    return "\n".join(lines)
+
+
 def environment(result: dict[str, Any]) -> str:
     """The machine and versions a result was measured with."""
     m, v = result["machine"], result["versions"]
@@ -165,6 +178,8 @@ def section(results: dict[str, dict[str, Any]]) -> str:
     if big.get("serving") or big.get("pool_sizes"):
         parts += [f"### Servers and pool sizes ({big['size']}, {big['settings']['connections']} connections)", ""]
         parts += [serving_table(big), ""]
+    if big.get("profiles"):
+        parts += [f"### Profiles ({big['size']}, py-spy on the served process)", "", profile_table(big), ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
