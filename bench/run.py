@@ -408,18 +408,20 @@ class Served:
 
 
 @contextlib.contextmanager
-def served(url: str, cores: Cores, *, server: str = "uvicorn", pool: int | None = None) -> Iterator[Served]:
+def served(
+    url: str, cores: Cores, *, server: str = "uvicorn", pool: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[Served]:
     """The app on a free port, one worker pinned to the server core, until the block ends."""
     port = str(free_port())
-    env = {
-        **os.environ,
+    settings = {
         "DATABASE_URL": url,
         # as in production, the limits stay in the path; one client must not hit them
         "PROVENANCE_RATE_LIMIT_PER_MINUTE": "1000000000",
         "PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE": "1000000000",
     }
     if pool is not None:
-        env["PROVENANCE_POOL_MIN_SIZE"] = env["PROVENANCE_POOL_MAX_SIZE"] = str(pool)
+        settings["PROVENANCE_POOL_MIN_SIZE"] = settings["PROVENANCE_POOL_MAX_SIZE"] = str(pool)
+    environment = {**os.environ, **settings, **(env or {})}
     if server == "uvicorn":
         command = [str(BIN / "provenance"), "serve", "--port", port, "--workers", "1"]
     elif server == "granian":
@@ -430,7 +432,12 @@ def served(url: str, cores: Cores, *, server: str = "uvicorn", pool: int | None 
     log_path = WORK / f"server-{server}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [*cores.server, *command], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+            [*cores.server, *command],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=ROOT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
