@@ -83,6 +83,23 @@ def depth_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def filter_table(results: dict[str, dict[str, Any]]) -> str:
+    """Each filter of GET /claims alone at one connection, one column per size."""
+    sizes = [r for r in results.values() if r.get("filter_series")]
+    lines = [
+        "| filter | " + " | ".join(f"{r['size']}: p50 ms (p99)" for r in sizes) + " |",
+        "| --- | " + " | ".join("---:" for _ in sizes) + " |",
+    ]
+    names = list(dict.fromkeys(row["filter"] for r in sizes for row in r["filter_series"]))
+    for name in names:
+        cells = []
+        for r in sizes:
+            row = next((x for x in r["filter_series"] if x["filter"] == name), None)
+            cells.append(f"{_ms(row['p50_ms'])} ({_ms(row['p99_ms'])})" if row else "-")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def serving_table(result: dict[str, Any]) -> str:
     """The servers compared, and the pool sizes."""
     lines = [
@@ -175,6 +192,8 @@ def section(results: dict[str, dict[str, Any]]) -> str:
         parts += [table(result), "", f"From `bench/results/{result['file']}`.", ""]
     parts += ["### Targets", "", targets(results), "", "### Trace latency against upstream depth (1 connection)", ""]
     parts += [depth_table(results), ""]
+    if any(r.get("filter_series") for r in results.values()):
+        parts += ["### Each filter of `GET /claims` alone (1 connection)", "", filter_table(results), ""]
     if big.get("serving") or big.get("pool_sizes"):
         parts += [f"### Servers and pool sizes ({big['size']}, {big['settings']['connections']} connections)", ""]
         parts += [serving_table(big), ""]

@@ -52,6 +52,8 @@ RESULTS = ROOT / "bench" / "results"
 WRK_SCRIPT = ROOT / "bench" / "wrk.lua"
 BIN = Path(sys.executable).parent
 MAX_DEPTH = 6
+FILTERS = ("origin", "via", "q", "kind+language", "since+until", "origin+since")
+"""The filters of GET /claims in scenario (e), each also timed alone."""
 """The corpus links claims up to six upstream claims deep; the depth series runs 0..6."""
 
 # Every stored claim with a dense row number (so pgbench and the samplers can pick one at random
@@ -268,7 +270,10 @@ async def _prepare(url: str, folder: Path, seed: int, sample: int) -> Requests:
     requests.write("status", [f"/claims/{r['id']}/status" for r in claims], rng)
     requests.write("trace", [f"/claims/{r['id']}/trace" for r in claims], rng)
     requests.write("statement", [f"/trace?statement={quote(phrase(r['text'], rng))}" for r in claims], rng)
-    requests.write("filters", [filtered(r, rng) for r in claims], rng)
+    by_claim = [filters(r, rng) for r in claims]
+    requests.write("filters", [rng.choice(list(f.values())) for f in by_claim], rng)
+    for name in FILTERS:
+        requests.write(f"filter-{name}", [f[name] for f in by_claim if name in f], rng)
     requests.write("create", [new_claim(r, names, rng) for r in claims[:5000]], rng)
     return requests
 
@@ -281,25 +286,25 @@ def phrase(text: str, rng: random.Random) -> str:
     return " ".join(words[start : start + length])
 
 
-def filtered(claim: asyncpg.Record, rng: random.Random) -> str:
-    """A GET /claims with one of the filters a reader combines, built around a stored claim."""
+def filters(claim: asyncpg.Record, rng: random.Random) -> dict[str, str]:
+    """GET /claims with each filter a reader combines, built around a stored claim, by filter name."""
     published = claim["published_at"]
-    words = [w for w in re.findall(r"[A-Za-z]{5,}", claim["text"])] or ["claim"]
-    choices: list[dict[str, str]] = [
-        {"origin": str(claim["origin_source_id"])},
-        {"q": rng.choice(words)},
-        {"kind": claim["kind"], "language": claim["language"]},
-    ]
+    words = re.findall(r"[A-Za-z]{5,}", claim["text"]) or ["claim"]
+    found = {
+        "origin": {"origin": str(claim["origin_source_id"])},
+        "q": {"q": rng.choice(words)},
+        "kind+language": {"kind": claim["kind"], "language": claim["language"]},
+    }
     if claim["relay_source_ids"]:
-        choices.append({"via": str(rng.choice(claim["relay_source_ids"]))})
+        found["via"] = {"via": str(rng.choice(claim["relay_source_ids"]))}
     if published is not None:
         month = published.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         until = (
             month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
         )
-        choices.append({"since": month.isoformat(), "until": until.isoformat()})
-        choices.append({"origin": str(claim["origin_source_id"]), "since": month.isoformat()})
-    return "/claims?" + urlencode(rng.choice(choices))
+        found["since+until"] = {"since": month.isoformat(), "until": until.isoformat()}
+        found["origin+since"] = {"origin": str(claim["origin_source_id"]), "since": month.isoformat()}
+    return {name: "/claims?" + urlencode(query) for name, query in found.items()}
 
 
 def new_claim(claim: asyncpg.Record, names: list[tuple[str, str]], rng: random.Random) -> str:
@@ -678,6 +683,16 @@ def depth_series(served: Served, cores: Cores, requests: Requests, plan: Plan) -
     return series
 
 
+def filter_series(served: Served, cores: Cores, requests: Requests, plan: Plan) -> list[dict[str, Any]]:
+    """Each filter of scenario (e) alone at one connection: which one bounds the mix."""
+    series = []
+    for name in FILTERS:
+        lines = requests.path(f"filter-{name}")
+        if lines.exists() and lines.stat().st_size:
+            series.append({"filter": name, **wrk(served, cores, lines, 1, plan.load.series_seconds)})
+    return series
+
+
 def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str, Any]:
     """Everything measured on one corpus size."""
     label = report.size_label(claims)
@@ -698,6 +713,8 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
         result["scenarios"] = scenarios(url, app, cores, requests, token, plan)
         print("  trace by id against upstream depth", flush=True)
         result["depth_series"] = depth_series(app, cores, requests, plan)
+        print("  each filter of GET /claims alone", flush=True)
+        result["filter_series"] = filter_series(app, cores, requests, plan)
         if plan.profile and claims == max(plan.sizes):
             print("  profiles (py-spy)", flush=True)
             result["profiles"] = profile(app, cores, requests, token, plan, label)
@@ -734,6 +751,7 @@ def failures(label: str, result: dict[str, Any]) -> list[str]:
     """Every scenario that answered an error or nothing at all."""
     runs = [(name, figures) for name, figures in result["scenarios"].items()]
     runs += [(f"depth {row['depth']}", row) for row in result["depth_series"]]
+    runs += [(f"filter {row['filter']}", row) for row in result.get("filter_series", [])]
     runs += [(f"{row['server']} {row['scenario']}", row) for row in result.get("serving", [])]
     runs += [(f"pool {row['pool']}", row) for row in result.get("pool_sizes", [])]
     found = []
