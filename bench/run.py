@@ -132,7 +132,9 @@ def _tool_version(command: list[str]) -> str:
         done = subprocess.run(command, capture_output=True, text=True, timeout=10)
     except OSError:
         return "missing"
-    return (done.stdout or done.stderr).strip().splitlines()[0]
+    first = (done.stdout or done.stderr).strip().splitlines()[0]
+    version = re.search(r"\d+\.\d+[^\s\]]*", first)
+    return version.group(0) if version else first
 
 
 def versions(server_version: str, pgbench: str) -> dict[str, str]:
@@ -414,7 +416,13 @@ class Served:
 
 @contextlib.contextmanager
 def served(
-    url: str, cores: Cores, *, server: str = "uvicorn", pool: int | None = None, env: dict[str, str] | None = None
+    url: str,
+    cores: Cores,
+    *,
+    server: str = "uvicorn",
+    pool: int | None = None,
+    env: dict[str, str] | None = None,
+    options: list[str] | None = None,
 ) -> Iterator[Served]:
     """The app on a free port, one worker pinned to the server core, until the block ends."""
     port = str(free_port())
@@ -428,7 +436,7 @@ def served(
         settings["PROVENANCE_POOL_MIN_SIZE"] = settings["PROVENANCE_POOL_MAX_SIZE"] = str(pool)
     environment = {**os.environ, **settings, **(env or {})}
     if server == "uvicorn":
-        command = [str(BIN / "provenance"), "serve", "--port", port, "--workers", "1"]
+        command = [str(BIN / "provenance"), "serve", "--port", port, "--workers", "1", *(options or [])]
     elif server == "granian":
         command = [str(BIN / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop", "--http", "1"]
         command += ["--no-ws", "--workers", "1", "--port", port, "service.app:create_app"]
