@@ -544,7 +544,9 @@ def pgbench(url: str, cores: Cores, requests: Requests, connections: int, second
     script.write_text(pgbench_script(requests.claims, 32))
     command = [*cores.load, pgbench_binary(), "-n", "-M", "prepared", "-c", str(connections), "-j", "1"]
     command += ["-T", str(seconds), "-f", str(script), "-l", "--log-prefix", str(folder / "log"), url]
-    done = subprocess.run(command, capture_output=True, text=True)
+    # the app runs TRACE with the generic plan (repositories.traces.GENERIC_PLAN); so does pgbench
+    env = {**os.environ, "PGOPTIONS": "-c plan_cache_mode=force_generic_plan"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         sys.exit(f"pgbench failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     latencies = [int(line.split()[2]) for log in folder.glob("log*") for line in log.read_text().splitlines()]
