@@ -16,6 +16,7 @@ from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, requ
 from service.api.claims import ClaimController
 from service.api.drawing import draw_claim_trace
 from service.api.health import HealthController
+from service.api.idempotency import provide_idempotency
 from service.api.limits import rate_limits
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
@@ -25,6 +26,7 @@ from service.api.sources import SourceController
 from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
 from service.errors import Moved, moved_handler, problem_details_config
+from service.sealing import sealer_lifespan, wake_after_write
 from service.settings import Settings
 
 DESCRIPTION = """\
@@ -88,12 +90,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "conn": Provide(provide_connection),
             "actor": Provide(provide_actor, sync_to_thread=False),
+            "idempotency": Provide(provide_idempotency),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         guards=[require_api_key],
         middleware=rate_limits(settings),
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[pool_lifespan(settings)],
+        lifespan=[pool_lifespan(settings), sealer_lifespan()],
+        after_response=wake_after_write,
         plugins=[ProblemDetailsPlugin(problem_details_config()), DescribedStructSchemaPlugin()],
         exception_handlers={Moved: moved_handler},
         openapi_config=openapi_config(),

@@ -54,6 +54,9 @@ CORE = {
     "api_keys",
     "audit_log",
     "audit_log_refuse_change",
+    "audit_pending",
+    "audit_pending_refuse_update",
+    "idempotency_keys",
 }
 
 

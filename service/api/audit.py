@@ -44,6 +44,7 @@ class AuditController(Controller):
     ) -> Response[AuditPage]:
         entity_id = field_id(entity, "entity") if entity is not None else None
         after = decode_cursor(cursor, "audit", (int,))
+        await domain.seal(conn)
         items = await domain.page(conn, entity_id=entity_id, after_seq=after[0] if after else 0, limit=limit + 1)
         next_cursor = encode_cursor("audit", items[limit - 1].seq) if len(items) > limit else None
         return Response(
@@ -61,6 +62,7 @@ class AuditController(Controller):
         responses=problems(),
     )
     async def get_audit_head(self, conn: Conn) -> AuditHead:
+        await domain.seal(conn)
         return await domain.head(conn)
 
     @get(
@@ -76,4 +78,5 @@ class AuditController(Controller):
         responses=problems(),
     )
     async def verify_audit_log(self, conn: Conn) -> AuditVerification:
+        await domain.seal(conn)
         return await domain.verify(conn)

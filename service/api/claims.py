@@ -14,6 +14,7 @@ from service import documents
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.examples import with_examples
+from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.params import ClaimIdPath, ClaimIfMatch
 from service.api.problems import etag_header, problems
@@ -89,14 +90,19 @@ class ClaimController(Controller):
         "source by name or alias reuses it, none creates it, several is a 422 listing the candidates. "
         "Only the last hop may carry `upstream_claim_id`. All of it is stored in one transaction, "
         "with the claim's first revision.",
-        responses=problems(400, 401, 403, 422),
-        response_headers=ETAG_HEADER,
+        responses=problems(400, 401, 403, 422, idempotent=True),
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "write"},
     )
-    async def create_claim(self, data: JSONBody[ClaimIn], conn: Conn, actor: Actor) -> Response[Claim]:
-        claim_id = await domain.create(conn, data, actor=actor)
-        return await claim_response(conn, claim_id, status_code=201)
+    async def create_claim(
+        self, data: JSONBody[ClaimIn], conn: Conn, actor: Actor, idempotency: Idempotent
+    ) -> Response[Claim]:
+        async def write(conn: asyncpg.Connection) -> Response[Claim]:
+            claim_id = await domain.create(conn, data, actor=actor)
+            return await claim_response(conn, claim_id, status_code=201)
+
+        return await idempotency.run(conn, write)
 
     @get(
         operation_id="listClaims",
@@ -219,8 +225,8 @@ class ClaimController(Controller):
         "but `/trace?statement=` leaves it out unless asked. Records a revision. `If-Match` is optional "
         "here: a stale one is a 412. Retracting a retracted claim is a 409.",
         status_code=200,
-        responses=problems(401, 403, 404, 409, 412, 422),
-        response_headers=ETAG_HEADER,
+        responses=problems(401, 403, 404, 409, 412, 422, idempotent=True),
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "write"},
     )
@@ -229,12 +235,17 @@ class ClaimController(Controller):
         data: JSONBody[RetractionIn],
         conn: Conn,
         actor: Actor,
+        idempotency: Idempotent,
         claim_id: ClaimIdPath,
         if_match: ClaimIfMatch = None,
     ) -> Response[Claim]:
         cid = path_id(claim_id, "claim")
-        await history.retract(conn, cid, data, if_match, actor=actor)
-        return await claim_response(conn, cid)
+
+        async def write(conn: asyncpg.Connection) -> Response[Claim]:
+            await history.retract(conn, cid, data, if_match, actor=actor)
+            return await claim_response(conn, cid)
+
+        return await idempotency.run(conn, write)
 
     @get(
         "/{claim_id:str}/revisions",
@@ -257,7 +268,8 @@ class ClaimController(Controller):
         description="`same_as` and `contradicts` are symmetric: seen from both claims, and asserting "
         "B-A after A-B is a repeat. `supports` and `corrects` go from this claim to `target_id`. A "
         "relation to itself is a 422, an unknown target a 422, a repeated relation a 409.",
-        responses=problems(401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422, idempotent=True),
+        response_headers=[REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "write"},
     )
@@ -266,10 +278,16 @@ class ClaimController(Controller):
         data: JSONBody[RelationIn],
         conn: Conn,
         actor: Actor,
+        idempotency: Idempotent,
         claim_id: ClaimIdPath,
     ) -> Response[Relation]:
-        created = await relations.create(conn, path_id(claim_id, "claim"), data, actor=actor)
-        return Response(created, status_code=201, headers={"Location": f"/claims/{claim_id}/relations"})
+        cid = path_id(claim_id, "claim")
+
+        async def write(conn: asyncpg.Connection) -> Response[Relation]:
+            created = await relations.create(conn, cid, data, actor=actor)
+            return Response(created, status_code=201, headers={"Location": f"/claims/{claim_id}/relations"})
+
+        return await idempotency.run(conn, write)
 
     @get(
         "/{claim_id:str}/relations",

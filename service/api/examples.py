@@ -421,7 +421,7 @@ TRACE_ANSWER = {"trace": example("Three hops to Patrick Ryder, speaking for the 
 STATEMENT_TRACE_ANSWER = {
     "statement": example(
         "The best match of a free text",
-        StatementTrace(statement="Austin initiated the call", items=[StatementMatch(score=0.8, trace=TRACE)]),
+        StatementTrace(statement="Austin initiated the call", items=[StatementMatch(score=0.8438, trace=TRACE)]),
     )
 }
 SOURCE_ANSWER = {"source": example("Patrick Ryder, the Pentagon's spokesman", RYDER_SOURCE)}

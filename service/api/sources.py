@@ -14,6 +14,7 @@ from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.claims import claim_page
 from service.api.examples import with_examples
+from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.params import SourceIdPath, SourceIfMatch
 from service.api.problems import etag_header, problems
@@ -57,13 +58,19 @@ class SourceController(Controller):
         summary="Create a source",
         description="Creates a source with its aliases, identifiers and affiliations. Always creates: "
         "to reuse a stored source by name, name it inline in a claim's chain instead.",
-        responses=problems(400, 401, 403, 409, 422),
+        responses=problems(400, 401, 403, 409, 422, idempotent=True),
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "write"},
     )
-    async def create_source(self, data: JSONBody[SourceIn], conn: Conn, actor: Actor) -> Response[Source]:
-        source_id = await domain.add(conn, data, actor=actor)
-        return await source_response(conn, source_id, status_code=201)
+    async def create_source(
+        self, data: JSONBody[SourceIn], conn: Conn, actor: Actor, idempotency: Idempotent
+    ) -> Response[Source]:
+        async def write(conn: asyncpg.Connection) -> Response[Source]:
+            source_id = await domain.add(conn, data, actor=actor)
+            return await source_response(conn, source_id, status_code=201)
+
+        return await idempotency.run(conn, write)
 
     @get(
         operation_id="listSources",
@@ -161,8 +168,8 @@ class SourceController(Controller):
         "show only the survivor. Merging into itself or into a merged source is a 422; merging a source "
         "already merged is a 409. Answers the survivor. Needs an `admin` key.",
         status_code=200,
-        responses=problems(401, 403, 404, 409, 422),
-        response_headers=ETAG_HEADER,
+        responses=problems(401, 403, 404, 409, 422, idempotent=True),
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "admin"},
     )
@@ -171,10 +178,16 @@ class SourceController(Controller):
         data: JSONBody[MergeIn],
         conn: Conn,
         actor: Actor,
+        idempotency: Idempotent,
         source_id: Annotated[str, Parameter(description="The duplicate's id.")],
     ) -> Response[Source]:
-        survivor = await domain.merge(conn, path_id(source_id, "source"), data, actor=actor)
-        return await source_response(conn, survivor)
+        duplicate = path_id(source_id, "source")
+
+        async def write(conn: asyncpg.Connection) -> Response[Source]:
+            survivor = await domain.merge(conn, duplicate, data, actor=actor)
+            return await source_response(conn, survivor)
+
+        return await idempotency.run(conn, write)
 
     @get(
         "/{source_id:str}/claims",
