@@ -83,14 +83,30 @@ async def connect(database_url: str) -> asyncpg.Connection:
     return conn
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Reset nothing more when a connection goes back to the pool (asyncpg still rolls back an open
+    transaction first).
+
+    asyncpg's default reset sends one more round trip per request (unlock session advisory locks,
+    close cursors, unlisten, reset settings), about a quarter of the server's time on a one-row read.
+    The service leaves none of these behind: its advisory locks are transaction-scoped, its ``SET``s
+    ``LOCAL``, and it neither listens nor keeps cursors outside a transaction.
+    """
+
+
 async def create_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
-    """A pool of connections with JSON codecs and a deadline on every command."""
+    """A pool of connections with JSON codecs and a deadline on every command.
+
+    Statements are prepared and cached per connection (asyncpg's default ``statement_cache_size`` of
+    100), so each query a request makes is parsed and planned once per connection.
+    """
     pool = await asyncpg.create_pool(
         database_url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         command_timeout=settings.command_timeout,
         init=_init_connection,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool

@@ -386,6 +386,14 @@ class Claim(Out):
     )
 
 
+class ClaimState(Out):
+    """A claim's status and version alone: whether it is still active, and whether it changed since read."""
+
+    id: ClaimId
+    status: ClaimStatusField
+    version: Annotated[int, Meta(description="Bumped by every edit and retraction; the `ETag` is this number quoted.")]
+
+
 class ClaimPage(Out):
     """One page of claims."""
 

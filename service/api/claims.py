@@ -31,6 +31,7 @@ from service.model import (
     ClaimKind,
     ClaimPage,
     ClaimPatch,
+    ClaimState,
     Relation,
     RelationIn,
     RelationList,
@@ -166,6 +167,24 @@ class ClaimController(Controller):
     )
     async def get_claim(self, conn: Conn, claim_id: ClaimIdPath) -> Response[Claim]:
         return await claim_response(conn, path_id(claim_id, "claim"))
+
+    @get(
+        "/{claim_id:str}/status",
+        operation_id="getClaimStatus",
+        operation_class=with_examples(response=examples.CLAIM_STATE_ANSWER),
+        summary="Read a claim's status",
+        description="The claim's `status` and `version` alone, with its `ETag`: a cheap way to learn "
+        "whether a claim was retracted or changed since it was read, without its chain or origin.",
+        responses=problems(404),
+        response_headers=ETAG_HEADER,
+    )
+    async def get_claim_status(self, conn: Conn, claim_id: ClaimIdPath) -> Response[ClaimState]:
+        cid = path_id(claim_id, "claim")
+        record = await repo.state(conn, cid)
+        if record is None:
+            raise NotFound(f"no claim has the id {str(cid)!r}")
+        claim = ClaimState(id=str(record["id"]), status=record["status"], version=record["version"])
+        return Response(claim, headers={"ETag": etag(record["version"])})
 
     @patch(
         "/{claim_id:str}",

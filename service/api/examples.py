@@ -28,6 +28,7 @@ from service.model import (
     AuditVerification,
     Claim,
     ClaimPage,
+    ClaimState,
     ClaimSummary,
     Hop,
     NetworkLink,
@@ -408,6 +409,7 @@ NETWORK = SourceNetwork(
 )
 
 CLAIM_ANSWER = {"claim": example("Hina, citing Reuters, citing Patrick Ryder", CLAIM)}
+CLAIM_STATE_ANSWER = {"active": example("Active, never edited", ClaimState(id=CLAIM_ID, status="active", version=1))}
 RETRACTED_CLAIM_ANSWER = {"retracted": example("The claim, retracted with its reason", RETRACTED_CLAIM)}
 CLAIM_PAGE_ANSWER = {
     "page": example(
