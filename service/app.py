@@ -16,6 +16,7 @@ from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, requ
 from service.api.claims import ClaimController
 from service.api.drawing import draw_claim_trace
 from service.api.health import HealthController
+from service.api.imports import import_router
 from service.api.limits import rate_limits
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             ClaimController,
+            import_router(settings),
             ReviewController,
             SourceController,
             claim_propagation,

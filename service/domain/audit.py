@@ -12,6 +12,7 @@ cut short would otherwise look whole.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -88,6 +89,42 @@ async def append(
         hash=chain_hash(prev_hash, body),
     )
     return seq
+
+
+async def append_many(
+    conn: asyncpg.Connection,
+    *,
+    actor: str | None,
+    action: AuditAction,
+    entity_type: AuditEntityType,
+    changes: Sequence[tuple[UUID, dict[str, Any]]],
+) -> int:
+    """Append one entry per ``(entity_id, change)``, in order, as ``append`` would one after the other;
+    returns the last seq. For bulk imports: one lock, one read of the head and one COPY for them all,
+    every entry at the same moment."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("audit entries must be appended in the transaction of their writes")
+    await repo.lock_appenders(conn)
+    last_seq, prev_hash, now = await repo.head_and_now(conn)
+    at = moment(now)
+    rows = []
+    for seq, (entity_id, change) in enumerate(changes, start=last_seq + 1):
+        body = canonical(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": str(entity_id),
+                "change": change,
+            }
+        )
+        hash = chain_hash(prev_hash, body)
+        rows.append((seq, actor, now, action, entity_type, entity_id, body, prev_hash, hash))
+        prev_hash = hash
+    await repo.insert_many(conn, rows)
+    return last_seq + len(rows)
 
 
 def entry(record: asyncpg.Record) -> AuditEntry:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -67,6 +68,15 @@ async def insert(
 ) -> None:
     """Store one entry as hashed."""
     await conn.execute(INSERT_ENTRY, seq, actor, at, action, entity_type, entity_id, body, prev_hash, hash)
+
+
+AUDIT_COLUMNS = ["seq", "actor", "at", "action", "entity_type", "entity_id", "body", "prev_hash", "hash"]
+
+
+async def insert_many(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Store entries as hashed, each a tuple of ``AUDIT_COLUMNS``, with one COPY."""
+    if rows:
+        await conn.copy_records_to_table("audit_log", columns=AUDIT_COLUMNS, records=rows)
 
 
 async def head(conn: asyncpg.Connection) -> asyncpg.Record | None:
