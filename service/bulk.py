@@ -26,6 +26,8 @@ source, so two stored sources with the same name and kind come back as one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -66,6 +68,7 @@ def _lines_of(file: str) -> Iterator[bytes]:
 async def _import(database_url: str, file: str, batch_lines: int) -> ImportReport:
     total = None if file == "-" else _count_claim_lines(Path(file))
     conn = await db.connect(database_url)
+    reader = await db.connect(database_url)  # reads ahead for the next batch while one is written
     try:
         with tqdm(total=total, unit="claim", file=sys.stderr) as bar:
 
@@ -79,14 +82,29 @@ async def _import(database_url: str, file: str, batch_lines: int) -> ImportRepor
                 on_failure=on_failure,
                 on_lines=bar.update,
                 batch_lines=batch_lines,
+                reader=reader,
             )
     finally:
+        await reader.close()
         await conn.close()
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often: a batch makes a million objects, none of them cyclic, and the
+    default thresholds spend half the importer's time walking them."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def run_import(database_url: str, file: str, batch_lines: int = BATCH_LINES) -> ImportReport:
     """Import the NDJSON claims of ``file`` (``-`` for stdin) with a progress bar on stderr."""
-    return asyncio.run(_import(database_url, file, batch_lines))
+    with _fewer_collections():
+        return asyncio.run(_import(database_url, file, batch_lines))
 
 
 # --- export --------------------------------------------------------------------------------------

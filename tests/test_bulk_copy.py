@@ -19,7 +19,7 @@ from litestar import Litestar
 from bench import corpus
 from service import db, migrations, seeds
 from service.app import create_app
-from service.domain import audit
+from service.domain import audit, imports
 from service.domain import claims as claims_domain
 from service.domain import sources as sources_domain
 from service.domain.imports import ClaimLine, Importer, LineFailure, import_lines
@@ -227,14 +227,16 @@ async def post_each(conn: asyncpg.Connection, body: bytes) -> list[tuple[int, An
     return found
 
 
-async def import_batches(conn: asyncpg.Connection, body: bytes, batch_lines: int) -> list[tuple[int, Any]]:
-    """Import in batches; every batch must have been stored whole (none fell back to line by line)."""
+async def import_batches(
+    conn: asyncpg.Connection, body: bytes, batch_lines: int, reader: asyncpg.Connection | None = None
+) -> list[tuple[int, Any]]:
+    """Import in batches; every batch must have been stored whole (none fell back to line by line), and
+    each prepared ahead must have been resolved against what its write found stored."""
     failures: list[LineFailure] = []
-    importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=batch_lines)
-    for number, raw in enumerate(body.split(b"\n"), start=1):
-        await importer.add(number, raw)
-    await importer.finish()
+    importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=batch_lines, reader=reader)
+    await importer.run(body.split(b"\n"))
     assert importer.refused_batches == 0
+    assert importer.resolved_again == 0
     return [(f.number, f.problem) for f in failures]
 
 
@@ -348,11 +350,13 @@ def new_database(server: Server) -> Iterator[Callable[[], str]]:
 
 async def _both(posted_url: str, imported_url: str, body: bytes, batch_lines: int) -> tuple[Any, ...]:
     posted, imported = await db.connect(posted_url), await db.connect(imported_url)
+    reader = await db.connect(imported_url)
     try:
         await prepared(posted)
         await prepared(imported)
         by_post = await post_each(posted, body)
-        by_import = await import_batches(imported, body, batch_lines)
+        # Each batch resolved while the one before is written, against what that one stores.
+        by_import = await import_batches(imported, body, batch_lines, reader=reader)
         return (
             by_post,
             by_import,
@@ -363,6 +367,7 @@ async def _both(posted_url: str, imported_url: str, body: bytes, batch_lines: in
     finally:
         await posted.close()
         await imported.close()
+        await reader.close()
 
 
 class Compared(msgspec.Struct):
@@ -441,6 +446,20 @@ class TestLines:
         assert await conn.fetchval("SELECT count(*) FROM claims") == 1
         assert await conn.fetchval("SELECT count(*) FROM audit_log") == 1
 
+    async def test_a_large_import_leaves_the_statistics_of_what_it_wrote_fresh(
+        self, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def body(start: int) -> bytes:
+            return encode(*(line(f"Claim {n}.", hop(inline("Hina", "outlet"))) for n in range(start, start + 3)))
+
+        estimate = "SELECT reltuples FROM pg_class WHERE relname = 'claims'"
+        monkeypatch.setattr(imports, "ANALYZE_AFTER", 4)
+        await import_batches(conn, body(0), batch_lines=10)
+        assert await conn.fetchval(estimate) != 3
+        monkeypatch.setattr(imports, "ANALYZE_AFTER", 3)
+        await import_batches(conn, body(3), batch_lines=10)
+        assert await conn.fetchval(estimate) == 6
+
     async def test_ids_already_stored_are_counted_and_skipped(self, conn: asyncpg.Connection) -> None:
         body = encode(
             line("One.", hop(inline("Hina", "outlet")), id=CLAIM[0]),
@@ -462,9 +481,7 @@ class TestLines:
             )
             failures: list[LineFailure] = []
             importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=10)
-            for number, raw in enumerate(body.split(b"\n"), start=1):
-                await importer.add(number, raw)
-            await importer.finish()
+            await importer.run(body.split(b"\n"))
             assert importer.refused_batches == 1
             assert [(f.number, f.problem["status"], f.problem.get("constraint")) for f in failures] == [
                 (2, 422, "test_no_forbidden")
@@ -502,8 +519,10 @@ class TestLines:
         body = encode(*(line(f"Imported {n}.", hop(inline(name))) for n, name in enumerate(names)))
 
         async def imported() -> None:
-            async with app.state.pool.acquire() as conn:
-                await import_batches(conn, body, batch_lines=5)
+            async with app.state.pool.acquire() as conn, app.state.pool.acquire() as reader:
+                importer = Importer(conn, actor="import", on_failure=print, batch_lines=5, reader=reader)
+                report = await importer.run(body.split(b"\n"))
+                assert report.imported == 30
 
         async def posted() -> None:
             for n, name in enumerate(names):

@@ -167,14 +167,17 @@ async def import_claims(
         if len(failures) < LISTED_FAILURES:
             failures.append(LineProblem(line=failure.number, problem=msgspec.convert(failure.problem, LineProblemBody)))
 
-    report = await import_lines(
-        conn,
-        split_lines(request.stream()),
-        actor=actor,
-        on_failure=on_failure,
-        batch_lines=BATCH_LINES,
-        max_line_bytes=settings.max_body_bytes,
-    )
+    # A second connection reads ahead for the next batch while one is written.
+    async with request.app.state.pool.acquire(timeout=settings.acquire_timeout) as reader:
+        report = await import_lines(
+            conn,
+            split_lines(request.stream()),
+            actor=actor,
+            on_failure=on_failure,
+            batch_lines=BATCH_LINES,
+            max_line_bytes=settings.max_body_bytes,
+            reader=reader,
+        )
     return ClaimImport(
         imported=report.imported, already_stored=report.already_stored, failed=report.failed, failures=failures
     )

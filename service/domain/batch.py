@@ -19,7 +19,7 @@ import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -75,6 +75,18 @@ class Batch:
         self._stored: dict[UUID, UpstreamRef] = {}
         """The claims of the batch so far, for the lines after them to link upstream."""
         self._made = _Made()
+
+    def created_by_key(self) -> dict[str, list[SourceRef]]:
+        """The sources the batch creates, under each key they will be found by, in creation order."""
+        return self._by_key
+
+    def created_wikidata(self) -> set[str]:
+        """The Wikidata identifiers of the sources the batch creates."""
+        return self._wikidata
+
+    def stored(self) -> dict[UUID, UpstreamRef]:
+        """The claims the batch stores, as a later claim linking one upstream needs it."""
+        return self._stored
 
     def add(self, claim: ClaimIn, claim_id: UUID | None) -> bool:
         """Resolve one line's claim: True if it is to be stored, False if its id already is.
@@ -281,8 +293,19 @@ class Batch:
         return new, UpstreamRef(hops[0][0], origin, relays)
 
 
-def wanted(claims: list[ClaimIn]) -> tuple[set[str], set[UUID], set[UUID], set[str]]:
-    """What to read of the stored data for these claims: name keys, source ids, upstream claim ids, Wikidata ids."""
+class Wanted(NamedTuple):
+    """What a batch needs to read of the stored data."""
+
+    claim_ids: list[UUID]
+    keys: list[str]
+    source_ids: list[UUID]
+    upstream_ids: list[UUID]
+    wikidata: list[str]
+
+
+def wanted(claims: list[tuple[ClaimIn, UUID | None]]) -> Wanted:
+    """What to read of the stored data for these claims (with their ids): their ids, name keys, source
+    ids, upstream claim ids and Wikidata identifiers."""
     keys: set[str] = set()
     source_ids: set[UUID] = set()
     upstream_ids: set[UUID] = set()
@@ -293,7 +316,7 @@ def wanted(claims: list[ClaimIn]) -> tuple[set[str], set[UUID], set[UUID], set[s
             with contextlib.suppress(ValueError):  # not an id: the rules refuse it, naming the field
                 into.add(UUID(value))
 
-    for claim in claims:
+    for claim, _ in claims:
         for hop in claim.chain:
             add_id(source_ids, hop.source_id)
             add_id(upstream_ids, hop.upstream_claim_id)
@@ -307,4 +330,29 @@ def wanted(claims: list[ClaimIn]) -> tuple[set[str], set[UUID], set[UUID], set[s
                 if affiliation.organization is not None:
                     keys.add(name_key(affiliation.organization.name))
     keys.discard("")
-    return keys, source_ids, upstream_ids, wikidata
+    return Wanted(
+        claim_ids=sorted({claim_id for _, claim_id in claims if claim_id is not None}),
+        keys=sorted(keys),
+        source_ids=sorted(source_ids),
+        upstream_ids=sorted(upstream_ids),
+        wikidata=sorted(wikidata),
+    )
+
+
+def after(facts: StoredFacts, earlier: Batch, want: Wanted) -> StoredFacts:
+    """``facts`` read before ``earlier`` was stored, as they will read once it is: what the next batch
+    may be resolved against while ``earlier`` is being written."""
+    made: dict[str, list[SourceRef]] = {}
+    for key, refs in earlier.created_by_key().items():
+        if key in facts.sources_by_key:
+            made[key] = refs
+    claim_ids = set(want.claim_ids)
+    upstream_ids = set(want.upstream_ids)
+    wikidata = set(want.wikidata)
+    return StoredFacts(
+        stored_claim_ids=facts.stored_claim_ids | {c.id for c in earlier.claims if c.id in claim_ids},
+        sources_by_key={key: refs + made.get(key, []) for key, refs in facts.sources_by_key.items()},
+        survivors=facts.survivors,
+        upstreams=facts.upstreams | {i: ref for i, ref in earlier.stored().items() if i in upstream_ids},
+        wikidata_taken=facts.wikidata_taken | {w for w in earlier.created_wikidata() if w in wikidata},
+    )

@@ -73,6 +73,13 @@ CHECK_CHAINS_BY_BATCH = "SET LOCAL provenance.chain_check = 'batch'"
 
 CHECK_CHAINS = "SELECT check_chains($1::uuid[])"
 
+# What an import writes, for the planner to learn its new sizes and values (a table grown from empty
+# is otherwise planned as tiny until autovacuum, if it runs, analyzes it).
+ANALYZE_WRITTEN = """
+ANALYZE sources, source_aliases, source_name_tokens, token_deletes, affiliations, claims, hops, claim_revisions,
+        audit_log
+"""
+
 STORED_CLAIM_IDS = "SELECT id FROM claims WHERE id = ANY ($1::uuid[])"
 
 # Unmerged sources whose name or an alias folds to one of the keys, as MATCHING_NAME_KEY finds
@@ -127,6 +134,11 @@ CLAIM_COLUMNS = [
 ]  # fmt: skip
 HOP_COLUMNS = ["claim_id", "position", "source_id", "cue", "role", "upstream_claim_id"]
 REVISION_COLUMNS = ["claim_id", "number", "action", "changes", "actor"]
+
+
+async def analyze_written(conn: asyncpg.Connection) -> None:
+    """Refresh the planner's statistics of every table an import writes."""
+    await conn.execute(ANALYZE_WRITTEN)
 
 
 async def check_chains_by_batch(conn: asyncpg.Connection) -> None:
