@@ -87,7 +87,6 @@ class ParsedLine(NamedTuple):
     number: int
     claim: ClaimLine
     claim_id: UUID | None
-    raw: bytes
 
 
 _decoder = msgspec.json.Decoder(ClaimLine)
@@ -117,7 +116,7 @@ def parse(number: int, raw: bytes) -> ParsedLine | LineFailure:
         return LineFailure(number, {"status": 400, "title": "Bad Request", "detail": f"invalid JSON: {exc}"})
     except ProvenanceError as exc:
         return LineFailure(number, problem_document(exc))
-    return ParsedLine(number, claim, claim_id, raw)
+    return ParsedLine(number, claim, claim_id)
 
 
 def message(problem: dict[str, Any]) -> str:
