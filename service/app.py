@@ -18,6 +18,7 @@ from service.api.claims import ClaimController
 from service.api.drawing import draw_claim_trace
 from service.api.health import HealthController
 from service.api.idempotency import provide_idempotency
+from service.api.imports import import_router
 from service.api.limits import rate_limits
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             ClaimController,
+            import_router(settings),
             ReviewController,
             SourceController,
             claim_propagation,

@@ -6,15 +6,15 @@ affiliations by organization name), so that an empty database rebuilds the sourc
 the claims. A hop linking an upstream claim carries ``upstream_claim_id`` and no source: the stored
 hop takes the upstream claim's first source, as ``POST /claims`` does.
 
-Import stores each line in a transaction of its own, so one bad line undoes nothing else, and
-keeps a line's ``id``. So upstream links need no rewriting: a claim comes back under the id it had,
-and every link to it, from later lines or from outside, still holds. Export writes the oldest
-first but never a claim before its upstream claim (a chain edit may link an older claim to a newer
-one), so each link names a claim already imported. A line whose ``id`` is already stored is
-skipped, so an interrupted import can simply be run again; a line without ``id`` (a plain
-``POST /claims`` body) gets a new one. A line fails, reported by its number, when it is not JSON,
-breaks the schema, or is refused by the domain (an ambiguous inline source, an upstream id that
-names no stored claim); the others are stored all the same.
+Import (``service.domain.imports``) stores the lines in batches, each line reported by its number
+when it fails, and keeps a line's ``id``. So upstream links need no rewriting: a claim comes back
+under the id it had, and every link to it, from later lines or from outside, still holds. Export
+writes the oldest first but never a claim before its upstream claim (a chain edit may link an
+older claim to a newer one), so each link names a claim already imported. A line whose ``id`` is
+already stored is skipped, so an interrupted import can simply be run again; a line without ``id``
+(a plain ``POST /claims`` body) gets a new one. A line fails when it is not JSON, breaks the schema,
+or is refused by the domain (an ambiguous inline source, an upstream id that names no stored
+claim); the others are stored all the same.
 
 Export then import into an empty database gives the same traces. Not carried, because a claim
 line has no place for them: relations, reviews and revisions; retraction (a retracted claim comes
@@ -26,9 +26,11 @@ source, so two stored sources with the same name and kind come back as one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -37,88 +39,17 @@ import msgspec
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from service import db
-from service.domain import claims as claims_domain
-from service.domain.ids import field_id
-from service.errors import ProvenanceError
-from service.model import AppearedIn, ClaimIn, HopIn, Id
+from service.domain.imports import BATCH_LINES, ClaimLine, ImportReport, LineFailure, import_lines, message
+from service.model import AppearedIn, HopIn
 from service.repositories import bulk as repo
-from service.repositories import claims as claims_repo
 
+__all__ = ["BATCH_LINES", "ClaimLine", "ImportReport", "claim_line", "export_claims", "run_export", "run_import"]
 
-class ClaimLine(ClaimIn):
-    """One NDJSON line: a ``POST /claims`` body, with the claim's ``id`` when it comes from an export."""
-
-    id: Id | None = None
-
-
-class ImportReport(msgspec.Struct):
-    """What one import did."""
-
-    imported: int = 0
-    already_stored: int = 0
-    failed: int = 0
-
-
-class LineRefused(Exception):
-    """A line that cannot be stored; the message says why."""
+IMPORT_ACTOR = "import"
+"""The actor the audit log and revisions record for ``provenance import``."""
 
 
 # --- import --------------------------------------------------------------------------------------
-
-
-def _domain_message(exc: ProvenanceError) -> str:
-    parts = [f"{e['field']}: {e['message']}" for e in exc.errors if f"{e['field']}: {e['message']}" != exc.detail]
-    candidates = exc.extra.get("candidates") or []
-    parts += [f"candidate {c['name']} ({c['kind']}, {c['id']})" for c in candidates]
-    return f"{exc.detail} ({'; '.join(parts)})" if parts else exc.detail
-
-
-async def import_line(conn: asyncpg.Connection, line: bytes) -> bool:
-    """Store one line in its own transaction: True if stored, False if its ``id`` already was."""
-    try:
-        claim = msgspec.json.decode(line, type=ClaimLine)
-        claim_id = field_id(claim.id, "id") if claim.id is not None else None
-        if claim_id is not None and await claims_repo.exists(conn, claim_id):
-            return False
-        await claims_domain.create(conn, claim, id=claim_id, actor="import")
-    except msgspec.ValidationError as exc:
-        raise LineRefused(str(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise LineRefused(f"invalid JSON: {exc}") from None
-    except ProvenanceError as exc:
-        raise LineRefused(_domain_message(exc)) from None
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == "claims_pkey":  # stored meanwhile by another import of the same line
-            return False
-        raise LineRefused(f"conflicts with stored data: {exc}") from None
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise LineRefused(f"breaks a rule of the stored data: {exc}") from None
-    except asyncpg.DataError as exc:
-        raise LineRefused(f"a value cannot be stored: {exc}") from None
-    return True
-
-
-async def import_lines(
-    conn: asyncpg.Connection,
-    lines: Iterable[bytes],
-    on_failure: Callable[[int, str], None],
-    on_line: Callable[[], None] = lambda: None,
-) -> ImportReport:
-    """Store every non-blank line; ``on_failure(number, message)`` hears of each that fails."""
-    report = ImportReport()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            if await import_line(conn, line):
-                report.imported += 1
-            else:
-                report.already_stored += 1
-        except LineRefused as exc:
-            report.failed += 1
-            on_failure(number, str(exc))
-        on_line()
-    return report
 
 
 def _count_claim_lines(path: Path) -> int:
@@ -130,27 +61,50 @@ def _lines_of(file: str) -> Iterator[bytes]:
     if file == "-":
         yield from sys.stdin.buffer
         return
-    with open(file, "rb") as lines:
+    with open(file, "rb", buffering=1 << 20) as lines:
         yield from lines
 
 
-async def _import(database_url: str, file: str) -> ImportReport:
+async def _import(database_url: str, file: str, batch_lines: int) -> ImportReport:
     total = None if file == "-" else _count_claim_lines(Path(file))
     conn = await db.connect(database_url)
+    reader = await db.connect(database_url)  # reads ahead for the next batch while one is written
     try:
         with tqdm(total=total, unit="claim", file=sys.stderr) as bar:
 
-            def on_failure(number: int, message: str) -> None:
-                bar.write(f"line {number}: {message}", file=sys.stderr)
+            def on_failure(failure: LineFailure) -> None:
+                bar.write(f"line {failure.number}: {message(failure.problem)}", file=sys.stderr)
 
-            return await import_lines(conn, _lines_of(file), on_failure, lambda: bar.update())
+            return await import_lines(
+                conn,
+                _lines_of(file),
+                actor=IMPORT_ACTOR,
+                on_failure=on_failure,
+                on_lines=bar.update,
+                batch_lines=batch_lines,
+                reader=reader,
+            )
     finally:
+        await reader.close()
         await conn.close()
 
 
-def run_import(database_url: str, file: str) -> ImportReport:
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often: a batch makes a million objects, none of them cyclic, and the
+    default thresholds spend half the importer's time walking them."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def run_import(database_url: str, file: str, batch_lines: int = BATCH_LINES) -> ImportReport:
     """Import the NDJSON claims of ``file`` (``-`` for stdin) with a progress bar on stderr."""
-    return asyncio.run(_import(database_url, file))
+    with _fewer_collections():
+        return asyncio.run(_import(database_url, file, batch_lines))
 
 
 # --- export --------------------------------------------------------------------------------------

@@ -62,10 +62,10 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    """Import NDJSON claims, one transaction a line; exit 1 if any line failed."""
+    """Import NDJSON claims in batches, each line stored or reported; exit 1 if any line failed."""
     database_url = _database_url(args)
     try:
-        report = bulk.run_import(database_url, args.file)
+        report = bulk.run_import(database_url, args.file, args.batch_lines)
     except OSError as exc:
         sys.exit(f"provenance import: {exc}")
     asyncio.run(_with_connection(database_url, audit.seal))
@@ -170,6 +170,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     common = argparse.ArgumentParser(add_help=False)
@@ -200,6 +207,12 @@ def parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("import", parents=[common], help="import NDJSON claims (one POST /claims body a line)")
     load.add_argument("file", help="the NDJSON file, or - for stdin")
+    load.add_argument(
+        "--batch-lines",
+        type=_positive,
+        default=bulk.BATCH_LINES,
+        help=f"lines stored in one transaction (default {bulk.BATCH_LINES})",
+    )
     load.set_defaults(func=cmd_import)
 
     dump = commands.add_parser("export", parents=[common], help="export every claim with its chain as NDJSON")

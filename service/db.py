@@ -67,13 +67,26 @@ Conn = NamedDependency[asyncpg.Connection]
 """A handler parameter receiving the request's pooled connection."""
 
 
-def _encode_json(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
+# The binary formats, so that COPY (bulk import) can write JSON columns too: json's is its text,
+# jsonb's a version byte (1) and its text.
+JSONB_VERSION = b"\x01"
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return JSONB_VERSION + msgspec.json.encode(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return msgspec.json.decode(memoryview(data)[1:])
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(type_name, encoder=_encode_json, decoder=msgspec.json.decode, schema="pg_catalog")
+    await conn.set_type_codec(
+        "json", encoder=msgspec.json.encode, decoder=msgspec.json.decode, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
 
 
 async def connect(database_url: str) -> asyncpg.Connection:

@@ -267,6 +267,20 @@ def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     return _problem(500, "The server failed to answer this request; it has been logged.")
 
 
+def problem_document(
+    exc: ProvenanceError | asyncpg.IntegrityConstraintViolationError | asyncpg.DataError,
+) -> dict[str, Any]:
+    """The problem+json body a request refused with ``exc`` gets, for reports that list several (bulk import)."""
+    if isinstance(exc, ProvenanceError):
+        problem = _from_domain(exc)
+    elif isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        problem = _from_integrity(exc)
+    else:
+        problem = _from_data_error(exc)
+    extra = problem.extra if isinstance(problem.extra, dict) else {}
+    return {"status": problem.status_code, "title": problem.title, "detail": problem.detail, **extra}
+
+
 def moved_handler(request: Request[Any, Any, Any], exc: Moved) -> Response[bytes]:
     """A permanent redirect that keeps the method and body; it has no body of its own."""
     return Response(b"", status_code=308, headers={"Location": exc.location}, media_type="text/plain")

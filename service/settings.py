@@ -34,6 +34,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The largest request body accepted; a larger one is a 413."""
     shutdown_timeout: int = 20
     """Seconds ``provenance serve`` lets requests in flight finish after SIGTERM before cancelling them."""
+    max_import_bytes: int = 134_217_728
+    """The largest body ``POST /claims/import`` accepts (NDJSON, streamed); a larger one is a 413."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -51,6 +53,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "write_rate_limit_per_minute": int(env.get("PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE", "120")),
             "max_body_bytes": int(env.get("PROVENANCE_MAX_BODY_BYTES", "1048576")),
             "shutdown_timeout": int(env.get("PROVENANCE_SHUTDOWN_TIMEOUT", "20")),
+            "max_import_bytes": int(env.get("PROVENANCE_MAX_IMPORT_BYTES", "134217728")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return msgspec.convert(values, cls)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import io
+import json
 import os
 import subprocess
 import sys
@@ -32,8 +34,22 @@ PACKAGE = "provenance_client"
 @pytest.fixture
 def generated(tmp_path: Path) -> Iterator[Any]:
     """The generated package's modules: ``generated("api.claims.create_claim")``."""
+    # NDJSON (POST /claims/import) is sent as bytes: the generator is told so, as an integrator would.
+    config = tmp_path / "config.yaml"
+    config.write_text("content_type_overrides:\n  application/x-ndjson: application/octet-stream\n")
     result = subprocess.run(
-        [str(GENERATOR), "generate", "--path", str(SPEC), "--output-path", str(tmp_path / PACKAGE), "--meta", "none"],
+        [
+            str(GENERATOR),
+            "generate",
+            "--path",
+            str(SPEC),
+            "--output-path",
+            str(tmp_path / PACKAGE),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -152,3 +168,11 @@ def test_generated_client_creates_traces_and_reviews_a_claim(generated: Any, ser
         assert [(r.reviewer.name, r.rating.label, r.rating.value) for r in reviews.items] == [
             ("FactCheck Desk", "Accurate", 5.0)
         ]
+
+        line = {"text": "The call lasted an hour", "kind": "paraphrase",
+                "chain": [{"source": {"name": "Daily Bugle", "kind": "outlet"}, "cue": "reports"},
+                          {"cue": "citing", "upstream_claim_id": claim.id}]}  # fmt: skip
+        body = generated("types").File(payload=io.BytesIO(json.dumps(line).encode() + b"\n"))
+        imported = generated("api.claims.import_claims").sync(client=client, body=body)
+        assert isinstance(imported, models.ClaimImport)
+        assert (imported.imported, imported.failed) == (1, 0)

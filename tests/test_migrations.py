@@ -45,6 +45,7 @@ CORE = {
     "check_chain",
     "check_chain_of_hop",
     "check_chain_of_claim",
+    "check_chains",
     "claim_relations",
     "claim_links",
     "source_name_tokens",

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.api.pagination import decode_cursor, encode_cursor
+from service.domain import names
 from service.domain.names import deletes, fold, name_key, name_similarity, name_tokens, skeleton
 from service.errors import InvalidInput
 
@@ -17,6 +18,10 @@ words = st.text(alphabet=st.characters(categories=["Ll", "Lu"]), min_size=1, max
 
 
 class TestFolding:
+    @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+    def test_ascii_text_folds_as_any_text_folds(self, text: str) -> None:
+        assert names._fold_ascii(text) == names._fold_any(text)
+
     @given(texts)
     def test_folding_is_idempotent(self, text: str) -> None:
         assert fold(fold(text)) == fold(text)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any, NamedTuple
 
@@ -76,6 +76,9 @@ REPLAYED_HEADER = ResponseHeader(
 Write = Callable[[asyncpg.Connection], Awaitable[Response[Any]]]
 """A POST handler's write and its answer, run on the request's connection."""
 
+StreamedWrite = Callable[[AsyncIterator[bytes]], Awaitable[Response[Any]]]
+"""A POST handler's write reading its body as it streams, and its answer."""
+
 
 def fingerprint(method: str, path: str, body: bytes) -> bytes:
     """What makes two requests the same request: SHA-256 of the method, the path and the body bytes."""
@@ -107,53 +110,72 @@ class _Unstored(Exception):
 class Idempotency:
     """A POST's ``Idempotency-Key`` (or none), who sent it and the request's fingerprint: runs its write once."""
 
-    def __init__(self, request: Request[Any, Any, Any], *, api_key: str, key: str | None, fingerprint: bytes) -> None:
+    def __init__(self, request: Request[Any, Any, Any], *, api_key: str, key: str | None) -> None:
         self.request = request
         self.api_key = api_key
         self.key = key
-        self.fingerprint = fingerprint
 
     async def run(self, conn: asyncpg.Connection, write: Write) -> Response[Any]:
         """The answer of ``write``: run as always without a key; with one, run once and replayed after."""
         if self.key is None:
             return await write(conn)
+        request = self.request
+        request_fingerprint = fingerprint(request.method, request.scope["path"], await request.body())
         try:
             async with conn.transaction():
-                return await self._once(conn, self.key, write)
+                return await self._once(conn, self.key, request_fingerprint, write)
         except _Unstored as unstored:
             return unstored.answer.response()
 
-    async def _once(self, conn: asyncpg.Connection, key: str, write: Write) -> Response[bytes]:
-        held = await repo.try_lock(conn, self.api_key, key)
-        # Looked up after the lock, in a snapshot of its own: a first request that released the lock has committed.
-        stored = await repo.find(conn, self.api_key, key, RETENTION)
-        if stored is not None:
-            if stored["fingerprint"] != self.fingerprint:
-                raise IdempotencyKeyReused(
-                    f"the {HEADER} {key!r} was sent with another request (method, path or body); "
-                    "use a new key for a new write",
-                    errors=[FieldError(HEADER, "already used for another request")],
-                )
-            answer = Answer(stored["status"], stored["headers"], stored["media_type"], stored["body"])
-            return answer.response(replayed=True)
-        if not held:
-            raise IdempotencyKeyInUse(f"a request with the {HEADER} {key!r} is still running; retry in a moment")
+    async def _once(
+        self, conn: asyncpg.Connection, key: str, request_fingerprint: bytes, write: Write
+    ) -> Response[bytes]:
+        replay = await claim_key(conn, self.api_key, key, request_fingerprint)
+        if replay is not None:
+            return replay
         answer = self._as_sent(await run_in_savepoint(conn, write))
         if not 200 <= answer.status < 300:
             raise _Unstored(answer)
-        await repo.insert(
-            conn,
-            self.api_key,
-            key,
-            fingerprint=self.fingerprint,
-            status=answer.status,
-            headers=answer.headers,
-            media_type=answer.media_type,
-            body=answer.body,
-        )
-        # Last: its row locks are held only for the commit, and rows other purges hold are skipped.
-        await repo.purge(conn, RETENTION, PURGE_BATCH)
+        await keep_answer(conn, self.api_key, key, request_fingerprint, answer)
         return answer.response()
+
+    async def run_streamed(
+        self, pool: asyncpg.Pool, acquire_timeout: float, body: AsyncIterator[bytes], work: StreamedWrite
+    ) -> Response[Any]:
+        """The answer of ``work`` reading a streamed body: for writes of many transactions (imports).
+
+        With a key, a connection of its own holds the key's lock in a transaction for as long as
+        ``work`` runs, and stores the answer in it at the end; the fingerprint is taken as the body
+        streams through. A known key's body is read through (not written) to compare fingerprints.
+        The key is not in the transactions of the work's writes: should the work stop half-way, the
+        key stores nothing and a retry runs it again (an import skips the lines whose ids it stored).
+        """
+        if self.key is None:
+            return await work(body)
+        hasher = hashlib.sha256(f"{self.request.method} {self.request.scope['path']}\n".encode())
+
+        async def hashed() -> AsyncIterator[bytes]:
+            async for chunk in body:
+                hasher.update(chunk)
+                yield chunk
+
+        async with pool.acquire(timeout=acquire_timeout) as keeper, keeper.transaction():
+            held = await repo.try_lock(keeper, self.api_key, self.key)
+            stored = await repo.find(keeper, self.api_key, self.key, RETENTION)
+            if stored is not None:
+                async for _ in hashed():
+                    pass
+                replay = await claim_key(keeper, self.api_key, self.key, hasher.digest(), stored=stored)
+                assert replay is not None
+                return replay
+            if not held:
+                raise IdempotencyKeyInUse(
+                    f"a request with the {HEADER} {self.key!r} is still running; retry in a moment"
+                )
+            answer = self._as_sent(await work(hashed()))
+            if 200 <= answer.status < 300:
+                await keep_answer(keeper, self.api_key, self.key, hasher.digest(), answer)
+            return answer.response()
 
     def _as_sent(self, response: Response[Any]) -> Answer:
         """A handler's response as Litestar would send it, so that the stored bytes are the sent ones."""
@@ -162,6 +184,43 @@ class Idempotency:
         media_type = get_enum_string_value(response.media_type or handler.media_type or MediaType.JSON)
         body = response.render(response.content, media_type, get_serializer(handler.resolve_type_encoders()))
         return Answer(response.status_code or handler.status_code, dict(response.headers), media_type, body)
+
+
+async def claim_key(
+    conn: asyncpg.Connection, api_key: str, key: str, fingerprint: bytes, *, stored: asyncpg.Record | None = None
+) -> Response[bytes] | None:
+    """Take a key's lock in the transaction of ``conn``: the stored answer to replay (422 for another
+    request's key), else ``None`` to go on and write; a 409 while another request holds it."""
+    if stored is None:
+        held = await repo.try_lock(conn, api_key, key)
+        # Looked up after the lock, in a snapshot of its own: a first request that released the lock has committed.
+        stored = await repo.find(conn, api_key, key, RETENTION)
+        if stored is None and not held:
+            raise IdempotencyKeyInUse(f"a request with the {HEADER} {key!r} is still running; retry in a moment")
+    if stored is None:
+        return None
+    if stored["fingerprint"] != fingerprint:
+        raise IdempotencyKeyReused(
+            f"the {HEADER} {key!r} was sent with another request (method, path or body); use a new key for a new write",
+            errors=[FieldError(HEADER, "already used for another request")],
+        )
+    return Answer(stored["status"], stored["headers"], stored["media_type"], stored["body"]).response(replayed=True)
+
+
+async def keep_answer(conn: asyncpg.Connection, api_key: str, key: str, fingerprint: bytes, answer: Answer) -> None:
+    """Store a key's answer in the transaction of its write, then purge a batch of expired keys."""
+    await repo.insert(
+        conn,
+        api_key,
+        key,
+        fingerprint=fingerprint,
+        status=answer.status,
+        headers=answer.headers,
+        media_type=answer.media_type,
+        body=answer.body,
+    )
+    # Last: its row locks are held only for the commit, and rows other purges hold are skipped.
+    await repo.purge(conn, RETENTION, PURGE_BATCH)
 
 
 async def run_in_savepoint(conn: asyncpg.Connection, write: Write) -> Response[Any]:
@@ -193,15 +252,9 @@ def parse_key(value: str) -> str:
 async def provide_idempotency(
     request: Request[Any, Any, Any], actor: Actor, idempotency_key: IdempotencyKeyHeader = None
 ) -> Idempotency:
-    """The request's ``Idempotency-Key``, scoped to its API key, with the request's fingerprint."""
-    if idempotency_key is None:
-        return Idempotency(request, api_key=actor, key=None, fingerprint=b"")
-    return Idempotency(
-        request,
-        api_key=actor,
-        key=parse_key(idempotency_key),
-        fingerprint=fingerprint(request.method, request.scope["path"], await request.body()),
-    )
+    """The request's ``Idempotency-Key``, scoped to its API key (its body is read only when it is run)."""
+    key = parse_key(idempotency_key) if idempotency_key is not None else None
+    return Idempotency(request, api_key=actor, key=key)
 
 
 Idempotent = NamedDependency[Idempotency]

@@ -64,6 +64,7 @@ _DESCRIPTIONS = {
     412: "`If-Match` names a version that is no longer current: read again and retry.",
     422: "The input breaks a rule; `errors` names the fields.",
     413: "The body is larger than `PROVENANCE_MAX_BODY_BYTES` (default 1 MiB).",
+    415: "The body is not of a media type this operation reads; `detail` names those it does.",
     428: "An edit needs `If-Match` with the `ETag` as read.",
     429: "Too many requests this minute for this API key (else this address); `Retry-After` says when to "
     "come back, and `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` are on every "
@@ -145,6 +146,14 @@ _EXAMPLES = {
         )
     ],
     413: [_example("too-large", "A body over the limit", 413, "Request Entity Too Large")],
+    415: [
+        _example(
+            "not-ndjson",
+            "JSON sent where NDJSON is read",
+            415,
+            "send the claims as NDJSON: Content-Type application/x-ndjson or application/jsonl",
+        )
+    ],
     429: [_example("too-many", "Over this minute's budget", 429, "Too many requests")],
     500: [_example("bug", "A bug", 500, "The server failed to answer this request; it has been logged.")],
     503: [

@@ -17,6 +17,7 @@ app's sealer wakes after every write; readers of the log seal first).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -112,6 +113,22 @@ async def seal(conn: asyncpg.Connection, batch: int = SEAL_BATCH) -> int:
         sealed += len(pending)
         if len(pending) < batch:
             return sealed
+
+
+async def append_many(
+    conn: asyncpg.Connection,
+    *,
+    actor: str | None,
+    action: AuditAction,
+    entity_type: AuditEntityType,
+    changes: Sequence[tuple[UUID, dict[str, Any]]],
+) -> None:
+    """Record one entry per ``(entity_id, change)``, in order, as ``append`` would one after the other,
+    with one COPY: for bulk imports. They are sealed, in this order, after the batch commits."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("audit entries must be appended in the transaction of their writes")
+    rows = [(actor, action, entity_type, entity_id, canonical(change)) for entity_id, change in changes]
+    await repo.insert_pending_many(conn, rows)
 
 
 def entry(record: asyncpg.Record) -> AuditEntry:

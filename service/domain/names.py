@@ -6,6 +6,7 @@ queried: case folded, accents stripped, punctuation and runs of white space turn
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -18,15 +19,35 @@ _SPECIAL_LETTERS = str.maketrans(
 
 def fold(text: str) -> str:
     """Fold ``text`` to lower case ASCII-ish words separated by single spaces."""
+    return _fold_ascii(text) if text.isascii() else _fold_any(text)
+
+
+def _fold_any(text: str) -> str:
+    """``fold`` of any text."""
+    # Apostrophes join, they do not separate: "Kyiv's" -> "kyivs", "O'Brien" -> "obrien".
+    words = _SEPARATORS.sub(" ", _letters(text).replace("'", "").replace("\u2019", "")).split()
+    return " ".join(_join_initials(words))
+
+
+def _letters(text: str) -> str:
+    """``text`` case folded, decomposed, special letters spelled out and combining marks dropped."""
     # Decompose before case folding (so compatibility letters like "𝕊" fold too) and translate the
     # letters that do not decompose after it (so "Ǽ" becomes "ae" like "Æ").
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     decomposed = decomposed.translate(_SPECIAL_LETTERS)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    # Apostrophes join, they do not separate: "Kyiv's" -> "kyivs", "O'Brien" -> "obrien".
-    stripped = stripped.replace("'", "").replace("\u2019", "")
-    words = _SEPARATORS.sub(" ", stripped).split()
-    return " ".join(_join_initials(words))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+# ASCII's separators ([\W_]) as spaces, and a run of single letters ("u s" of "U.S.") as one match.
+_ASCII_SEPARATORS = str.maketrans({chr(code): " " for code in range(128) if not chr(code).isalnum()})
+_ASCII_INITIALS = re.compile(r"(?<!\S)[a-z](?: [a-z])+(?!\S)")
+
+
+def _fold_ascii(text: str) -> str:
+    """``fold`` of ASCII text, the same words faster (bulk imports fold a million texts): ASCII
+    neither decomposes nor combines, its case folding is lower-casing, and C does the splitting."""
+    words = " ".join(text.lower().replace("'", "").translate(_ASCII_SEPARATORS).split())
+    return _ASCII_INITIALS.sub(lambda run: run.group().replace(" ", ""), words)
 
 
 def _join_initials(words: list[str]) -> list[str]:
@@ -46,8 +67,9 @@ def _join_initials(words: list[str]) -> list[str]:
     return joined
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def name_key(name: str) -> str:
-    """The key under which a source name or alias is matched."""
+    """The key under which a source name or alias is matched (remembered: names recur)."""
     return fold(name)
 
 
@@ -91,8 +113,9 @@ def transliterate(text: str) -> str:
     return unicodedata.normalize("NFC", text.casefold()).translate(_TRANSLITERATION)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def skeleton(word: str) -> str:
-    """The form of one folded word on which spelling variants coincide."""
+    """The form of one folded word on which spelling variants coincide (remembered: words recur)."""
     for pattern, replacement in _VARIANTS:
         word = pattern.sub(replacement, word)
     return word
@@ -103,11 +126,12 @@ def name_tokens(name: str) -> list[str]:
     return [skeleton(word) for word in fold(transliterate(name)).split()]
 
 
-def deletes(token: str) -> set[str]:
+@functools.lru_cache(maxsize=1 << 16)
+def deletes(token: str) -> frozenset[str]:
     """The token and every form of it missing one letter (tokens under four letters: itself only)."""
     if len(token) < 4:
-        return {token}
-    return {token} | {token[:i] + token[i + 1 :] for i in range(len(token))}
+        return frozenset({token})
+    return frozenset({token} | {token[:i] + token[i + 1 :] for i in range(len(token))})
 
 
 def _edit_distance(a: str, b: str, bound: int = 2) -> int:

@@ -149,9 +149,11 @@ async def resolve(conn: asyncpg.Connection, source: SourceIn, field: str) -> UUI
 
     Several matches are narrowed to those of the requested kind; if still several, the request is
     ambiguous and the problem lists the candidates. An advisory lock on the name key makes
-    concurrent requests naming the same new source create it once.
+    concurrent requests naming the same new source create it once; a shared lock keeps them apart
+    from a bulk import's batch, which creates sources under the same lock held exclusively.
     """
     key = _key(source.name, f"{field}.name")
+    await repo.lock_source_creation(conn, shared=True)
     await repo.lock_name_key(conn, key)
     matches = await repo.matching(conn, key)
     if len(matches) > 1:

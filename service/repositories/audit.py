@@ -73,6 +73,15 @@ async def seal(conn: asyncpg.Connection, entries: Sequence[tuple[Any, ...]], pen
     await conn.execute(DELETE_PENDING, list(pending_ids))
 
 
+PENDING_COLUMNS = ("actor", "action", "entity_type", "entity_id", "change")
+
+
+async def insert_pending_many(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Store writes' entries, each a tuple of ``PENDING_COLUMNS``, with one COPY, to be sealed after commit."""
+    if rows:
+        await conn.copy_records_to_table("audit_pending", columns=PENDING_COLUMNS, records=rows)
+
+
 async def head(conn: asyncpg.Connection) -> asyncpg.Record | None:
     """The last entry's seq and hash; None in an empty log."""
     record: asyncpg.Record | None = await conn.fetchrow(HEAD)

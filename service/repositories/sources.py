@@ -11,6 +11,12 @@ import asyncpg
 
 LOCK_NAME_KEY = "SELECT pg_advisory_xact_lock(hashtextextended('source:' || $1, 0))"
 
+# Resolving an inline source takes this lock shared; a bulk import's batch takes it exclusively
+# while it matches and creates sources in memory (service.domain.batch), so that no request creates
+# a source under a name key the batch has found free, nor the batch one a request has.
+LOCK_SOURCE_CREATION = "SELECT pg_advisory_xact_lock(hashtextextended('source-creation', 0))"
+LOCK_SOURCE_CREATION_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended('source-creation', 0))"
+
 MATCHING_NAME_KEY = """
 SELECT s.id, s.name, s.kind
   FROM sources s
@@ -103,6 +109,11 @@ SELECT h.source_id
 async def lock_name_key(conn: asyncpg.Connection, key: str) -> None:
     """Serialize, until commit, every transaction that resolves or creates a source under ``key``."""
     await conn.execute(LOCK_NAME_KEY, key)
+
+
+async def lock_source_creation(conn: asyncpg.Connection, *, shared: bool) -> None:
+    """Until commit, keep bulk batches (``shared=False``) apart from each other and from inline sources resolved."""
+    await conn.execute(LOCK_SOURCE_CREATION_SHARED if shared else LOCK_SOURCE_CREATION)
 
 
 async def matching(conn: asyncpg.Connection, key: str) -> list[asyncpg.Record]:

@@ -1,0 +1,224 @@
+"""Bulk import: what a batch reads of the stored data in a few set-based queries, and the rows it
+writes with COPY, in the order their references need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import asyncpg
+
+from service.repositories.claims import ClaimRow
+
+
+class SourceRef(NamedTuple):
+    """A source as the rules need it: its id, name and kind."""
+
+    id: UUID
+    name: str
+    kind: str
+
+
+class UpstreamRef(NamedTuple):
+    """What a hop linking an upstream claim needs of it."""
+
+    first_source: SourceRef
+    origin_source_id: UUID
+    relay_source_ids: list[UUID]
+
+
+@dataclass
+class StoredFacts:
+    """What the stored data says about everything the lines of one batch name."""
+
+    stored_claim_ids: set[UUID]
+    sources_by_key: dict[str, list[SourceRef]]
+    """Unmerged sources whose name or an alias folds to the key, oldest first: every key the batch looks up."""
+    survivors: dict[UUID, SourceRef]
+    """Each source id named that names a source: the unmerged source it is (or was merged into)."""
+    upstreams: dict[UUID, UpstreamRef]
+    wikidata_taken: set[str]
+
+
+class NewSource(NamedTuple):
+    """A source to create, with its aliases, name index and affiliations."""
+
+    id: UUID
+    kind: str
+    name: str
+    name_key: str
+    description: str | None
+    identifiers: dict[str, str]
+    aliases: list[tuple[str, str]]
+    tokens: list[str]
+    token_deletes: list[tuple[str, str]]
+    affiliations: list[tuple[UUID, str | None, date | None, date | None]]
+
+
+class NewClaim(NamedTuple):
+    """A claim to create: its row, its hops and what its first revision records."""
+
+    id: UUID
+    row: ClaimRow
+    hops: list[tuple[UUID, str, str | None, UUID | None]]
+    snapshot: dict[str, Any]
+
+
+# The row triggers leave the chains of this transaction to one check_chains() call before commit
+# (revision 0009).
+CHECK_CHAINS_BY_BATCH = "SET LOCAL provenance.chain_check = 'batch'"
+
+CHECK_CHAINS = "SELECT check_chains($1::uuid[])"
+
+# What an import writes, for the planner to learn its new sizes and values (a table grown from empty
+# is otherwise planned as tiny until autovacuum, if it runs, analyzes it).
+ANALYZE_WRITTEN = """
+ANALYZE sources, source_aliases, source_name_tokens, token_deletes, affiliations, claims, hops, claim_revisions,
+        audit_log
+"""
+
+STORED_CLAIM_IDS = "SELECT id FROM claims WHERE id = ANY ($1::uuid[])"
+
+# Unmerged sources whose name or an alias folds to one of the keys, as MATCHING_NAME_KEY finds
+# them one key at a time (service.repositories.sources), oldest first.
+SOURCES_BY_KEY = """
+SELECT m.key, s.id, s.name, s.kind
+  FROM (SELECT s.name_key AS key, s.id FROM sources s WHERE s.name_key = ANY ($1::text[])
+        UNION
+        SELECT a.alias_key, a.source_id FROM source_aliases a WHERE a.alias_key = ANY ($1::text[])) AS m
+  JOIN sources s ON s.id = m.id
+ WHERE s.merged_into IS NULL
+ ORDER BY s.seq
+"""
+
+# Each id that names a source, with the unmerged source it is or was merged into (as SURVIVOR).
+SURVIVORS = """
+WITH RECURSIVE chain (given, id, merged_into, depth) AS (
+    SELECT id, id, merged_into, 0 FROM sources WHERE id = ANY ($1::uuid[])
+    UNION ALL
+    SELECT c.given, s.id, s.merged_into, c.depth + 1
+      FROM chain c JOIN sources s ON s.id = c.merged_into
+     WHERE c.depth < 64
+)
+SELECT c.given, s.id, s.name, s.kind FROM chain c JOIN sources s ON s.id = c.id WHERE c.merged_into IS NULL
+"""
+
+# What a hop linking each claim upstream needs of it (as UPSTREAM, with the first source's name).
+UPSTREAMS = """
+SELECT c.id, c.origin_source_id, c.relay_source_ids, s.id AS first_id, s.name AS first_name, s.kind AS first_kind
+  FROM claims c
+  JOIN hops h ON h.claim_id = c.id AND h.position = 0
+  JOIN sources s ON s.id = h.source_id
+ WHERE c.id = ANY ($1::uuid[])
+"""
+
+WIKIDATA_TAKEN = """
+SELECT identifiers ->> 'wikidata' AS wikidata
+  FROM sources
+ WHERE identifiers ? 'wikidata' AND identifiers ->> 'wikidata' = ANY ($1::text[])
+"""
+
+INSERT_TOKEN_DELETES = """
+INSERT INTO token_deletes (delete_key, token)
+SELECT delete_key, token FROM unnest($1::text[], $2::text[]) AS d(delete_key, token)
+ON CONFLICT DO NOTHING
+"""
+
+SOURCE_COLUMNS = ["id", "kind", "name", "name_key", "description", "identifiers"]
+CLAIM_COLUMNS = [
+    "id", "text", "kind", "language", "url", "title", "author", "outlet", "published_at", "stated_at",
+    "origin_source_id", "relay_source_ids", "search_text",
+]  # fmt: skip
+HOP_COLUMNS = ["claim_id", "position", "source_id", "cue", "role", "upstream_claim_id"]
+REVISION_COLUMNS = ["claim_id", "number", "action", "changes", "actor"]
+
+
+async def analyze_written(conn: asyncpg.Connection) -> None:
+    """Refresh the planner's statistics of every table an import writes."""
+    await conn.execute(ANALYZE_WRITTEN)
+
+
+async def check_chains_by_batch(conn: asyncpg.Connection) -> None:
+    """Until commit, leave the chains this transaction writes to ``insert_claims``' one check."""
+    await conn.execute(CHECK_CHAINS_BY_BATCH)
+
+
+async def stored_facts(
+    conn: asyncpg.Connection,
+    *,
+    claim_ids: Sequence[UUID],
+    keys: Sequence[str],
+    source_ids: Sequence[UUID],
+    upstream_ids: Sequence[UUID],
+    wikidata: Sequence[str],
+) -> StoredFacts:
+    """What is stored of everything a batch names, in five queries."""
+    by_key: dict[str, list[SourceRef]] = {key: [] for key in keys}
+    for r in await conn.fetch(SOURCES_BY_KEY, list(keys)):
+        by_key[r["key"]].append(SourceRef(r["id"], r["name"], r["kind"]))
+    upstreams = {
+        r["id"]: UpstreamRef(
+            SourceRef(r["first_id"], r["first_name"], r["first_kind"]), r["origin_source_id"], r["relay_source_ids"]
+        )
+        for r in await conn.fetch(UPSTREAMS, list(upstream_ids))
+    }
+    return StoredFacts(
+        stored_claim_ids={r["id"] for r in await conn.fetch(STORED_CLAIM_IDS, list(claim_ids))},
+        sources_by_key=by_key,
+        survivors={
+            r["given"]: SourceRef(r["id"], r["name"], r["kind"]) for r in await conn.fetch(SURVIVORS, list(source_ids))
+        },
+        upstreams=upstreams,
+        wikidata_taken={r["wikidata"] for r in await conn.fetch(WIKIDATA_TAKEN, list(wikidata))} if wikidata else set(),
+    )
+
+
+async def insert_sources(conn: asyncpg.Connection, sources: Sequence[NewSource]) -> None:
+    """Store new sources in the order they were made, with their aliases, name index and affiliations."""
+    if not sources:
+        return
+    await conn.copy_records_to_table(
+        "sources",
+        columns=SOURCE_COLUMNS,
+        records=[(s.id, s.kind, s.name, s.name_key, s.description, s.identifiers) for s in sources],
+    )
+    await conn.copy_records_to_table(
+        "source_aliases",
+        columns=["source_id", "alias", "alias_key"],
+        records=[(s.id, alias, key) for s in sources for alias, key in s.aliases],
+    )
+    await conn.copy_records_to_table(
+        "source_name_tokens",
+        columns=["source_id", "token"],
+        records=[(s.id, token) for s in sources for token in s.tokens],
+    )
+    pairs = sorted({pair for s in sources for pair in s.token_deletes})
+    await conn.execute(INSERT_TOKEN_DELETES, [k for k, _ in pairs], [t for _, t in pairs])
+    await conn.copy_records_to_table(
+        "affiliations",
+        columns=["source_id", "organization_id", "role", "since", "until"],
+        records=[(s.id, *affiliation) for s in sources for affiliation in s.affiliations],
+    )
+
+
+async def insert_claims(conn: asyncpg.Connection, claims: Sequence[NewClaim], actor: str | None) -> None:
+    """Store claims in file order with their hops and first revisions, then check their chains."""
+    if not claims:
+        return
+    await conn.copy_records_to_table(
+        "claims", columns=CLAIM_COLUMNS, records=[(claim.id, *claim.row) for claim in claims]
+    )
+    await conn.copy_records_to_table(
+        "hops",
+        columns=HOP_COLUMNS,
+        records=[(claim.id, position, *hop) for claim in claims for position, hop in enumerate(claim.hops)],
+    )
+    await conn.copy_records_to_table(
+        "claim_revisions",
+        columns=REVISION_COLUMNS,
+        records=[(claim.id, 1, "create", claim.snapshot, actor) for claim in claims],
+    )
+    await conn.execute(CHECK_CHAINS, [claim.id for claim in claims])

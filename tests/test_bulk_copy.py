@@ -1,0 +1,656 @@
+"""The batch import: the database it leaves is the one POSTing each line would have left, line failures
+are reported as POST /claims answers them and store nothing, and ``POST /claims/import`` serves it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+import msgspec
+import pytest
+from litestar import Litestar
+
+from bench import corpus
+from service import db, migrations, seeds
+from service.app import create_app
+from service.domain import audit, imports
+from service.domain import claims as claims_domain
+from service.domain import sources as sources_domain
+from service.domain.imports import ClaimLine, Importer, LineFailure, import_lines
+from service.errors import ProvenanceError, problem_document
+from service.model import MergeIn
+from service.repositories import claims as claims_repo
+from service.settings import Settings
+from tests.conftest import (
+    ADMIN_KEY_NAME,
+    Server,
+    bearer,
+    claim_body,
+    empty_tables,
+    hop,
+    inline,
+    issue_key,
+    running,
+)
+
+NDJSON = {"Content-Type": "application/x-ndjson"}
+PENTAGON = str(seeds.seed_id("source", "pentagon"))
+HINA = str(seeds.seed_id("source", "hina"))
+REUTERS = str(seeds.seed_id("source", "reuters"))
+DIETZ = str(seeds.seed_id("source", "dietz"))  # merged into Ryder in both databases
+SEEDED_CLAIM = str(seeds.seed_id("claim", "austin-initiated-call"))
+
+
+def ids(count: int) -> list[str]:
+    return [str(uuid.UUID(int=0xB0C0 << 64 | n)) for n in range(count)]
+
+
+CLAIM = ids(41)
+
+
+def line(text: str, *hops: dict[str, Any], id: str | None = None, **fields: Any) -> dict[str, Any]:
+    body = claim_body(text, *hops, **fields)
+    return {"id": id, **body} if id else body
+
+
+def encode(*lines: dict[str, Any] | str) -> bytes:
+    return b"".join((x.encode() if isinstance(x, str) else msgspec.json.encode(x)) + b"\n" for x in lines)
+
+
+def hops_of(count: int, prefix: str) -> list[dict[str, Any]]:
+    return [hop(inline(f"{prefix} relay {n}", "outlet"), "citing") for n in range(count)]
+
+
+# Every rule of POST /claims, met line after line, across batches of 4: what earlier lines made is
+# what later lines find.
+LINES = encode(
+    line(
+        "Smith spoke first.",
+        hop(
+            inline(
+                "Alexandra Smith",
+                aliases=["ALEXANDRA SMITH", "Sasha Smith", "sasha  smith", "А. Смит"],
+                description="press officer",
+                identifiers={"wikidata": "Q900001", "homepage": "https://smith.example"},
+                affiliations=[
+                    {"organization": {"name": "Smith Institute"}, "role": "director", "since": "2020-01-01"},
+                    {"organization_id": PENTAGON, "role": "adviser", "until": "2024-12-31"},
+                ],
+            ),
+            "told reporters",
+            role=" press officer ",
+        ),
+        id=CLAIM[0],
+        language="en-GB",
+        appeared_in={"url": "https://a.example/1", "title": "T", "author": "Au", "outlet": "Hina"},
+        stated_at="2024-06-25T12:00:00.123456+02:00",
+    ),
+    line("Found by an alias.", hop(inline("Sasha Smith")), id=CLAIM[1]),
+    line("Found by a folded alias.", hop(inline("a smith")), id=CLAIM[2]),
+    line(
+        "The institute, now a hop.",
+        hop(inline("Daily Bugle", "outlet", aliases=["The Bugle"]), "reports"),
+        hop(inline("smith institute", "organization")),
+        id=CLAIM[3],
+        appeared_in={"published_at": "2024-06-26T08:00:00Z"},
+    ),
+    line("Alex spoke.", hop(inline("Alex Jones")), id=CLAIM[4]),
+    line("Alexander spoke.", hop(inline("Alexander Jones", aliases=["Alex Jones"])), id=CLAIM[5]),
+    line("Which Jones?", hop(inline("Alex Jones")), id=CLAIM[6]),
+    line("Mercury the planet.", hop(inline("Mercury", "organization")), id=CLAIM[7]),
+    line("Mercury the singer.", hop(inline("Freddie Mercury", aliases=["Mercury"])), id=CLAIM[8]),
+    line("The singer again.", hop(inline("Mercury", "person")), id=CLAIM[9]),
+    line("Mercury, of what kind?", hop(inline("Mercury", "anonymous")), id=CLAIM[10]),
+    line(
+        "Upstream in the batch before.",
+        hop(inline("Weekly Echo", "outlet"), "reprints"),
+        {"cue": "citing", "upstream_claim_id": CLAIM[3]},
+        id=CLAIM[11],
+    ),
+    line(
+        "Upstream in this batch.",
+        hop(inline("Evening Star", "outlet")),
+        {"cue": "citing", "upstream_claim_id": CLAIM[11]},
+        id=CLAIM[12],
+    ),
+    line(
+        "Upstream stored before.", {"cue": "citing", "upstream_claim_id": SEEDED_CLAIM, "source_id": HINA}, id=CLAIM[13]
+    ),
+    line("Relayed twice.", hop(REUTERS, "reports"), {"cue": "citing", "upstream_claim_id": SEEDED_CLAIM}, id=CLAIM[40]),
+    line(
+        "Upstream, wrong first source.",
+        {"cue": "citing", "upstream_claim_id": SEEDED_CLAIM, "source_id": REUTERS},
+        id=CLAIM[14],
+    ),
+    line("Upstream named by nobody.", hop(HINA), {"cue": "citing", "upstream_claim_id": CLAIM[39]}, id=CLAIM[15]),
+    line("Upstream not last.", {"cue": "citing", "upstream_claim_id": CLAIM[0]}, hop(HINA), id=CLAIM[16]),
+    line("Itself upstream.", hop(HINA), {"cue": "citing", "upstream_claim_id": CLAIM[17]}, id=CLAIM[17]),
+    line("A merged source's id.", hop(DIETZ, "said"), id=CLAIM[18]),
+    line("Unknown source id.", hop(str(uuid.UUID(int=7))), id=CLAIM[19]),
+    line("Not an id.", hop("Reuters"), id=CLAIM[20]),
+    line("Both.", {"cue": "said", "source_id": HINA, "source": inline("Hina", "outlet")}, id=CLAIM[21]),
+    line("Neither.", {"cue": "said"}, id=CLAIM[22]),
+    line("   ", hop(HINA), id=CLAIM[23]),
+    line("Blank cue.", hop(HINA, "  "), id=CLAIM[24]),
+    line("No letters.", hop(inline("!!!")), id=CLAIM[25]),
+    line("An alias without letters.", hop(inline("Ghost Writer", aliases=["ok", "--"])), id=CLAIM[26]),
+    line(
+        "Made a source, then failed.",
+        hop(inline("Phantom Outlet", "outlet", aliases=["Phantom"]), "reports"),
+        {"cue": "said"},
+        id=CLAIM[27],
+    ),
+    line("The phantom, now for real.", hop(inline("Phantom", "outlet")), id=CLAIM[28]),
+    line(
+        "Member of a person.",
+        hop(inline("Jo Bloggs", affiliations=[{"organization": {"name": "Alexander Jones"}}])),
+        id=CLAIM[29],
+    ),
+    line(
+        "Its own member.",
+        hop(inline("Loop Org", "organization", affiliations=[{"organization": {"name": "Loop Org"}}])),
+        id=CLAIM[30],
+    ),
+    line(
+        "Until before since.",
+        hop(
+            inline(
+                "Time Traveller",
+                affiliations=[{"organization_id": PENTAGON, "since": "2024-01-02", "until": "2024-01-01"}],
+            )
+        ),
+        id=CLAIM[31],
+    ),
+    line(
+        "Twice the member.",
+        hop(
+            inline(
+                "Double Agent",
+                affiliations=[
+                    {"organization_id": PENTAGON, "role": "spy"},
+                    {"organization": {"name": "Pentagon"}, "role": "spy"},
+                ],
+            )
+        ),
+        id=CLAIM[32],
+    ),
+    line("Wikidata taken.", hop(inline("Smith Twin", identifiers={"wikidata": "Q900001"})), id=CLAIM[33]),
+    line("Already stored (seed).", hop(HINA), id=SEEDED_CLAIM),
+    line("Already stored (this file).", hop(HINA), id=CLAIM[0]),
+    line("No id at all.", hop(inline("Anonymous Tipster", "anonymous", affiliations=[{"organization_id": PENTAGON}]))),
+    line("Sixteen hops.", *hops_of(15, "Long"), hop(inline("Long Origin")), id=CLAIM[34]),
+    line("Seventeen hops.", *hops_of(16, "Longer"), hop(inline("Longer Origin")), id=CLAIM[35]),
+    line("Bad id.", hop(HINA), id="not-an-id"),
+    line("A NUL \u0000 inside.", hop(inline("Nul Outlet", "outlet")), id=CLAIM[36]),
+    '{"text": "broken", "kind": ',
+    "",
+    line("Rumour.", hop(HINA), kind="rumour", id=CLAIM[37]),
+    line(
+        "The last one.", hop(inline("Alexandra Smith")), {"cue": "citing", "upstream_claim_id": CLAIM[12]}, id=CLAIM[38]
+    ),
+)
+
+
+# --- what POSTing each line leaves, and what the batches leave -----------------------------------
+
+
+def outcome(problem: dict[str, Any], names: dict[UUID, str]) -> dict[str, Any]:
+    """A problem with candidate ids replaced by names (the two databases number new sources apart)."""
+    candidates = [{**c, "id": names[UUID(c["id"])]} for c in problem.get("candidates") or []]
+    return {**problem, "candidates": candidates} if candidates else problem
+
+
+async def post_each(conn: asyncpg.Connection, body: bytes) -> list[tuple[int, Any]]:
+    """Store each line as POST /claims stores a body (service.domain.claims.create), in its own transaction."""
+    found: list[tuple[int, Any]] = []
+    for number, raw in enumerate(body.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            parsed = msgspec.json.decode(raw, type=ClaimLine)
+            claim_id = UUID(parsed.id) if parsed.id else None
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+            found.append((number, "unparsable"))
+            continue
+        if claim_id is not None and await claims_repo.exists(conn, claim_id):
+            continue
+        try:
+            await claims_domain.create(conn, parsed, id=claim_id, actor="import")
+        except (ProvenanceError, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
+            found.append((number, problem_document(exc)))
+    return found
+
+
+async def import_batches(
+    conn: asyncpg.Connection, body: bytes, batch_lines: int, reader: asyncpg.Connection | None = None
+) -> list[tuple[int, Any]]:
+    """Import in batches; every batch must have been stored whole (none fell back to line by line), and
+    each prepared ahead must have been resolved against what its write found stored."""
+    failures: list[LineFailure] = []
+    importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=batch_lines, reader=reader)
+    await importer.run(body.split(b"\n"))
+    assert importer.refused_batches == 0
+    assert importer.resolved_again == 0
+    return [(f.number, f.problem) for f in failures]
+
+
+async def prepared(conn: asyncpg.Connection) -> None:
+    """The seeds, and Dietz merged into Ryder, as in both databases compared."""
+    await seeds.load(conn)
+    await sources_domain.merge(conn, UUID(DIETZ), MergeIn(into=str(seeds.seed_id("source", "ryder"))))
+
+
+async def state(conn: asyncpg.Connection) -> dict[str, Any]:
+    """Everything the import writes, with source ids replaced by names."""
+    names = {r["id"]: r["name"] for r in await conn.fetch("SELECT id, name FROM sources")}
+
+    def named(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (names[UUID(v)] if k == "source_id" and v else named(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [named(v) for v in value]
+        return value
+
+    claims = await conn.fetch(
+        """SELECT c.*, c.search_vector::text AS vector, d.chain FROM claims c JOIN claim_documents d USING (id)
+            ORDER BY c.seq"""
+    )
+    sources = await conn.fetch("SELECT * FROM source_documents ORDER BY seq")
+    await audit.seal(conn)
+    entries = await conn.fetch("SELECT seq, actor, action, entity_type, entity_id, body FROM audit_log ORDER BY seq")
+    return {
+        "claims": [
+            {
+                **{
+                    k: r[k]
+                    for k in (
+                        "id",
+                        "text",
+                        "kind",
+                        "language",
+                        "url",
+                        "title",
+                        "author",
+                        "outlet",
+                        "published_at",
+                        "stated_at",
+                        "search_text",
+                        "vector",
+                        "version",
+                        "status",
+                    )
+                },
+                "origin": names[r["origin_source_id"]],
+                "relays": [names[s] for s in r["relay_source_ids"]],
+                "chain": [
+                    (h["position"], h["source"]["name"], h["cue"], h["role"], h["upstream_claim_id"])
+                    for h in r["chain"]
+                ],
+            }
+            for r in claims
+        ],
+        "sources": [
+            {
+                **{k: r[k] for k in ("name", "kind", "description", "identifiers", "aliases", "version", "name_key")},
+                "merged_into": names.get(r["merged_into"]),
+                "affiliations": [
+                    (a["organization"]["name"], a["role"], a["since"], a["until"]) for a in r["affiliations"]
+                ],
+            }
+            for r in sources
+        ],
+        "aliases": sorted(
+            (names[r["source_id"]], r["alias"], r["alias_key"])
+            for r in await conn.fetch("SELECT * FROM source_aliases")
+        ),
+        "tokens": sorted(
+            (names[r["source_id"]], r["token"]) for r in await conn.fetch("SELECT * FROM source_name_tokens")
+        ),
+        "token_deletes": sorted(tuple(r) for r in await conn.fetch("SELECT delete_key, token FROM token_deletes")),
+        "revisions": [
+            (r["claim_id"], r["number"], r["action"], named(r["changes"]), r["actor"])
+            for r in await conn.fetch(
+                "SELECT * FROM claim_revisions r JOIN claims c ON c.id = r.claim_id ORDER BY c.seq"
+            )
+        ],
+        "audit": [
+            (
+                r["seq"],
+                r["actor"],
+                r["action"],
+                r["entity_type"],
+                r["entity_id"] if r["entity_type"] == "claim" else names.get(r["entity_id"], "?"),
+                named(msgspec.json.decode(r["body"])["change"]),
+            )
+            for r in entries
+        ],
+        "names": names,
+    }
+
+
+@pytest.fixture(scope="module")
+def new_database(server: Server) -> Iterator[Callable[[], str]]:
+    made: list[str] = []
+
+    def make() -> str:
+        url = server.create_database()
+        made.append(url)
+        migrations.upgrade(url)
+        return url
+
+    yield make
+    for url in made:
+        server.drop_database(url)
+
+
+async def _both(posted_url: str, imported_url: str, body: bytes, batch_lines: int) -> tuple[Any, ...]:
+    posted, imported = await db.connect(posted_url), await db.connect(imported_url)
+    reader = await db.connect(imported_url)
+    try:
+        await prepared(posted)
+        await prepared(imported)
+        by_post = await post_each(posted, body)
+        # Each batch resolved while the one before is written, against what that one stores.
+        by_import = await import_batches(imported, body, batch_lines, reader=reader)
+        return (
+            by_post,
+            by_import,
+            await state(posted),
+            await state(imported),
+            await audit.verify(imported),
+        )
+    finally:
+        await posted.close()
+        await imported.close()
+        await reader.close()
+
+
+class Compared(msgspec.Struct):
+    by_post: list[tuple[int, Any]]
+    by_import: list[tuple[int, Any]]
+    posted: dict[str, Any]
+    imported: dict[str, Any]
+    verification: Any
+
+
+@pytest.fixture(scope="module")
+def compared(new_database: Callable[[], str]) -> Compared:
+    """The same lines POSTed one by one into one database, and imported in batches of 4 into another."""
+    return Compared(*asyncio.run(_both(new_database(), new_database(), LINES, batch_lines=4)))
+
+
+class TestSameAsPosting:
+    def test_the_same_lines_fail_with_the_same_problems(self, compared: Compared) -> None:
+        def normal(found: list[tuple[int, Any]], names: dict[UUID, str]) -> list[tuple[int, Any]]:
+            return [(n, p if isinstance(p, str) else outcome(p, names)) for n, p in found]
+
+        parse_failures = {n for n, p in compared.by_post if p == "unparsable"}
+        assert normal([f for f in compared.by_import if f[0] not in parse_failures], compared.imported["names"]) == (
+            normal([f for f in compared.by_post if f[0] not in parse_failures], compared.posted["names"])
+        )
+        assert {n for n, _ in compared.by_import} >= parse_failures
+
+    @pytest.mark.parametrize("table", ["claims", "sources", "aliases", "tokens", "token_deletes", "revisions"])
+    def test_the_stored_rows_are_the_same(self, compared: Compared, table: str) -> None:
+        posted, imported = compared.posted[table], compared.imported[table]
+        if table == "claims":  # the line without id gets an id of its own in each database
+            posted = [{**c, "id": None} if c["text"] == "No id at all." else c for c in posted]
+            imported = [{**c, "id": None} if c["text"] == "No id at all." else c for c in imported]
+        if table == "revisions":
+            posted = [r[1:] for r in posted]
+            imported = [r[1:] for r in imported]
+        assert imported == posted
+
+    def test_the_audit_log_has_the_same_entries_in_the_same_order_and_verifies(self, compared: Compared) -> None:
+        def without_new_ids(entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+            return [(*e[:4], e[4] if isinstance(e[4], str) or e[5]["text"] != "No id at all." else None, *e[5:])
+                    for e in entries]  # fmt: skip
+
+        assert without_new_ids(compared.imported["audit"]) == without_new_ids(compared.posted["audit"])
+        assert compared.verification.ok
+        assert compared.verification.entries == len(compared.imported["audit"])
+
+    def test_the_cases_meant_are_there(self, compared: Compared) -> None:
+        problems = {n: p for n, p in compared.by_import}
+        details = [p["detail"] for p in problems.values()]
+        assert any("matches 2 stored sources" in d for d in details)  # which Jones
+        assert "chain[0].upstream_claim_id: no claim has this id" not in details
+        assert "chain[1].upstream_claim_id: no claim has this id" in details
+        assert any(p["status"] == 409 and p.get("constraint") == "sources_wikidata_key" for p in problems.values())
+        assert any(p["status"] == 409 and p.get("constraint") == "affiliations_unique" for p in problems.values())
+        assert any(p["detail"].startswith("a value cannot be stored") for p in problems.values())  # the NUL
+        texts = [c["text"] for c in compared.imported["claims"]]
+        assert "Sixteen hops." in texts and "Seventeen hops." not in texts
+        assert "The phantom, now for real." in texts
+        phantoms = [s for s in compared.imported["sources"] if s["name"].startswith("Phantom")]
+        assert [s["name"] for s in phantoms] == ["Phantom"]
+
+
+class TestLines:
+    async def test_a_refused_line_is_reported_by_number_and_stores_nothing(self, conn: asyncpg.Connection) -> None:
+        body = encode(
+            line("Fine.", hop(inline("Kept Outlet", "outlet"))),
+            line("Refused.", hop(inline("Lost Outlet", "outlet")), {"cue": "said", "source_id": "nope"}),
+            line("Seventeen.", *hops_of(17, "Too many")),
+        )
+        failures = await import_batches(conn, body, batch_lines=100)
+        assert [(n, p["status"]) for n, p in failures] == [(2, 422), (3, 422)]
+        assert failures[0][1]["errors"] == [{"field": "chain[1].source_id", "message": "'nope' is not an id"}]
+        assert failures[1][1]["errors"] == [{"field": "chain", "message": "Expected `array` of length <= 16"}]
+        assert await conn.fetchval("SELECT array_agg(name ORDER BY name) FROM sources") == ["Kept Outlet"]
+        assert await conn.fetchval("SELECT count(*) FROM claims") == 1
+        await audit.seal(conn)
+        assert await conn.fetchval("SELECT count(*) FROM audit_log") == 1
+
+    async def test_a_large_import_leaves_the_statistics_of_what_it_wrote_fresh(
+        self, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def body(start: int) -> bytes:
+            return encode(*(line(f"Claim {n}.", hop(inline("Hina", "outlet"))) for n in range(start, start + 3)))
+
+        estimate = "SELECT reltuples FROM pg_class WHERE relname = 'claims'"
+        monkeypatch.setattr(imports, "ANALYZE_AFTER", 4)
+        await import_batches(conn, body(0), batch_lines=10)
+        assert await conn.fetchval(estimate) != 3
+        monkeypatch.setattr(imports, "ANALYZE_AFTER", 3)
+        await import_batches(conn, body(3), batch_lines=10)
+        assert await conn.fetchval(estimate) == 6
+
+    async def test_ids_already_stored_are_counted_and_skipped(self, conn: asyncpg.Connection) -> None:
+        body = encode(
+            line("One.", hop(inline("Hina", "outlet")), id=CLAIM[0]),
+            line("One again.", hop(inline("Hina", "outlet")), id=CLAIM[0]),
+        )
+        first = await import_lines(conn, body.split(b"\n"), actor="import", on_failure=print, batch_lines=10)
+        again = await import_lines(conn, body.split(b"\n"), actor="import", on_failure=print, batch_lines=10)
+        assert (first.imported, first.already_stored, again.imported, again.already_stored) == (1, 1, 0, 2)
+        assert await conn.fetchval("SELECT text FROM claims") == "One."
+
+    async def test_a_batch_the_database_refuses_is_stored_line_by_line(self, new_database: Callable[[], str]) -> None:
+        conn = await db.connect(await asyncio.to_thread(new_database))
+        try:
+            await conn.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
+            body = encode(
+                line("Allowed.", hop(inline("Hina", "outlet"))),
+                line("Forbidden.", hop(inline("Hina", "outlet"))),
+                line("Allowed too.", hop(inline("Hina", "outlet"))),
+            )
+            failures: list[LineFailure] = []
+            importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=10)
+            await importer.run(body.split(b"\n"))
+            assert importer.refused_batches == 1
+            assert [(f.number, f.problem["status"], f.problem.get("constraint")) for f in failures] == [
+                (2, 422, "test_no_forbidden")
+            ]
+            assert await conn.fetchval("SELECT array_agg(text ORDER BY seq) FROM claims") == [
+                "Allowed.",
+                "Allowed too.",
+            ]
+            assert await conn.fetchval("SELECT count(*) FROM sources") == 1
+            assert (await audit.verify(conn)).ok
+        finally:
+            await conn.close()
+
+    async def test_the_database_refuses_a_broken_chain_written_in_bulk(self, conn: asyncpg.Connection) -> None:
+        source = await conn.fetchval(
+            "INSERT INTO sources (kind, name, name_key) VALUES ('outlet', 'X', 'x') RETURNING id"
+        )
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="positions"):
+            async with conn.transaction():
+                await conn.execute("SET LOCAL provenance.chain_check = 'batch'")
+                claim = await conn.fetchval(
+                    "INSERT INTO claims (text, kind, language, origin_source_id, search_text) "
+                    "VALUES ('t', 'quote', 'en', $1, 't') RETURNING id",
+                    source,
+                )
+                await conn.execute(
+                    "INSERT INTO hops (claim_id, position, source_id, cue) VALUES ($1, 1, $2, 'c')", claim, source
+                )
+                await conn.execute("SELECT check_chains($1::uuid[])", [claim])
+
+    async def test_concurrent_posts_and_a_batch_create_each_new_source_once(
+        self, app: Litestar, client: httpx.AsyncClient
+    ) -> None:
+        names = [f"Contested Name {n}" for n in range(30)]
+        body = encode(*(line(f"Imported {n}.", hop(inline(name))) for n, name in enumerate(names)))
+
+        async def imported() -> None:
+            async with app.state.pool.acquire() as conn, app.state.pool.acquire() as reader:
+                importer = Importer(conn, actor="import", on_failure=print, batch_lines=5, reader=reader)
+                report = await importer.run(body.split(b"\n"))
+                assert report.imported == 30
+
+        async def posted() -> None:
+            for n, name in enumerate(names):
+                response = await client.post("/claims", json=claim_body(f"Posted {n}.", hop(inline(name))))
+                assert response.status_code == 201, response.text
+
+        await asyncio.gather(imported(), posted())
+        async with app.state.pool.acquire() as conn:
+            counts = await conn.fetch("SELECT name_key, count(*) FROM sources GROUP BY 1 HAVING count(*) > 1")
+            assert counts == []
+            assert await conn.fetchval("SELECT count(*) FROM claims") == 60
+
+
+class TestTheGeneratedCorpus:
+    async def test_it_imports_whole_with_its_chains_and_links(self, conn: asyncpg.Connection) -> None:
+        out = io.BytesIO()
+        corpus.write(400, 11, out)
+        failures = await import_batches(conn, out.getvalue(), batch_lines=150)
+        assert failures == []
+        assert await conn.fetchval("SELECT count(*) FROM claims") == 400
+        linked = await conn.fetchval("SELECT count(*) FROM hops WHERE upstream_claim_id IS NOT NULL")
+        assert 100 < linked < 160
+        assert (await audit.verify(conn)).ok
+
+
+# --- POST /claims/import -------------------------------------------------------------------------
+
+
+class TestEndpoint:
+    async def test_it_stores_the_lines_and_reports_the_failures(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        body = encode(
+            line("Via HTTP.", hop(inline("Hina", "outlet"), "reports"), hop(inline("Patrick Ryder")), id=CLAIM[0]),
+            line("Linked.", hop(inline("Bugle", "outlet")), {"cue": "citing", "upstream_claim_id": CLAIM[0]}),
+            line("Broken link.", hop(inline("Bugle", "outlet")), {"cue": "citing", "upstream_claim_id": CLAIM[9]}),
+            line("Again.", hop(inline("Hina", "outlet")), id=CLAIM[0]),
+        )
+        response = await client.post("/claims/import", content=body, headers=NDJSON)
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "imported": 2,
+            "already_stored": 1,
+            "failed": 1,
+            "failures": [
+                {
+                    "line": 3,
+                    "problem": {
+                        "status": 422,
+                        "title": "Unprocessable Entity",
+                        "detail": "chain[1].upstream_claim_id: no claim has this id",
+                        "errors": [{"field": "chain[1].upstream_claim_id", "message": "no claim has this id"}],
+                    },
+                }
+            ],
+        }
+        trace = (await client.get(f"/claims/{CLAIM[0]}/trace")).json()
+        assert [h["source"]["name"] for h in trace["path"]] == ["Hina", "Patrick Ryder"]
+        await audit.seal(conn)
+        assert await conn.fetchval("SELECT array_agg(DISTINCT actor) FROM audit_log WHERE entity_type = 'claim'") == [
+            ADMIN_KEY_NAME
+        ]
+        assert await conn.fetchval("SELECT array_agg(DISTINCT actor) FROM claim_revisions") == [ADMIN_KEY_NAME]
+
+    async def test_json_is_415(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/claims/import", json=claim_body("x", hop(inline("Hina", "outlet"))))
+        assert response.status_code == 415
+        assert "application/x-ndjson" in response.json()["detail"]
+
+    async def test_it_needs_a_write_key(self, app: Litestar, anonymous_client: httpx.AsyncClient) -> None:
+        body = encode(line("x", hop(inline("Hina", "outlet"))))
+        assert (await anonymous_client.post("/claims/import", content=body, headers=NDJSON)).status_code == 401
+        read = await issue_key(app.state.pool, "reader", "read")
+        headers = {**NDJSON, **bearer(read)}
+        assert (await anonymous_client.post("/claims/import", content=body, headers=headers)).status_code == 403
+
+    async def test_the_documented_example_imports(self, client: httpx.AsyncClient) -> None:
+        from service.api.imports import EXAMPLE_BODY
+
+        for raw in EXAMPLE_BODY.splitlines():
+            msgspec.json.decode(raw, type=ClaimLine)
+        response = await client.post("/claims/import", content=EXAMPLE_BODY.encode(), headers=NDJSON)
+        assert response.json()["imported"] == 2
+
+
+@pytest.fixture
+async def bounded(database_url: str) -> AsyncIterator[tuple[Litestar, httpx.AsyncClient]]:
+    settings = Settings(
+        database_url=database_url,
+        pool_min_size=1,
+        pool_max_size=2,
+        write_rate_limit_per_minute=0,
+        max_body_bytes=400,
+        max_import_bytes=2_000,
+    )
+    application = create_app(settings)
+    async with running(application):
+        async with application.state.pool.acquire() as conn:
+            await empty_tables(conn)
+        key = await issue_key(application.state.pool, "bulk", "write")
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=bearer(key)) as http:
+            yield application, http
+
+
+class TestBounds:
+    async def test_a_body_over_the_import_bound_is_413_and_stores_nothing(
+        self, bounded: tuple[Litestar, httpx.AsyncClient]
+    ) -> None:
+        app, http = bounded
+        body = encode(*(line(f"Claim {n}.", hop(inline("Hina", "outlet"))) for n in range(40)))
+        assert len(body) > 2_000
+        response = await http.post("/claims/import", content=body, headers=NDJSON)
+        assert response.status_code == 413
+        async with app.state.pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM claims") == 0
+
+    async def test_the_import_bound_is_its_own_and_a_line_over_the_body_bound_is_refused(
+        self, bounded: tuple[Litestar, httpx.AsyncClient]
+    ) -> None:
+        _, http = bounded
+        long = line("Long. " + "word " * 100, hop(inline("Hina", "outlet")))
+        body = encode(line("Short.", hop(inline("Hina", "outlet"))), long)
+        assert 400 < len(body) < 2_000
+        response = await http.post("/claims/import", content=body, headers=NDJSON)
+        assert response.status_code == 200
+        assert response.json()["imported"] == 1
+        assert response.json()["failures"][0]["line"] == 2
+        assert response.json()["failures"][0]["problem"]["status"] == 413
