@@ -171,7 +171,7 @@ def test_generated_client_creates_traces_and_reviews_a_claim(generated: Any, ser
 
         line = {"text": "The call lasted an hour", "kind": "paraphrase",
                 "chain": [{"source": {"name": "Daily Bugle", "kind": "outlet"}, "cue": "reports"},
-                          {"cue": "citing", "upstream_claim_id": claim.id}]}  # fmt: skip
+                          {"cue": "citing", "upstream_claim_id": str(claim.id)}]}  # fmt: skip
         body = generated("types").File(payload=io.BytesIO(json.dumps(line).encode() + b"\n"))
         imported = generated("api.claims.import_claims").sync(client=client, body=body)
         assert isinstance(imported, models.ClaimImport)

@@ -7,6 +7,8 @@ from uuid import UUID
 
 import asyncpg
 
+from service.db import retrying
+
 # The path of a claim is its own hops followed by its upstream claim's path without that claim's
 # first hop (the same source as the linking hop), recursively, at most $2 links deep. For each root
 # the query answers the claim itself, the path in order, the affiliations of the origin (the last
@@ -88,8 +90,12 @@ SELECT c.id, length(c.search_vector) AS claim_lexemes,
 GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 
+@retrying
 async def traces(conn: asyncpg.Connection, claim_ids: Sequence[UUID], max_depth: int) -> list[asyncpg.Record]:
-    """One row per stored claim of ``claim_ids`` (in that order) with its path and origin affiliations."""
+    """One row per stored claim of ``claim_ids`` (in that order) with its path and origin affiliations.
+
+    Run again when a migration made its prepared statement stale: inside its read-only transaction
+    asyncpg cannot prepare it anew by itself."""
     if conn.is_in_transaction():
         return list(await conn.fetch(TRACE, list(claim_ids), max_depth))
     async with conn.transaction(readonly=True):
