@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-deps lint openapi spec-check spectral lock clean
+.PHONY: install run test test-deps fuzz bench bench-smoke bench-deps lint openapi spec-check spectral lock clean
 
 install: $(STAMP)
 
@@ -23,14 +23,31 @@ run: install
 test: install test-deps
 	$(BIN)/python -m pytest -q
 
+## Schemathesis against the served app and its OpenAPI document: every operation, every check, ~5 minutes
+## on a throwaway database (DATABASE_URL's server, else an embedded one); schemathesis.toml says how.
+fuzz: install
+	$(BIN)/python tests/fuzz/run.py
+
 ## What tests need beyond Python: Debian's headless chromium renders the trace drawing.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-deps:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
+## The benchmark (bench/README.md): 10,000 and 1,000,000 claims; figures to bench/results/ and bench/README.md.
+bench: install bench-deps
+	$(BIN)/python -m bench.run --claims 10000 --claims 1000000
+
+## The same on 2,000 claims, a few seconds a scenario: fails on errors, never on speed (CI).
+bench-smoke: install bench-deps
+	$(BIN)/python -m bench.run --smoke
+
+## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver).
+bench-deps:
+	command -v wrk >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends wrk)
+
 lint: install
-	$(BIN)/ruff format --check service tests alembic
-	$(BIN)/ruff check service tests alembic
+	$(BIN)/ruff format --check service tests alembic bench
+	$(BIN)/ruff check service tests alembic bench
 	$(BIN)/mypy
 
 ## Lint the committed OpenAPI document with Spectral (ruleset spectral:oas): no error allowed.
@@ -50,7 +67,7 @@ spec-check: install
 lock: install
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --no-header -q -o requirements.lock
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -q -o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --no-header -q -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

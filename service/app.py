@@ -11,11 +11,13 @@ from litestar.openapi.spec import Components, Contact, License, Server, Tag
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from service import __version__
+from service.api.allow import every_method_in_allow
 from service.api.audit import AuditController
 from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, require_api_key
 from service.api.claims import ClaimController
 from service.api.drawing import draw_claim_trace
 from service.api.health import HealthController
+from service.api.idempotency import provide_idempotency
 from service.api.imports import import_router
 from service.api.limits import rate_limits
 from service.api.network import claim_propagation, source_network
@@ -23,9 +25,11 @@ from service.api.prov import claim_prov
 from service.api.reviews import ReviewController
 from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
+from service.api.strict import strict_json_body
 from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
 from service.errors import Moved, moved_handler, problem_details_config
+from service.sealing import sealer_lifespan, wake_after_write
 from service.settings import Settings
 
 DESCRIPTION = """\
@@ -73,7 +77,7 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """The Provenance app; with no settings, read from the environment."""
     settings = settings or Settings.from_env()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ClaimController,
             import_router(settings),
@@ -90,14 +94,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "conn": Provide(provide_connection),
             "actor": Provide(provide_actor, sync_to_thread=False),
+            "idempotency": Provide(provide_idempotency),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         guards=[require_api_key],
+        before_request=strict_json_body,
         middleware=rate_limits(settings),
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[pool_lifespan(settings)],
+        lifespan=[pool_lifespan(settings), sealer_lifespan()],
+        after_response=wake_after_write,
         plugins=[ProblemDetailsPlugin(problem_details_config()), DescribedStructSchemaPlugin()],
         exception_handlers={Moved: moved_handler},
         openapi_config=openapi_config(),
         state=State({"settings": settings}),
     )
+    every_method_in_allow(app)
+    return app

@@ -10,18 +10,21 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 import asyncpg
 
 from service import bulk, db, migrations, seeds
 from service.database import resolve_url
-from service.domain import keys
+from service.domain import audit, keys
 from service.errors import ProvenanceError
+from service.settings import Settings
 
 log = logging.getLogger("provenance")
 
@@ -35,7 +38,9 @@ def _database_url(args: argparse.Namespace) -> str:
 async def _seed(database_url: str, path: Path) -> seeds.SeedReport:
     conn = await db.connect(database_url)
     try:
-        return await seeds.load(conn, path)
+        report = await seeds.load(conn, path)
+        await audit.seal(conn)
+        return report
     finally:
         await conn.close()
 
@@ -58,10 +63,12 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 def cmd_import(args: argparse.Namespace) -> None:
     """Import NDJSON claims in batches, each line stored or reported; exit 1 if any line failed."""
+    database_url = _database_url(args)
     try:
-        report = bulk.run_import(_database_url(args), args.file, args.batch_lines)
+        report = bulk.run_import(database_url, args.file, args.batch_lines)
     except OSError as exc:
         sys.exit(f"provenance import: {exc}")
+    asyncio.run(_with_connection(database_url, audit.seal))
     skipped = f", {report.already_stored} already stored" if report.already_stored else ""
     print(f"imported {report.imported} claim(s), {report.failed} line(s) failed{skipped}")
     if report.failed:
@@ -75,9 +82,12 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 async def _with_connection(database_url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run ``work`` on one connection, then seal the audit entries of what it wrote."""
     conn = await db.connect(database_url)
     try:
-        return await work(conn)
+        result = await work(conn)
+        await audit.seal(conn)
+        return result
     finally:
         await conn.close()
 
@@ -128,8 +138,14 @@ def _command() -> str:
         return str(script)
 
 
+def _drained(signum: int, frame: FrameType | None) -> None:
+    """uvicorn raises SIGTERM again once it has drained the requests in flight: a clean stop, so exit 0."""
+    raise SystemExit(0)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn; on SIGTERM, stop taking connections, finish the requests in flight
+    (for at most ``PROVENANCE_SHUTDOWN_TIMEOUT`` seconds), close the pool and exit 0."""
     import uvicorn
 
     database_url = _database_url(args)
@@ -142,6 +158,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"Provenance on http://{args.host}:{args.port} (interactive docs at /schema)")
     print(f"Writes need an API key; make one in another terminal: {_command()} keys create --name me --scope write")
     print("and send it as `Authorization: Bearer <key>`.", flush=True)
+    signal.signal(signal.SIGTERM, _drained)
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -149,6 +166,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        timeout_graceful_shutdown=Settings.from_env().shutdown_timeout,
     )
 
 

@@ -7,13 +7,16 @@ Exception tree::
      ├── Forbidden                  403: the API key's scope does not reach this operation
      ├── NotFound                   404: an id that names nothing (or is not an id at all)
      ├── InvalidInput               422: the body or a parameter breaks a rule; names the fields
-     │    └── AmbiguousSource       422: an inline source matches several stored ones
+     │    ├── AmbiguousSource       422: an inline source matches several stored ones
+     │    └── IdempotencyKeyReused  422: an Idempotency-Key sent again with another request
      ├── Conflict                   409: the request clashes with what is stored
+     │    └── IdempotencyKeyInUse   409: the first request with this Idempotency-Key is still running
      ├── PreconditionFailed         412: If-Match names a version that is no longer current
      ├── PreconditionRequired       428: an edit came without If-Match
      └── Unavailable                503: the database does not answer; retry after a moment
 
-Connection failures and deadlines (``DATABASE_UNAVAILABLE``) become the same 503 with ``Retry-After``.
+Connection failures and deadlines (``DATABASE_UNAVAILABLE``) become the same 503 with ``Retry-After``,
+and so do asyncpg's client errors that a dropped connection caused (``connection_lost``).
 
 ``Moved`` (a merged source) is not an error: it answers 308 with ``Location``.
 Litestar's own ``HTTPException`` family (validation, unknown routes, methods) and asyncpg's
@@ -102,10 +105,20 @@ class AmbiguousSource(InvalidInput):
     """An inline source matches several stored sources; ``candidates`` lists them."""
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """An ``Idempotency-Key`` already answered another request (method, path or body)."""
+
+
 class Conflict(ProvenanceError):
     """The request clashes with what is stored."""
 
     status = 409
+
+
+class IdempotencyKeyInUse(Conflict):
+    """The first request with this ``Idempotency-Key`` has not finished: retry in a moment."""
+
+    headers = {"Retry-After": "1"}
 
 
 class PreconditionFailed(ProvenanceError):
@@ -221,6 +234,27 @@ def _from_unavailable(exc: Exception) -> ProblemDetailsException:
     return problem
 
 
+# How asyncpg's client reports a connection PostgreSQL dropped under a request, as misuse: a statement
+# on it or the end of its transaction ("... connection is closed"), or a call after the pool took the
+# dead connection back ("... released back to the pool"). The service makes neither mistake otherwise.
+LOST_CONNECTION = ("connection is closed", "released back to the pool")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether an error of asyncpg's client comes from PostgreSQL dropping the connection: it says so,
+    or it was raised while handling the drop."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DATABASE_UNAVAILABLE) or any(words in str(seen) for words in LOST_CONNECTION):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _from_client_error(exc: Exception) -> ProblemDetailsException:
+    return _from_unavailable(exc) if connection_lost(exc) else _from_unexpected(exc)
+
+
 def _from_collision(exc: Exception) -> ProblemDetailsException:
     log.warning("write rolled back after retries: %r", exc)
     problem = _problem(503, "The write kept colliding with concurrent writes; retry in a moment.")
@@ -260,6 +294,10 @@ def problem_details_config() -> ProblemDetailsConfig:
         asyncpg.IntegrityConstraintViolationError: _from_integrity,
         asyncpg.DataError: _from_data_error,
         **dict.fromkeys(DATABASE_UNAVAILABLE, _from_unavailable),
+        asyncpg.InterfaceError: _from_client_error,
+        # asyncpg's protocol left in a state it cannot go on from, as when PostgreSQL dies mid-reply;
+        # the pool closes that connection when it comes back.
+        asyncpg.InternalClientError: _from_unavailable,
         asyncpg.TransactionRollbackError: _from_collision,
         asyncpg.InvalidCachedStatementError: _from_collision,
         Exception: _from_unexpected,

@@ -6,8 +6,8 @@ in ``Meta`` annotations (attribute docstrings do not reach it), shared through t
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -18,17 +18,31 @@ ClaimStatus = Literal["active", "retracted"]
 
 # --- field types shared by several bodies ------------------------------------------------------
 
-Name = Annotated[str, Meta(min_length=1, max_length=300, description="A name as written.")]
+# Patterns mean the same to the service (Python's re, searching) and to the OpenAPI document's
+# readers (ECMA-262): no \s, \S or \w, whose sets differ, and no bare `$`, which Python also lets
+# match before a final line feed.
+WHITE_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Python's white space (``str.isspace``) as the inside of a character class."""
+END = r"$(?!\n)"
+"""The end of the text, and only there."""
+NOT_BLANK = rf"[^{WHITE_SPACE}]"
+"""Text that is not only white space."""
+
+Name = Annotated[
+    str,
+    Meta(min_length=1, max_length=300, description="A name as written, with a letter or digit at least."),
+]
 ClaimText = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=10_000,
+        pattern=NOT_BLANK,
         description="The statement as it appeared.",
         examples=["Austin initiated the conversation and it was the first such call since March 2023"],
     ),
 ]
-LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+LANGUAGE_PATTERN = rf"^[a-z]{{2,3}}(-[A-Za-z0-9]{{1,8}})*{END}"
 Language = Annotated[
     str,
     Meta(
@@ -42,10 +56,30 @@ StatementText = Annotated[
     str, Meta(description="The statement as it appeared.", examples=["Austin initiated the conversation"])
 ]
 LanguageTag = Annotated[str, Meta(description="BCP 47 language tag.", examples=["en"])]
-Id = Annotated[str, Meta(description="An opaque id.", examples=["0b5e4a5c-8d0e-4f43-9c52-2d5c7e0b9f10"])]
+Id = Annotated[
+    str,
+    Meta(
+        description="An opaque id.",
+        examples=["0b5e4a5c-8d0e-4f43-9c52-2d5c7e0b9f10"],
+        extra_json_schema={"format": "uuid"},
+    ),
+]
 SourceId = Annotated[Id, Meta(description="A stored source's id.", examples=["9062f0c0-9021-5499-9d41-d89165299f5f"])]
 ClaimId = Annotated[Id, Meta(description="A stored claim's id.", examples=["628da9bb-78db-5b7e-81c0-506713da09c8"])]
-AwareDateTime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with an offset.")]
+AwareDateTime = Annotated[
+    datetime, Meta(tz=True, description="RFC 3339 with an offset, from 0001-01-02 to 9999-12-30 in UTC.")
+]
+EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def check_moments(**moments: datetime | UnsetType | None) -> None:
+    """Refuse a time PostgreSQL and Python cannot both hold: the very first and last instants of
+    Python's range are PostgreSQL's -infinity and infinity, and read back without their offset."""
+    for name, moment in moments.items():
+        if isinstance(moment, datetime) and not EARLIEST <= moment <= LATEST:
+            raise ValueError(f"{name}: a time from 0001-01-02 to 9999-12-30 in UTC")
+
+
 CreatedAt = Annotated[datetime, Meta(description="When the service stored it (RFC 3339).")]
 NextCursor = Annotated[
     str | None,
@@ -136,6 +170,9 @@ class OrganizationRef(Base):
 class AffiliationIn(Base):
     """Membership of an organization or outlet, by id or inline: exactly one of `organization_id`
     and `organization`."""
+
+    given_at_most_one: ClassVar = ("organization_id", "organization")
+    given_at_least_one: ClassVar = ("organization_id", "organization")
 
     organization_id: (
         Annotated[SourceId, Meta(description="The organization's or outlet's id; or name it inline in `organization`.")]
@@ -247,11 +284,18 @@ class AppearedIn(Base):
     outlet: Annotated[str, Meta(max_length=300, description="Where it was published.")] | None = None
     published_at: Annotated[AwareDateTime, Meta(description="When the piece was published.")] | None = None
 
+    def __post_init__(self) -> None:
+        check_moments(published_at=self.published_at)
+
 
 class HopIn(Base):
-    """One hop of a chain: a source by `source_id` or inline `source`, and its cue."""
+    """One hop of a chain: a source by `source_id` or inline `source` (not both), and its cue. Only a
+    hop linking an upstream claim may leave out its source."""
 
-    cue: Annotated[Cue, Meta(min_length=1, max_length=300)]
+    given_at_most_one: ClassVar = ("source_id", "source")
+    given_at_least_one: ClassVar = ("source_id", "source", "upstream_claim_id")
+
+    cue: Annotated[Cue, Meta(min_length=1, max_length=300, pattern=NOT_BLANK)]
     source_id: (
         Annotated[SourceId, Meta(description="The hop's source by id; or name it inline in `source`.")] | None
     ) = None
@@ -300,6 +344,9 @@ class ClaimIn(Base):
     )
     stated_at: Annotated[AwareDateTime, Meta(description="When the origin said it, if known.")] | None = None
 
+    def __post_init__(self) -> None:
+        check_moments(stated_at=self.stated_at)
+
 
 class Hop(Out):
     """A stored hop."""
@@ -337,6 +384,14 @@ class Claim(Out):
     retraction: (
         Annotated[Retraction, Meta(description="Why and when the claim was retracted; null while it is active.")] | None
     )
+
+
+class ClaimState(Out):
+    """A claim's status and version alone: whether it is still active, and whether it changed since read."""
+
+    id: ClaimId
+    status: ClaimStatusField
+    version: Annotated[int, Meta(description="Bumped by every edit and retraction; the `ETag` is this number quoted.")]
 
 
 class ClaimPage(Out):
@@ -558,7 +613,11 @@ class SourceNetwork(Out):
 
 WebUrl = Annotated[
     str,
-    Meta(pattern=r"^https?://[^\s/?#]+\S*$", max_length=2_000, description="An http or https URL."),
+    Meta(
+        pattern=rf"^https?://[^{WHITE_SPACE}/?#]+[^{WHITE_SPACE}]*{END}",
+        max_length=2_000,
+        description="An http or https URL.",
+    ),
 ]
 RatingLabel = Annotated[str, Meta(description="The verdict in words.", examples=["Accurate"])]
 RatingValue = Annotated[float, Meta(description="The verdict on the scale from `worst` to `best`.", examples=[5])]
@@ -570,7 +629,7 @@ ReviewSummary = Annotated[str, Meta(description="The review's conclusion in a fe
 class RatingIn(Base):
     """A verdict: a label, and optionally a value on the scale from `worst` to `best`."""
 
-    label: Annotated[RatingLabel, Meta(min_length=1, max_length=100)]
+    label: Annotated[RatingLabel, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)]
     value: Annotated[RatingValue, Meta(description="Needs `best` and `worst`, and lies between them.")] | None = None
     best: Annotated[BestRating, Meta(description="The best value of the scale; given with `worst`, and above it.")] | (
         None
@@ -583,6 +642,9 @@ class RatingIn(Base):
 
 class ReviewIn(Base):
     """A fact-checker's verdict on a claim: the reviewer by `reviewer_id` or inline `reviewer`."""
+
+    given_at_most_one: ClassVar = ("reviewer_id", "reviewer")
+    given_at_least_one: ClassVar = ("reviewer_id", "reviewer")
 
     rating: Annotated[RatingIn, Meta(description="The verdict.")]
     reviewed_at: Annotated[AwareDateTime, Meta(description="When the claim was reviewed.")]
@@ -601,6 +663,9 @@ class ReviewIn(Base):
     ) = None
     url: Annotated[WebUrl, Meta(description="Where the review is published (http or https).")] | None = None
     summary: Annotated[ReviewSummary, Meta(max_length=5_000)] | None = None
+
+    def __post_init__(self) -> None:
+        check_moments(reviewed_at=self.reviewed_at)
 
 
 class Rating(Out):
@@ -731,11 +796,17 @@ class ClaimPatch(Base):
     ) = UNSET
     chain: Annotated[ChainIn, Meta(description="The new chain, replacing the old whole.")] | UnsetType = UNSET
 
+    def __post_init__(self) -> None:
+        check_moments(stated_at=self.stated_at)
+
 
 class RetractionIn(Base):
     """Why a claim is retracted."""
 
-    reason: Annotated[RetractionReason, Meta(min_length=1, max_length=2_000, examples=["The quote was misattributed."])]
+    reason: Annotated[
+        RetractionReason,
+        Meta(min_length=1, max_length=2_000, pattern=NOT_BLANK, examples=["The quote was misattributed."]),
+    ]
 
 
 class Revision(Out):

@@ -32,6 +32,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Writes one API key (else one address) may make a minute; 0 lifts the limit."""
     max_body_bytes: int = 1_048_576
     """The largest request body accepted; a larger one is a 413."""
+    shutdown_timeout: int = 20
+    """Seconds ``provenance serve`` lets requests in flight finish after SIGTERM before cancelling them."""
     max_import_bytes: int = 134_217_728
     """The largest body ``POST /claims/import`` accepts (NDJSON, streamed); a larger one is a 413."""
 
@@ -50,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "read_rate_limit_per_minute": int(env.get("PROVENANCE_RATE_LIMIT_PER_MINUTE", "600")),
             "write_rate_limit_per_minute": int(env.get("PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE", "120")),
             "max_body_bytes": int(env.get("PROVENANCE_MAX_BODY_BYTES", "1048576")),
+            "shutdown_timeout": int(env.get("PROVENANCE_SHUTDOWN_TIMEOUT", "20")),
             "max_import_bytes": int(env.get("PROVENANCE_MAX_IMPORT_BYTES", "134217728")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

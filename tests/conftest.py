@@ -37,6 +37,7 @@ TABLES = ", ".join(
     [
         "claim_reviews", "claim_revisions", "claim_relations", "hops", "claims",
         "affiliations", "source_aliases", "source_name_tokens", "token_deletes", "sources", "api_keys", "audit_log",
+        "audit_pending", "idempotency_keys",
     ]
 )  # fmt: skip
 

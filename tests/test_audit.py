@@ -226,6 +226,7 @@ async def test_verify_answers_ok_on_an_untouched_log(client: httpx.AsyncClient) 
 
 async def test_stored_body_is_the_hashed_bytes(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     await create_claim(client, ryder_claim())
+    await head(client)  # reading the log seals what is pending
     for row in await conn.fetch("SELECT seq, body, prev_hash, hash FROM audit_log ORDER BY seq"):
         assert hashlib.sha256((row["prev_hash"] or b"") + row["body"]).digest() == row["hash"]
         assert msgspec.json.decode(row["body"])["seq"] == row["seq"]
@@ -239,6 +240,7 @@ async def test_the_database_refuses_to_change_the_log(
     client: httpx.AsyncClient, conn: asyncpg.Connection, statement: str
 ) -> None:
     await create_claim(client, ryder_claim())
+    await head(client)
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await conn.execute(statement)
     assert (await verify(client))["ok"] is True
@@ -258,6 +260,7 @@ async def tamper(database_url: str, *statements: str) -> None:
 async def test_verify_names_the_first_entry_a_superuser_changed(client: httpx.AsyncClient, database_url: str) -> None:
     for n in range(4):
         await create_claim(client, ryder_claim(f"Statement {n}"))
+    await head(client)
     await tamper(
         database_url,
         "UPDATE audit_log SET body = set_byte(body, 20, get_byte(body, 20) # 1) WHERE seq = 3",
@@ -271,6 +274,7 @@ async def test_verify_names_the_first_entry_a_superuser_changed(client: httpx.As
 async def test_verify_names_a_deleted_entry(client: httpx.AsyncClient, database_url: str) -> None:
     for n in range(3):
         await create_claim(client, ryder_claim(f"Statement {n}"))
+    await head(client)
     await tamper(database_url, "DELETE FROM audit_log WHERE seq = 2")
     answer = await verify(client)
     assert (answer["ok"], answer["broken_at"]) == (False, 2)
@@ -279,6 +283,7 @@ async def test_verify_names_a_deleted_entry(client: httpx.AsyncClient, database_
 
 async def test_verify_notices_a_column_changed_without_its_body(client: httpx.AsyncClient, database_url: str) -> None:
     await create_claim(client, ryder_claim())
+    await head(client)
     await tamper(database_url, "UPDATE audit_log SET actor = 'someone else' WHERE seq = 2")
     answer = await verify(client)
     assert (answer["ok"], answer["broken_at"]) == (False, 2)
@@ -308,9 +313,74 @@ async def test_concurrent_writers_leave_the_log_contiguous_and_linear(roomy_app:
             *(http.post("/claims", json=ryder_claim(f"Claim {n}")) for n in range(WRITERS))
         )
         assert [r.status_code for r in responses] == [201] * WRITERS
+        await roomy_app.state.sealer.seal()
         async with roomy_app.state.pool.acquire() as conn:
             rows = await conn.fetch("SELECT seq, prev_hash, hash FROM audit_log ORDER BY seq")
         assert [r["seq"] for r in rows] == list(range(1, WRITERS + 2))  # the key, then every claim
         assert all(r["prev_hash"] == before["hash"] for before, r in itertools.pairwise(rows))
         verified = (await http.get("/audit/verify")).json()
         assert verified == {"ok": True, "entries": WRITERS + 1, "head": rows[-1]["hash"].hex()}
+
+
+async def stored_counts(conn: asyncpg.Connection) -> tuple[int, int]:
+    """How many entries are sealed in the log and how many wait to be."""
+    sealed = await conn.fetchval("SELECT count(*) FROM audit_log")
+    pending = await conn.fetchval("SELECT count(*) FROM audit_pending")
+    return sealed, pending
+
+
+async def until_sealed(conn: asyncpg.Connection, entries: int, seconds: float = 5.0) -> None:
+    """Wait, without reading the log through the API (which seals), until ``entries`` are sealed."""
+    for _ in range(int(seconds / 0.05)):
+        if await stored_counts(conn) == (entries, 0):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not sealed in {seconds} s: {await stored_counts(conn)}")
+
+
+class TestSealing:
+    async def test_a_write_commits_its_entry_and_a_refused_write_none(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        await head(client)
+        before = sum(await stored_counts(conn))
+        await create_claim(client, ryder_claim())
+        assert sum(await stored_counts(conn)) == before + 1
+        refused = await client.post("/claims", json=claim_body("No chain"))
+        assert refused.status_code == 422
+        assert sum(await stored_counts(conn)) == before + 1
+
+    async def test_the_app_seals_after_a_write_without_anyone_reading(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        await create_claim(client, ryder_claim())
+        await until_sealed(conn, 2)  # the key's entry and the claim's
+
+    async def test_entries_another_process_left_pending_are_sealed_in_the_order_written(
+        self, database_url: str, app: Litestar, conn: asyncpg.Connection
+    ) -> None:
+        writer = await asyncpg.connect(database_url)
+        try:
+            for n in range(3):
+                await keys.create(writer, f"left-{n}", "read")
+        finally:
+            await writer.close()
+        before = await conn.fetchval("SELECT count(*) FROM audit_log")
+        settings = Settings(database_url=database_url, read_rate_limit_per_minute=0, write_rate_limit_per_minute=0)
+        async with running(create_app(settings)):
+            await until_sealed(conn, before + 3)
+        rows = await conn.fetch("SELECT seq, body FROM audit_log WHERE seq > $1 ORDER BY seq", before)
+        bodies = [msgspec.json.decode(r["body"]) for r in rows]
+        assert [b["change"]["name"] for b in bodies] == ["left-0", "left-1", "left-2"]
+        assert [b["seq"] for b in bodies] == [before + 1, before + 2, before + 3]
+        assert [b["at"] for b in bodies] == sorted(b["at"] for b in bodies)
+
+    async def test_a_pending_entry_cannot_be_changed(self, client: httpx.AsyncClient, database_url: str) -> None:
+        writer = await asyncpg.connect(database_url)
+        try:
+            await keys.create(writer, "pending-one", "read")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="never changed"):
+                await writer.execute("UPDATE audit_pending SET actor = 'someone else'")
+        finally:
+            await writer.close()
+        assert (await verify(client))["ok"] is True

@@ -85,3 +85,22 @@ async def test_sources_member_of(client: httpx.AsyncClient) -> None:
     bad = await client.get("/sources", params={"member_of": "nope"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "member_of"
+
+
+@pytest.mark.parametrize("param", ["since", "until"])
+@pytest.mark.parametrize("value", ["0.5", "1719273600", "2024-06-25", "2024-06-25T00:00:00"])
+async def test_since_and_until_other_than_rfc_3339_with_an_offset_are_422(
+    client: httpx.AsyncClient, param: str, value: str
+) -> None:
+    # A number was read as a Unix time: until=0.5 answered 200 with an empty list.
+    response = await client.get("/claims", params={param: value})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == param
+
+
+async def test_since_and_until_with_an_offset_bound_the_publication(client: httpx.AsyncClient) -> None:
+    body = claim_body("x", hop(inline("Hina", "outlet")), appeared_in={"published_at": "2024-06-25T10:00:00Z"})
+    claim = await create_claim(client, body)
+    assert await listed(client, since="2024-06-25T09:00:00+00:00", until="2024-06-25T11:00:00Z") == [claim["id"]]
+    assert await listed(client, since="2024-06-25T12:00:00+02:00") == [claim["id"]]
+    assert await listed(client, until="2024-06-25T10:00:00Z") == []

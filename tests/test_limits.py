@@ -50,6 +50,13 @@ async def test_reads_count_down_then_429_with_retry_after(limited: httpx.AsyncCl
     assert refused.headers["ratelimit-remaining"] == "0"
 
 
+async def test_one_budget_covers_every_read_route(limited: httpx.AsyncClient) -> None:
+    assert (await limited.get("/claims")).headers["ratelimit-remaining"] == str(READS - 1)
+    assert (await limited.get("/sources")).headers["ratelimit-remaining"] == str(READS - 2)
+    assert (await limited.get("/trace", params={"statement": "the call"})).headers["ratelimit-remaining"] == "0"
+    assert (await limited.get("/sources")).status_code == 429
+
+
 async def test_health_ready_and_docs_are_not_counted(limited: httpx.AsyncClient) -> None:
     for _ in range(READS + 2):
         assert (await limited.get("/health")).status_code == 200

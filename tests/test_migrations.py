@@ -55,6 +55,9 @@ CORE = {
     "api_keys",
     "audit_log",
     "audit_log_refuse_change",
+    "audit_pending",
+    "audit_pending_refuse_update",
+    "idempotency_keys",
 }
 
 

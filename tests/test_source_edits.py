@@ -116,6 +116,21 @@ class TestEdit:
     ) -> None:
         assert (await patch(client, source_id, {"description": "x"}, etag)).status_code == 404
 
+    async def test_an_affiliation_given_twice_is_a_documented_409_and_changes_nothing(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # Two inline organizations folding to one stored source: the edit answered a 409 that the
+        # OpenAPI document of updateSource did not list.
+        source = await create_source(client, {"name": "Maria Zakharova", "kind": "person"})
+        etag = (await read(client, source["id"])).headers["etag"]
+        twice = [{"organization": {"name": "Foreign Ministry"}}, {"organization": {"name": "foreign ministry."}}]
+        response = await patch(client, source["id"], {"affiliations": twice}, etag)
+        assert response.status_code == 409
+        assert response.json()["constraint"] == "affiliations_unique"
+        assert (await read(client, source["id"])).json()["affiliations"] == []
+        documented = client_document_statuses(await client.get("/schema/openapi.json"), "/sources/{source_id}", "patch")
+        assert "409" in documented
+
 
 @pytest.fixture
 async def duplicates(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -148,6 +163,11 @@ async def duplicates(client: httpx.AsyncClient) -> dict[str, Any]:
 
 async def merge(client: httpx.AsyncClient, source_id: str, into: str) -> httpx.Response:
     return await client.post(f"/sources/{source_id}/merge", json={"into": into})
+
+
+def client_document_statuses(schema: httpx.Response, path: str, method: str) -> set[str]:
+    """The statuses the served OpenAPI document lists for one operation."""
+    return set(schema.json()["paths"][path][method]["responses"])
 
 
 class TestMerge:

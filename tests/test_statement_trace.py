@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -97,3 +99,37 @@ async def test_bad_statement_queries_are_problems(client: httpx.AsyncClient, par
     response = await client.get("/trace", params=params)
     assert response.status_code in (400, 422)
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_holding_more_of_the_statement_always_ranks_higher(client: httpx.AsyncClient) -> None:
+    long = await create_claim(
+        client,
+        claim_body(
+            "Drones struck the harbour cranes overnight while engineers, sailors, dockers, guards and "
+            "officials watched the fires spread along the quay, the port authority said",
+            hop(inline("Port authority", "organization")),
+        ),
+    )
+    short = await create_claim(client, claim_body("Drones struck cranes", hop(inline("Someone"))))
+    items = await best(client, "drones struck the harbour cranes")
+    assert [item["trace"]["claim"]["id"] for item in items] == [long["id"], short["id"]]  # type: ignore[index]
+    # 4 of 4 stems among the long claim's many outranks 3 of 4 making up the whole short claim
+    assert items[0]["score"] > items[1]["score"]  # type: ignore[operator]
+    assert items[1]["score"] == round((3 + 3 / 3) / (4 + 1), 4)
+
+
+async def test_a_common_word_does_not_drown_the_claim_holding_the_whole_statement(
+    client: httpx.AsyncClient,
+) -> None:
+    bodies = [
+        claim_body(f"The minister spoke about item {n}", hop(inline("Ministry", "organization"))) for n in range(450)
+    ]
+    for start in range(0, len(bodies), 10):  # more claims holding "minister" than a level reads
+        await asyncio.gather(*(create_claim(client, body) for body in bodies[start : start + 10]))
+    target = await create_claim(
+        client, claim_body("The minister resigned over the bridge", hop(inline("Ministry", "organization")))
+    )
+    items = await best(client, "minister resigned bridge", limit=3)
+    assert items[0]["trace"]["claim"]["id"] == target["id"]  # type: ignore[index]
+    assert items[0]["score"] > 0.75  # type: ignore[operator]
+    assert len(items) == 3

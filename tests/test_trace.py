@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 
 from service.domain import traces
+from service.repositories import traces as repo
 from tests.conftest import claim_body, create_claim, create_source, hop, inline
 
 
@@ -109,10 +110,13 @@ class TestTracePath:
         # the denormalized origin still knows the real origin
         assert previous["origin"]["name"] == "Outlet 0"
 
-    async def test_a_trace_is_one_round_trip_whatever_the_depth(
+    async def test_a_trace_is_one_query_whatever_the_depth(
         self, client: httpx.AsyncClient, conn: asyncpg.Connection
     ) -> None:
+        # One query walks the whole chain; around it, the same three statements at any depth
+        # (BEGIN, SET LOCAL plan_cache_mode, COMMIT: see repositories.traces.GENERIC_PLAN).
         previous = await wire_story(client)
+        first = previous
         for i in range(5):
             previous = await create_claim(
                 client,
@@ -122,14 +126,23 @@ class TestTracePath:
                     hop(None, "citing", upstream_claim_id=previous["id"]),
                 ),
             )
-        # The first call on a connection also introspects types once; count a warm call.
+        # The first call on a connection also introspects types once; count warm calls.
         await traces.trace(conn, UUID(previous["id"]), max_depth=32)
-        queries: list[str] = []
-        conn.add_query_logger(lambda record: queries.append(record.query))
-        trace = await traces.trace(conn, UUID(previous["id"]), max_depth=32)
-        await asyncio.sleep(0)  # asyncpg hands query records to loggers with call_soon
-        assert trace.upstream_depth == 5
-        assert len(queries) == 1
+        counted: dict[int, list[str]] = {}
+        for claim in (first, previous):
+            queries: list[str] = []
+
+            def log(record: Any, queries: list[str] = queries) -> None:
+                queries.append(record.query)
+
+            conn.add_query_logger(log)
+            trace = await traces.trace(conn, UUID(claim["id"]), max_depth=32)
+            await asyncio.sleep(0)  # asyncpg hands query records to loggers with call_soon
+            conn.remove_query_logger(log)
+            counted[trace.upstream_depth] = queries
+        assert sorted(counted) == [0, 5]
+        assert len(counted[0]) == len(counted[5]) <= 4
+        assert [q for q in counted[5] if "WITH RECURSIVE" in q] == [repo.TRACE]
 
     async def test_unknown_claim_is_404_and_malformed_id_too(self, client: httpx.AsyncClient) -> None:
         for claim_id in ("00000000-0000-0000-0000-000000000000", "not-an-id"):

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from service.api import examples
 from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
+from service.api.params import UUID_FORMAT
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import audit as domain
@@ -37,13 +38,15 @@ class AuditController(Controller):
         request: Request[Any, Any, Any],
         conn: Conn,
         entity: Annotated[
-            str | None, Parameter(max_length=100, description="Only entries of the entity with this id.")
+            str | None,
+            Parameter(max_length=100, description="Only entries of the entity with this id.", schema_extra=UUID_FORMAT),
         ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Response[AuditPage]:
         entity_id = field_id(entity, "entity") if entity is not None else None
         after = decode_cursor(cursor, "audit", (int,))
+        await domain.seal(conn)
         items = await domain.page(conn, entity_id=entity_id, after_seq=after[0] if after else 0, limit=limit + 1)
         next_cursor = encode_cursor("audit", items[limit - 1].seq) if len(items) > limit else None
         return Response(
@@ -61,6 +64,7 @@ class AuditController(Controller):
         responses=problems(),
     )
     async def get_audit_head(self, conn: Conn) -> AuditHead:
+        await domain.seal(conn)
         return await domain.head(conn)
 
     @get(
@@ -76,4 +80,5 @@ class AuditController(Controller):
         responses=problems(),
     )
     async def verify_audit_log(self, conn: Conn) -> AuditVerification:
+        await domain.seal(conn)
         return await domain.verify(conn)

@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 
+from service.db import pooled
 from service.domain import keys
 from service.domain.keys import ApiKey, Scope
 from service.errors import Forbidden, Unauthorized
@@ -63,7 +64,7 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> ApiKey:
     """The unrevoked key of ``token``, by one indexed query; 401 otherwise."""
     state = connection.app.state
-    async with state.pool.acquire(timeout=state.settings.acquire_timeout) as conn:
+    async with pooled(state.pool, state.settings.acquire_timeout) as conn:
         key = await keys.authenticate(conn, token)
     if key is None:
         raise Unauthorized("the API key is unknown or revoked", key_sent=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,8 +13,9 @@ from service import documents
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.examples import with_examples
+from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
-from service.api.params import ClaimIdPath, ClaimIfMatch
+from service.api.params import ClaimIdPath, ClaimIfMatch, Moment, OptionalClaimIfMatch, SourceIdQuery, moment
 from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import claims as domain
@@ -31,6 +31,7 @@ from service.model import (
     ClaimKind,
     ClaimPage,
     ClaimPatch,
+    ClaimState,
     Relation,
     RelationIn,
     RelationList,
@@ -42,8 +43,6 @@ from service.repositories import claims as repo
 from service.repositories.claims import ClaimFilters
 from service.settings import AppSettings
 
-SourceId = Annotated[str | None, Parameter(max_length=100, description="A source's id.")]
-Moment = Annotated[datetime | None, Parameter(description="RFC 3339 date-time.")]
 ETAG_HEADER = etag_header("claim")
 
 
@@ -88,14 +87,19 @@ class ClaimController(Controller):
         "source by name or alias reuses it, none creates it, several is a 422 listing the candidates. "
         "Only the last hop may carry `upstream_claim_id`. All of it is stored in one transaction, "
         "with the claim's first revision.",
-        responses=problems(400, 401, 403, 422),
-        response_headers=ETAG_HEADER,
+        responses=problems(400, 401, 403, 422, idempotent=True),
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "write"},
     )
-    async def create_claim(self, data: JSONBody[ClaimIn], conn: Conn, actor: Actor) -> Response[Claim]:
-        claim_id = await domain.create(conn, data, actor=actor)
-        return await claim_response(conn, claim_id, status_code=201)
+    async def create_claim(
+        self, data: JSONBody[ClaimIn], conn: Conn, actor: Actor, idempotency: Idempotent
+    ) -> Response[Claim]:
+        async def write(conn: asyncpg.Connection) -> Response[Claim]:
+            claim_id = await domain.create(conn, data, actor=actor)
+            return await claim_response(conn, claim_id, status_code=201)
+
+        return await idempotency.run(conn, write)
 
     @get(
         operation_id="listClaims",
@@ -111,9 +115,12 @@ class ClaimController(Controller):
         self,
         request: Request[Any, Any, Any],
         conn: Conn,
-        q: Annotated[str | None, Parameter(min_length=1, max_length=1000, description="Words to find.")] = None,
-        origin: SourceId = None,
-        via: SourceId = None,
+        q: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=1000, description="Words to find (a letter or digit at least)."),
+        ] = None,
+        origin: SourceIdQuery = None,
+        via: SourceIdQuery = None,
         since: Moment = None,
         until: Moment = None,
         kind: Annotated[ClaimKind | None, Parameter(description="Only quotes or only paraphrases.")] = None,
@@ -132,16 +139,14 @@ class ClaimController(Controller):
     ) -> Response[ClaimPage]:
         if q is not None and not fold(q):
             raise InvalidInput.field("q", "needs at least one letter or digit")
-        for name, moment in (("since", since), ("until", until)):
-            if moment is not None and moment.tzinfo is None:
-                raise InvalidInput.field(name, "give an offset, e.g. 2024-06-25T00:00:00Z")
-        if since is not None and until is not None and since > until:
+        after, before = moment(since, "since"), moment(until, "until")
+        if after is not None and before is not None and after > before:
             raise InvalidInput.field("until", "until is before since")
         filters = ClaimFilters(
             origin=await sources.filter_id(conn, origin, "origin"),
             via=await sources.filter_id(conn, via, "via"),
-            since=since,
-            until=until,
+            since=after,
+            until=before,
             q=fold(q) if q else None,
             kind=kind,
             language=language,
@@ -162,6 +167,24 @@ class ClaimController(Controller):
     )
     async def get_claim(self, conn: Conn, claim_id: ClaimIdPath) -> Response[Claim]:
         return await claim_response(conn, path_id(claim_id, "claim"))
+
+    @get(
+        "/{claim_id:str}/status",
+        operation_id="getClaimStatus",
+        operation_class=with_examples(response=examples.CLAIM_STATE_ANSWER),
+        summary="Read a claim's status",
+        description="The claim's `status` and `version` alone, with its `ETag`: a cheap way to learn "
+        "whether a claim was retracted or changed since it was read, without its chain or origin.",
+        responses=problems(404),
+        response_headers=ETAG_HEADER,
+    )
+    async def get_claim_status(self, conn: Conn, claim_id: ClaimIdPath) -> Response[ClaimState]:
+        cid = path_id(claim_id, "claim")
+        record = await repo.state(conn, cid)
+        if record is None:
+            raise NotFound(f"no claim has the id {str(cid)!r}")
+        claim = ClaimState(id=str(record["id"]), status=record["status"], version=record["version"])
+        return Response(claim, headers={"ETag": etag(record["version"])})
 
     @patch(
         "/{claim_id:str}",
@@ -200,8 +223,8 @@ class ClaimController(Controller):
         "but `/trace?statement=` leaves it out unless asked. Records a revision. `If-Match` is optional "
         "here: a stale one is a 412. Retracting a retracted claim is a 409.",
         status_code=200,
-        responses=problems(401, 403, 404, 409, 412, 422),
-        response_headers=ETAG_HEADER,
+        responses=problems(401, 403, 404, 409, 412, 422, idempotent=True),
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "write"},
     )
@@ -210,12 +233,17 @@ class ClaimController(Controller):
         data: JSONBody[RetractionIn],
         conn: Conn,
         actor: Actor,
+        idempotency: Idempotent,
         claim_id: ClaimIdPath,
-        if_match: ClaimIfMatch = None,
+        if_match: OptionalClaimIfMatch = None,
     ) -> Response[Claim]:
         cid = path_id(claim_id, "claim")
-        await history.retract(conn, cid, data, if_match, actor=actor)
-        return await claim_response(conn, cid)
+
+        async def write(conn: asyncpg.Connection) -> Response[Claim]:
+            await history.retract(conn, cid, data, if_match, actor=actor)
+            return await claim_response(conn, cid)
+
+        return await idempotency.run(conn, write)
 
     @get(
         "/{claim_id:str}/revisions",
@@ -238,7 +266,8 @@ class ClaimController(Controller):
         description="`same_as` and `contradicts` are symmetric: seen from both claims, and asserting "
         "B-A after A-B is a repeat. `supports` and `corrects` go from this claim to `target_id`. A "
         "relation to itself is a 422, an unknown target a 422, a repeated relation a 409.",
-        responses=problems(401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422, idempotent=True),
+        response_headers=[REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "write"},
     )
@@ -247,10 +276,16 @@ class ClaimController(Controller):
         data: JSONBody[RelationIn],
         conn: Conn,
         actor: Actor,
+        idempotency: Idempotent,
         claim_id: ClaimIdPath,
     ) -> Response[Relation]:
-        created = await relations.create(conn, path_id(claim_id, "claim"), data, actor=actor)
-        return Response(created, status_code=201, headers={"Location": f"/claims/{claim_id}/relations"})
+        cid = path_id(claim_id, "claim")
+
+        async def write(conn: asyncpg.Connection) -> Response[Relation]:
+            created = await relations.create(conn, cid, data, actor=actor)
+            return Response(created, status_code=201, headers={"Location": f"/claims/{claim_id}/relations"})
+
+        return await idempotency.run(conn, write)
 
     @get(
         "/{claim_id:str}/relations",

@@ -28,6 +28,7 @@ from service.model import (
     AuditVerification,
     Claim,
     ClaimPage,
+    ClaimState,
     ClaimSummary,
     Hop,
     NetworkLink,
@@ -408,6 +409,7 @@ NETWORK = SourceNetwork(
 )
 
 CLAIM_ANSWER = {"claim": example("Hina, citing Reuters, citing Patrick Ryder", CLAIM)}
+CLAIM_STATE_ANSWER = {"active": example("Active, never edited", ClaimState(id=CLAIM_ID, status="active", version=1))}
 RETRACTED_CLAIM_ANSWER = {"retracted": example("The claim, retracted with its reason", RETRACTED_CLAIM)}
 CLAIM_PAGE_ANSWER = {
     "page": example(
@@ -419,7 +421,7 @@ TRACE_ANSWER = {"trace": example("Three hops to Patrick Ryder, speaking for the 
 STATEMENT_TRACE_ANSWER = {
     "statement": example(
         "The best match of a free text",
-        StatementTrace(statement="Austin initiated the call", items=[StatementMatch(score=0.8, trace=TRACE)]),
+        StatementTrace(statement="Austin initiated the call", items=[StatementMatch(score=0.8438, trace=TRACE)]),
     )
 }
 SOURCE_ANSWER = {"source": example("Patrick Ryder, the Pentagon's spokesman", RYDER_SOURCE)}

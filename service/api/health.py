@@ -7,6 +7,7 @@ from litestar import Controller, get
 from litestar.datastructures import State
 
 from service.api.problems import problems
+from service.db import pooled
 from service.errors import Unavailable
 from service.model import Health
 
@@ -30,8 +31,14 @@ class HealthController(Controller):
     )
     async def ready(self, state: State) -> Health:
         try:
-            async with state.pool.acquire(timeout=2) as conn:
+            async with pooled(state.pool, timeout=2) as conn:
                 await conn.fetchval("SELECT 1", timeout=2)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ) as exc:
             raise Unavailable("the database does not answer") from exc
         return Health(status="ok", database="ok")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, post
+from litestar import Request, Response, Router, post
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
@@ -22,6 +23,7 @@ from msgspec import Meta
 
 from service.api.auth import BEARER, Actor
 from service.api.examples import JsonExample
+from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.problems import FieldProblem, Problem, problems
 from service.db import Conn
 from service.domain.imports import LineFailure, import_lines, split_lines
@@ -161,14 +163,15 @@ TOO_LARGE = ResponseSpec(
     "`PROVENANCE_MAX_BODY_BYTES` is refused with 413 like an oversized `POST /claims`; the whole body may be up "
     "to `PROVENANCE_MAX_IMPORT_BYTES`.",
     status_code=200,
-    responses={**problems(401, 403, 415), 413: TOO_LARGE},
+    responses={**problems(401, 403, 415, 422, idempotent=True), 413: TOO_LARGE},
+    response_headers=[REPLAYED_HEADER],
     security=BEARER,
     opt={"scope": "write"},
     tags=["claims"],
 )
 async def import_claims(
-    request: Request[Any, Any, Any], conn: Conn, actor: Actor, settings: AppSettings
-) -> ClaimImport:
+    request: Request[Any, Any, Any], conn: Conn, actor: Actor, settings: AppSettings, idempotency: Idempotent
+) -> Response[ClaimImport]:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type not in NDJSON_TYPES:
         raise HTTPException(
@@ -180,20 +183,24 @@ async def import_claims(
         if len(failures) < LISTED_FAILURES:
             failures.append(LineProblem(line=failure.number, problem=msgspec.convert(failure.problem, LineProblemBody)))
 
-    # A second connection reads ahead for the next batch while one is written.
-    async with request.app.state.pool.acquire(timeout=settings.acquire_timeout) as reader:
-        report = await import_lines(
-            conn,
-            split_lines(request.stream()),
-            actor=actor,
-            on_failure=on_failure,
-            batch_lines=BATCH_LINES,
-            max_line_bytes=settings.max_body_bytes,
-            reader=reader,
+    async def work(body: AsyncIterator[bytes]) -> Response[ClaimImport]:
+        # A second connection reads ahead for the next batch while one is written.
+        async with request.app.state.pool.acquire(timeout=settings.acquire_timeout) as reader:
+            report = await import_lines(
+                conn,
+                split_lines(body),
+                actor=actor,
+                on_failure=on_failure,
+                batch_lines=BATCH_LINES,
+                max_line_bytes=settings.max_body_bytes,
+                reader=reader,
+            )
+        answer = ClaimImport(
+            imported=report.imported, already_stored=report.already_stored, failed=report.failed, failures=failures
         )
-    return ClaimImport(
-        imported=report.imported, already_stored=report.already_stored, failed=report.failed, failures=failures
-    )
+        return Response(answer, status_code=200)
+
+    return await idempotency.run_streamed(request.app.state.pool, settings.acquire_timeout, request.stream(), work)
 
 
 def import_router(settings: Settings) -> Router:

@@ -74,6 +74,13 @@ _DESCRIPTIONS = {
 }
 
 
+# What an Idempotency-Key adds to the 409 and 422 of a POST (service.api.idempotency).
+_IDEMPOTENT_DESCRIPTIONS = {
+    409: " Or a request with the same `Idempotency-Key` is still running: retry after `Retry-After` seconds.",
+    422: " Or the `Idempotency-Key` is malformed, or was sent before with another request (method, path or body).",
+}
+
+
 def _example(key: str, summary: str, status: int, detail: str, **extra: object) -> JsonExample:
     value = {"status": status, "title": HTTPStatus(status).phrase, "detail": detail, **extra}
     return JsonExample(id=key, summary=summary, value=value)
@@ -159,20 +166,44 @@ _EXAMPLES = {
     ],
 }
 
+_IDEMPOTENT_EXAMPLES = {
+    409: [
+        _example(
+            "key-in-flight",
+            "A retry while the first request with its Idempotency-Key still runs",
+            409,
+            "a request with the Idempotency-Key '4f1c2e2a-7d0b-4d8e-9a57-2f0c9c1b6b11' is still running; "
+            "retry in a moment",
+        )
+    ],
+    422: [
+        _example(
+            "key-reused",
+            "An Idempotency-Key sent again with another body",
+            422,
+            "the Idempotency-Key '4f1c2e2a-7d0b-4d8e-9a57-2f0c9c1b6b11' was sent with another request "
+            "(method, path or body); use a new key for a new write",
+            errors=[{"field": "Idempotency-Key", "message": "already used for another request"}],
+        )
+    ],
+}
 
-def problems(*statuses: int, limited: bool = True) -> dict[int, ResponseSpec]:
+
+def problems(*statuses: int, limited: bool = True, idempotent: bool = False) -> dict[int, ResponseSpec]:
     """OpenAPI responses for the given error statuses, and those any request may meet: 400 and 500,
-    429 on rate-limited routes, and 413 on writes (the routes that document 401)."""
+    429 on rate-limited routes, and 413 on writes (the routes that document 401). ``idempotent``
+    (a POST taking ``Idempotency-Key``) adds its 409 and 422."""
     always = {400, 500} | ({429} if limited else set()) | ({413} if 401 in statuses else set())
+    extra = _IDEMPOTENT_DESCRIPTIONS if idempotent else {}
     return {
         status: ResponseSpec(
             data_container=Problem,
-            description=_DESCRIPTIONS[status],
+            description=_DESCRIPTIONS[status] + extra.get(status, ""),
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
-            examples=list(_EXAMPLES[status]),
+            examples=[*_EXAMPLES[status], *(_IDEMPOTENT_EXAMPLES[status] if status in extra else [])],
         )
-        for status in sorted(always | set(statuses))
+        for status in sorted(always | set(statuses) | set(extra))
     }
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
+import asyncpg
 from litestar import Controller, Response, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody
 
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.examples import with_examples
-from service.api.params import ClaimIdPath
+from service.api.idempotency import REPLAYED_HEADER, Idempotent
+from service.api.params import ClaimIdPath, ReviewIdPath
 from service.api.problems import problems
 from service.db import Conn
 from service.domain import reviews as domain
@@ -39,15 +39,22 @@ class ReviewController(Controller):
         "source of a hop: one match by name or alias reuses it, none creates it, several is a 422 "
         "listing the candidates. The rating has a `label` and optionally a `value` on the scale from "
         "`worst` to `best` (both given, `worst` below `best`).",
-        responses=problems(401, 403, 404, 422),
+        responses=problems(401, 403, 404, 422, idempotent=True),
+        response_headers=[REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "write"},
     )
     async def create_review(
-        self, data: JSONBody[ReviewIn], conn: Conn, actor: Actor, claim_id: ClaimId
+        self, data: JSONBody[ReviewIn], conn: Conn, actor: Actor, idempotency: Idempotent, claim_id: ClaimId
     ) -> Response[Review]:
-        created = await domain.create(conn, path_id(claim_id, "claim"), data, actor=actor)
-        return Response(created, status_code=201, headers={"Location": f"/claims/{claim_id}/reviews/{created.id}"})
+        cid = path_id(claim_id, "claim")
+
+        async def write(conn: asyncpg.Connection) -> Response[Review]:
+            created = await domain.create(conn, cid, data, actor=actor)
+            location = f"/claims/{claim_id}/reviews/{created.id}"
+            return Response(created, status_code=201, headers={"Location": location})
+
+        return await idempotency.run(conn, write)
 
     @get(
         "/reviews",
@@ -72,7 +79,7 @@ class ReviewController(Controller):
         self,
         conn: Conn,
         claim_id: ClaimId,
-        review_id: Annotated[str, Parameter(description="The review's id.")],
+        review_id: ReviewIdPath,
     ) -> Review:
         return await domain.one(conn, path_id(claim_id, "claim"), path_id(review_id, "review"))
 

@@ -14,8 +14,9 @@ from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.claims import claim_page
 from service.api.examples import with_examples
+from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
-from service.api.params import SourceIdPath, SourceIfMatch
+from service.api.params import UUID_FORMAT, SourceIdPath, SourceIfMatch
 from service.api.problems import etag_header, problems
 from service.db import Conn
 from service.domain import sources as domain
@@ -57,13 +58,19 @@ class SourceController(Controller):
         summary="Create a source",
         description="Creates a source with its aliases, identifiers and affiliations. Always creates: "
         "to reuse a stored source by name, name it inline in a claim's chain instead.",
-        responses=problems(400, 401, 403, 409, 422),
+        responses=problems(400, 401, 403, 409, 422, idempotent=True),
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "write"},
     )
-    async def create_source(self, data: JSONBody[SourceIn], conn: Conn, actor: Actor) -> Response[Source]:
-        source_id = await domain.add(conn, data, actor=actor)
-        return await source_response(conn, source_id, status_code=201)
+    async def create_source(
+        self, data: JSONBody[SourceIn], conn: Conn, actor: Actor, idempotency: Idempotent
+    ) -> Response[Source]:
+        async def write(conn: asyncpg.Connection) -> Response[Source]:
+            source_id = await domain.add(conn, data, actor=actor)
+            return await source_response(conn, source_id, status_code=201)
+
+        return await idempotency.run(conn, write)
 
     @get(
         operation_id="listSources",
@@ -78,10 +85,18 @@ class SourceController(Controller):
         self,
         request: Request[Any, Any, Any],
         conn: Conn,
-        q: Annotated[str | None, Parameter(min_length=1, max_length=300, description="A name to find.")] = None,
+        q: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=300, description="A name to find (a letter or digit at least)."),
+        ] = None,
         kind: Annotated[SourceKind | None, Parameter(description="Only sources of this kind.")] = None,
         member_of: Annotated[
-            str | None, Parameter(max_length=100, description="Only members of this organization or outlet (an id).")
+            str | None,
+            Parameter(
+                max_length=100,
+                description="Only members of this organization or outlet (an id).",
+                schema_extra=UUID_FORMAT,
+            ),
         ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -132,8 +147,9 @@ class SourceController(Controller):
         summary="Edit a source",
         description="Each given field replaces the stored one (`aliases` and `affiliations` as whole "
         "lists; `description: null` clears it). `If-Match` must carry the `ETag` of the source as "
-        "read: without it 428, with a stale one 412, so no edit silently overwrites another.",
-        responses=problems(401, 403, 404, 412, 422, 428),
+        "read: without it 428, with a stale one 412, so no edit silently overwrites another. An "
+        "affiliation given twice, or a Wikidata identifier another source has, is a 409.",
+        responses=problems(401, 403, 404, 409, 412, 422, 428),
         response_headers=ETAG_HEADER,
         security=BEARER,
         opt={"scope": "write"},
@@ -161,8 +177,8 @@ class SourceController(Controller):
         "show only the survivor. Merging into itself or into a merged source is a 422; merging a source "
         "already merged is a 409. Answers the survivor. Needs an `admin` key.",
         status_code=200,
-        responses=problems(401, 403, 404, 409, 422),
-        response_headers=ETAG_HEADER,
+        responses=problems(401, 403, 404, 409, 422, idempotent=True),
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
         security=BEARER,
         opt={"scope": "admin"},
     )
@@ -171,10 +187,16 @@ class SourceController(Controller):
         data: JSONBody[MergeIn],
         conn: Conn,
         actor: Actor,
-        source_id: Annotated[str, Parameter(description="The duplicate's id.")],
+        idempotency: Idempotent,
+        source_id: Annotated[str, Parameter(description="The duplicate's id.", schema_extra=UUID_FORMAT)],
     ) -> Response[Source]:
-        survivor = await domain.merge(conn, path_id(source_id, "source"), data, actor=actor)
-        return await source_response(conn, survivor)
+        duplicate = path_id(source_id, "source")
+
+        async def write(conn: asyncpg.Connection) -> Response[Source]:
+            survivor = await domain.merge(conn, duplicate, data, actor=actor)
+            return await source_response(conn, survivor)
+
+        return await idempotency.run(conn, write)
 
     @get(
         "/{source_id:str}/claims",

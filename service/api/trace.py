@@ -31,7 +31,12 @@ async def trace_statement(
     conn: Conn,
     settings: AppSettings,
     statement: Annotated[
-        str, Parameter(min_length=1, max_length=2000, description="Free text: a quote, a paraphrase.")
+        str,
+        Parameter(
+            min_length=1,
+            max_length=2000,
+            description="Free text: a quote, a paraphrase (a letter or digit at least).",
+        ),
     ],
     limit: Annotated[int, Parameter(ge=1, le=50, description="How many matches, 1 to 50.")] = 5,
     include_retracted: Annotated[

@@ -7,6 +7,11 @@ for entry 1. The body is stored as the very bytes hashed, so verifying never re-
 changed byte, a changed link, a missing or a reordered entry shows as the first entry that no longer
 holds. Publishing the head (``GET /audit/head``) elsewhere also pins the entries after which a log
 cut short would otherwise look whole.
+
+A write records its entry in its own transaction, in ``audit_pending``, without any lock; sealing then
+chains pending entries in the order they were written, one sealer at a time. So writes commit side by
+side instead of queueing behind the chain, and an entry is sealed milliseconds after its write (the
+app's sealer wakes after every write; readers of the log seal first).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from service.model import AuditAction, AuditEntityType, AuditEntry, AuditHead, A
 from service.repositories import audit as repo
 
 HASHED_FIELDS = ("seq", "at", "actor", "action", "entity_type", "entity_id", "change")
+SEAL_BATCH = 5000
 
 
 def moment(at: datetime) -> str:
@@ -54,41 +60,59 @@ async def append(
     entity_type: AuditEntityType,
     entity_id: UUID,
     change: dict[str, Any],
-) -> int:
-    """Append the entry of a write, inside that write's transaction, as its last statement; returns its seq.
+) -> None:
+    """Record the entry of a write inside that write's transaction: it commits (or rolls back) with it.
 
-    The appenders' lock is held until the write commits, so concurrent writers queue here for the
-    length of a commit: that keeps seq contiguous and the chain linear, at the price of one write
-    committing at a time. Taken last, after the write's own locks, it never waits while holding one.
+    No lock is taken: the entry waits in ``audit_pending`` until :func:`seal` gives it its place in
+    the chain, so concurrent writes commit side by side rather than one at a time.
     """
     if not conn.is_in_transaction():
         raise RuntimeError("an audit entry must be appended in the transaction of its write")
-    await repo.lock_appenders(conn)
-    last_seq, prev_hash, now = await repo.head_and_now(conn)
-    seq = last_seq + 1
-    entry = {
-        "seq": seq,
-        "at": moment(now),
-        "actor": actor,
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": str(entity_id),
-        "change": change,
-    }
-    body = canonical(entry)
-    await repo.insert(
-        conn,
-        seq=seq,
-        actor=actor,
-        at=now,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        body=body,
-        prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, body),
+    await repo.insert_pending(
+        conn, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id, change=canonical(change)
     )
-    return seq
+
+
+async def seal(conn: asyncpg.Connection, batch: int = SEAL_BATCH) -> int:
+    """Move every committed pending entry into the chain, oldest first; returns how many were sealed.
+
+    Under the sealers' lock each entry gets the next seq, its canonical body (its time is when its
+    write happened) and its hash over the previous hash; the entries are stored and their pending rows
+    deleted in one transaction, ``batch`` at a time.
+    """
+    if not await repo.any_pending(conn):
+        return 0
+    sealed = 0
+    while True:
+        async with conn.transaction():
+            await repo.lock_appenders(conn)
+            pending = await repo.oldest_pending(conn, batch)
+            if not pending:
+                return sealed
+            last = await repo.head(conn)
+            seq, prev_hash = (last["seq"], last["hash"]) if last else (0, None)
+            entries = []
+            for row in pending:
+                seq += 1
+                body = canonical(
+                    {
+                        "seq": seq,
+                        "at": moment(row["at"]),
+                        "actor": row["actor"],
+                        "action": row["action"],
+                        "entity_type": row["entity_type"],
+                        "entity_id": str(row["entity_id"]),
+                        "change": msgspec.Raw(row["change"]),
+                    }
+                )
+                hash = chain_hash(prev_hash, body)
+                entries.append((seq, row["actor"], row["at"], row["action"], row["entity_type"], row["entity_id"],
+                                body, prev_hash, hash))  # fmt: skip
+                prev_hash = hash
+            await repo.seal(conn, entries, [row["id"] for row in pending])
+        sealed += len(pending)
+        if len(pending) < batch:
+            return sealed
 
 
 async def append_many(
@@ -98,33 +122,13 @@ async def append_many(
     action: AuditAction,
     entity_type: AuditEntityType,
     changes: Sequence[tuple[UUID, dict[str, Any]]],
-) -> int:
-    """Append one entry per ``(entity_id, change)``, in order, as ``append`` would one after the other;
-    returns the last seq. For bulk imports: one lock, one read of the head and one COPY for them all,
-    every entry at the same moment."""
+) -> None:
+    """Record one entry per ``(entity_id, change)``, in order, as ``append`` would one after the other,
+    with one COPY: for bulk imports. They are sealed, in this order, after the batch commits."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit entries must be appended in the transaction of their writes")
-    await repo.lock_appenders(conn)
-    last_seq, prev_hash, now = await repo.head_and_now(conn)
-    at = moment(now)
-    rows = []
-    for seq, (entity_id, change) in enumerate(changes, start=last_seq + 1):
-        body = canonical(
-            {
-                "seq": seq,
-                "at": at,
-                "actor": actor,
-                "action": action,
-                "entity_type": entity_type,
-                "entity_id": str(entity_id),
-                "change": change,
-            }
-        )
-        hash = chain_hash(prev_hash, body)
-        rows.append((seq, actor, now, action, entity_type, entity_id, body, prev_hash, hash))
-        prev_hash = hash
-    await repo.insert_many(conn, rows)
-    return last_seq + len(rows)
+    rows = [(actor, action, entity_type, entity_id, canonical(change)) for entity_id, change in changes]
+    await repo.insert_pending_many(conn, rows)
 
 
 def entry(record: asyncpg.Record) -> AuditEntry:

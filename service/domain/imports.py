@@ -11,7 +11,8 @@ the other lines are stored all the same. Lines are taken in batches (10,000 by d
 one transaction: the batch reads what it needs of the stored data in a few set-based queries,
 resolves its lines in file order by the rules of ``POST /claims`` (``service.domain.batch``), then
 writes the new sources, the claims, their hops and first revisions with COPY, checks every chain
-in one pass, and appends one audit entry per claim, hash-chained in order. The database is left as
+in one pass, and records one audit entry per claim, in order (sealed into the chain after the
+batch commits, as every write's entry is). The database is left as
 if each line had been POSTed in turn: the same sources (with their aliases, name index and
 affiliations), claims, search vectors, revisions and audit entries; only the write times are the
 batch's. A batch commits whole or not at all: should the database refuse it for a reason the rules
@@ -23,8 +24,7 @@ An import that stored 10,000 claims or more ends by analyzing the tables it wrot
 are planned for their new sizes at once.
 
 While a batch runs it holds the lock under which inline sources are created, so requests naming
-inline sources wait for it (a few seconds for 10,000 lines), and the audit log's lock from its last
-write to its commit.
+inline sources wait for it (a few seconds for 10,000 lines).
 """
 
 from __future__ import annotations

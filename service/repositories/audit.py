@@ -1,30 +1,32 @@
-"""The audit log: taking the appenders' lock, reading the head, appending, paging and streaming entries."""
+"""The audit log: pending entries, taking the appenders' lock, sealing, paging and streaming entries."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-# One lock for every appender, held until its transaction ends: appends happen one at a time, in
-# commit order, so each reads the head the previous one left.
+# One lock for every sealer, held until its transaction ends: seals happen one at a time, each
+# reading the head the previous one left.
 LOCK_APPENDERS = "SELECT pg_advisory_xact_lock(hashtextextended('audit-log', 0))"
 
-# The last entry (none in an empty log) and the time, read under the appenders' lock so that times
-# follow the order of seq. An index-only look at the end of the primary key.
-HEAD_AND_NOW = """
-SELECT last.seq, last.hash, clock_timestamp() AS now
-  FROM (SELECT 1) AS one
-  LEFT JOIN LATERAL (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS last ON true
+# A write's entry, in the write's transaction; its time is the database's clock.
+INSERT_PENDING = """
+INSERT INTO audit_pending (actor, action, entity_type, entity_id, change) VALUES ($1, $2, $3, $4, $5)
 """
 
-INSERT_ENTRY = """
-INSERT INTO audit_log (seq, actor, at, action, entity_type, entity_id, body, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM audit_pending)"
+
+# The oldest pending entries, in the order they were written (read under the sealers' lock).
+OLDEST_PENDING = """
+SELECT id, actor, at, action, entity_type, entity_id, change FROM audit_pending ORDER BY id LIMIT $1
 """
+
+DELETE_PENDING = "DELETE FROM audit_pending WHERE id = ANY($1::bigint[])"
+
+ENTRY_COLUMNS = ("seq", "actor", "at", "action", "entity_type", "entity_id", "body", "prev_hash", "hash")
 
 HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 
@@ -42,41 +44,42 @@ SELECT seq, actor, at, action, entity_type, entity_id, body, prev_hash, hash FRO
 """
 
 
+async def insert_pending(
+    conn: asyncpg.Connection, *, actor: str | None, action: str, entity_type: str, entity_id: UUID, change: bytes
+) -> None:
+    """Store a write's entry, to be sealed after the write commits."""
+    await conn.execute(INSERT_PENDING, actor, action, entity_type, entity_id, change)
+
+
+async def any_pending(conn: asyncpg.Connection) -> bool:
+    """Whether some committed entry waits to be sealed."""
+    found: bool = await conn.fetchval(ANY_PENDING)
+    return found
+
+
 async def lock_appenders(conn: asyncpg.Connection) -> None:
-    """Wait for, then hold until commit, the one lock every appender takes."""
+    """Wait for, then hold until commit, the one lock every sealer takes."""
     await conn.execute(LOCK_APPENDERS)
 
 
-async def head_and_now(conn: asyncpg.Connection) -> tuple[int, bytes | None, datetime]:
-    """The last entry's seq (0 in an empty log) and hash, and the database's clock."""
-    record = await conn.fetchrow(HEAD_AND_NOW)
-    return record["seq"] or 0, record["hash"], record["now"]
+async def oldest_pending(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    """Up to ``limit`` pending entries, oldest first."""
+    return list(await conn.fetch(OLDEST_PENDING, limit))
 
 
-async def insert(
-    conn: asyncpg.Connection,
-    *,
-    seq: int,
-    actor: str | None,
-    at: datetime,
-    action: str,
-    entity_type: str,
-    entity_id: UUID,
-    body: bytes,
-    prev_hash: bytes | None,
-    hash: bytes,
-) -> None:
-    """Store one entry as hashed."""
-    await conn.execute(INSERT_ENTRY, seq, actor, at, action, entity_type, entity_id, body, prev_hash, hash)
+async def seal(conn: asyncpg.Connection, entries: Sequence[tuple[Any, ...]], pending_ids: Sequence[int]) -> None:
+    """Store sealed entries (rows of ``ENTRY_COLUMNS``) through COPY and drop their pending rows."""
+    await conn.copy_records_to_table("audit_log", records=entries, columns=ENTRY_COLUMNS)
+    await conn.execute(DELETE_PENDING, list(pending_ids))
 
 
-AUDIT_COLUMNS = ["seq", "actor", "at", "action", "entity_type", "entity_id", "body", "prev_hash", "hash"]
+PENDING_COLUMNS = ("actor", "action", "entity_type", "entity_id", "change")
 
 
-async def insert_many(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Store entries as hashed, each a tuple of ``AUDIT_COLUMNS``, with one COPY."""
+async def insert_pending_many(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Store writes' entries, each a tuple of ``PENDING_COLUMNS``, with one COPY, to be sealed after commit."""
     if rows:
-        await conn.copy_records_to_table("audit_log", columns=AUDIT_COLUMNS, records=rows)
+        await conn.copy_records_to_table("audit_pending", columns=PENDING_COLUMNS, records=rows)
 
 
 async def head(conn: asyncpg.Connection) -> asyncpg.Record | None:

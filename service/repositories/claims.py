@@ -23,6 +23,8 @@ SELECT $1, position, source_id, cue, role, upstream_claim_id
        AS h(position, source_id, cue, role, upstream_claim_id)
 """
 
+CLAIM_STATE = "SELECT id, status, version FROM claims WHERE id = $1"
+
 CLAIM_EXISTS = "SELECT EXISTS (SELECT 1 FROM claims WHERE id = $1)"
 
 # Chain edits take this lock exclusively and chains linking an upstream claim take it shared, so an
@@ -177,3 +179,8 @@ async def page(
             limit,
         )
     )
+
+
+async def state(conn: asyncpg.Connection, claim_id: UUID) -> asyncpg.Record | None:
+    """A claim's id, status and version, by primary key; None when no claim has that id."""
+    return await conn.fetchrow(CLAIM_STATE, claim_id)

@@ -68,7 +68,7 @@ class NewClaim(NamedTuple):
 
 
 # The row triggers leave the chains of this transaction to one check_chains() call before commit
-# (revision 0007).
+# (revision 0009).
 CHECK_CHAINS_BY_BATCH = "SET LOCAL provenance.chain_check = 'batch'"
 
 CHECK_CHAINS = "SELECT check_chains($1::uuid[])"

@@ -1,7 +1,7 @@
 """Chains checked once per batch: ``check_chains(ids)`` for bulk imports, which the row triggers then leave be.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-28
 
 The deferred constraint triggers of revision 0001 check a claim's chain once for every hop written
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

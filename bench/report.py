@@ -1,0 +1,214 @@
+"""The tables of bench/README.md, rebuilt from the newest result of each corpus size.
+
+python -m bench.report        # rewrite the part of bench/README.md between the result markers
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+README = ROOT / "bench" / "README.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+SCENARIOS = {
+    "row": "(a) `GET /claims/{id}/status`: one row by primary key",
+    "pgbench_trace": "(b) pgbench: the trace SQL, prepared",
+    "trace_by_id": "(c) `GET /claims/{id}/trace`, random ids",
+    "trace_statement": "(d) `GET /trace?statement=`, random phrases",
+    "list_filtered": "(e) `GET /claims` with filters",
+    "create_claim": "(f) `POST /claims`, 3-hop inline chains",
+}
+
+
+def size_label(claims: int) -> str:
+    """``1m`` for 1,000,000, ``10k`` for 10,000, else the number."""
+    if claims >= 1_000_000 and claims % 1_000_000 == 0:
+        return f"{claims // 1_000_000}m"
+    if claims >= 1_000 and claims % 1_000 == 0:
+        return f"{claims // 1_000}k"
+    return str(claims)
+
+
+def newest() -> dict[str, dict[str, Any]]:
+    """The newest result of each size, by size label, smallest corpus first."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        result = json.loads(path.read_text())
+        result["file"] = path.name
+        found[result["size"]] = result  # sorted by date: later files win
+    return dict(sorted(found.items(), key=lambda item: item[1]["claims"]))
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def table(result: dict[str, Any]) -> str:
+    """The scenarios of one result as a Markdown table."""
+    lines = [
+        f"| {result['size']} ({result['claims']:,} claims) | connections | requests/s | p50 ms | p99 ms "
+        "| server RSS MB | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, title in SCENARIOS.items():
+        s = result["scenarios"].get(name)
+        if s is None:
+            continue
+        rss = f"{s['rss_mb']:.0f}" if "rss_mb" in s else "-"
+        lines.append(
+            f"| {title} | {s['connections']} | {s['rps']:,.0f} | {_ms(s['p50_ms'])} | {_ms(s['p99_ms'])} "
+            f"| {rss} | {s['errors']} |"
+        )
+    return "\n".join(lines)
+
+
+def depth_table(results: dict[str, dict[str, Any]]) -> str:
+    """Trace by id at one connection against upstream depth, one column per size."""
+    sizes = [r for r in results.values() if r.get("depth_series")]
+    lines = [
+        "| upstream depth | " + " | ".join(f"{r['size']}: p50 ms (p99)" for r in sizes) + " |",
+        "| ---: | " + " | ".join("---:" for _ in sizes) + " |",
+    ]
+    depths = sorted({row["depth"] for r in sizes for row in r["depth_series"]})
+    for depth in depths:
+        cells = []
+        for r in sizes:
+            row = next((x for x in r["depth_series"] if x["depth"] == depth), None)
+            cells.append(f"{_ms(row['p50_ms'])} ({_ms(row['p99_ms'])})" if row else "-")
+        lines.append(f"| {depth} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def filter_table(results: dict[str, dict[str, Any]]) -> str:
+    """Each filter of GET /claims alone at one connection, one column per size."""
+    sizes = [r for r in results.values() if r.get("filter_series")]
+    lines = [
+        "| filter | " + " | ".join(f"{r['size']}: p50 ms (p99)" for r in sizes) + " |",
+        "| --- | " + " | ".join("---:" for _ in sizes) + " |",
+    ]
+    names = list(dict.fromkeys(row["filter"] for r in sizes for row in r["filter_series"]))
+    for name in names:
+        cells = []
+        for r in sizes:
+            row = next((x for x in r["filter_series"] if x["filter"] == name), None)
+            cells.append(f"{_ms(row['p50_ms'])} ({_ms(row['p99_ms'])})" if row else "-")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def serving_table(result: dict[str, Any]) -> str:
+    """The servers compared, and the pool sizes."""
+    lines = [
+        "| server (1 worker) | scenario | requests/s | p50 ms | p99 ms | RSS MB (worker / all processes) |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in result.get("serving", []):
+        lines.append(
+            f"| {row['server']} | {row['scenario']} | {row['rps']:,.0f} | {_ms(row['p50_ms'])} "
+            f"| {_ms(row['p99_ms'])} | {row['rss_mb']:.0f} / {row['rss_total_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        "| pool size (min = max) | requests/s (trace by id) | p50 ms | p99 ms |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for row in result.get("pool_sizes", []):
+        lines.append(f"| {row['pool']} | {row['rps']:,.0f} | {_ms(row['p50_ms'])} | {_ms(row['p99_ms'])} |")
+    return "\n".join(lines)
+
+
+def _verdict(value: float, limit: float, *, at_least: bool) -> str:
+    met = value >= limit if at_least else value <= limit
+    if met:
+        return "met"
+    miss = (limit - value) / limit if at_least else (value - limit) / limit
+    return f"**missed by {miss:.0%}**"
+
+
+def targets(results: dict[str, dict[str, Any]]) -> str:
+    """Issue 6's targets against the largest corpus (and the smallest, for scaling)."""
+    big = max(results.values(), key=lambda r: r["claims"])
+    small = min(results.values(), key=lambda r: r["claims"])
+    s = big["scenarios"]
+    lines = [f"| target ({big['size']}) | measured | |", "| --- | ---: | --- |"]
+
+    def row(name: str, shown: str, value: float, limit: float, *, at_least: bool = False) -> None:
+        lines.append(f"| {name} | {shown} | {_verdict(value, limit, at_least=at_least)} |")
+
+    share = s["trace_by_id"]["rps"] / s["row"]["rps"] if s["row"]["rps"] else 0.0
+    row("trace by id ≥ 60% of (a)'s requests/s", f"{share:.0%}", share, 0.60, at_least=True)
+    p99 = s["trace_by_id"]["p99_ms"]
+    row("trace by id p99 ≤ 25 ms", f"{_ms(p99)} ms", p99, 25)
+    st = s["trace_statement"]
+    for stat, limit in (("p50_ms", 30), ("p99_ms", 100)):
+        name = f"statement trace {stat[:3]} ≤ {limit} ms ({st['connections']} connections)"
+        row(name, f"{_ms(st[stat])} ms", st[stat], limit)
+    posts = s["create_claim"]["rps"]
+    row("POST /claims ≥ 1,500/s", f"{posts:,.0f}/s", posts, 1500, at_least=True)
+    if small is not big:
+        for stat in ("p50_ms", "p99_ms"):
+            ratio = s["trace_by_id"][stat] / small["scenarios"]["trace_by_id"][stat]
+            row(f"trace by id {stat[:3]} at {big['size']} ≤ 1.3 times at {small['size']}", f"{ratio:.2f}", ratio, 1.3)
+    rss = max(x.get("rss_mb", 0) for x in s.values())
+    row("server RSS ≤ 250 MB per worker under load", f"{rss:.0f} MB", rss, 250)
+    return "\n".join(lines)
+
+
+def profile_table(result: dict[str, Any]) -> str:
+    """Where the served process spent its time in each scenario (py-spy, idle time left out)."""
+    lines = [
+        "| scenario | samples | by package of the running frame | top functions (own time) |",
+        "| --- | ---: | --- | --- |",
+    ]
+    for name, found in result.get("profiles", {}).items():
+        packages = ", ".join(f"{p} {share:.0%}" for p, share in found["by_package"][:5])
+        functions = ", ".join(f"`{f.split(' (')[0]}` {share:.0%}" for f, share in found["self"][:4])
+        lines.append(f"| {name} | {found['samples']} | {packages} | {functions} |")
+    return "\n".join(lines)
+
+
+def environment(result: dict[str, Any]) -> str:
+    """The machine and versions a result was measured with."""
+    m, v = result["machine"], result["versions"]
+    tools = ", ".join(f"{k} {val}" for k, val in v.items())
+    return (
+        f"Measured {result['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Linux {m['kernel']}; "
+        f"server pinned with `{result['pinned']['server']}`, load generator with `{result['pinned']['load']}`. "
+        f"Versions: {tools}."
+    )
+
+
+def section(results: dict[str, dict[str, Any]]) -> str:
+    """The generated part of bench/README.md."""
+    if not results:
+        return "No results yet: run `make bench`."
+    big = max(results.values(), key=lambda r: r["claims"])
+    parts = [environment(big), ""]
+    for result in results.values():
+        parts += [table(result), "", f"From `bench/results/{result['file']}`.", ""]
+    parts += ["### Targets", "", targets(results), "", "### Trace latency against upstream depth (1 connection)", ""]
+    parts += [depth_table(results), ""]
+    if any(r.get("filter_series") for r in results.values()):
+        parts += ["### Each filter of `GET /claims` alone (1 connection)", "", filter_table(results), ""]
+    if big.get("serving") or big.get("pool_sizes"):
+        parts += [f"### Servers and pool sizes ({big['size']}, {big['settings']['connections']} connections)", ""]
+        parts += [serving_table(big), ""]
+    if big.get("profiles"):
+        parts += [f"### Profiles ({big['size']}, py-spy on the served process)", "", profile_table(big), ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def rewrite_readme() -> None:
+    """Replace the text between the markers of bench/README.md with tables of the newest results."""
+    text = README.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{BEGIN}\n{section(newest())}{END}{tail}")
+
+
+if __name__ == "__main__":
+    rewrite_readme()
