@@ -22,11 +22,13 @@ Each line is a ``POST /claims`` body with the claim's ``id`` (import keeps it), 
 - **Texts.** 8 to 60 words drawn Zipf-like from a mixed vocabulary: common news English, words with
   diacritics and in Cyrillic, and a long tail of made-up words.
 
-``--samples PATH`` also writes, as JSON, what a benchmark needs to ask for things that exist:
-``claim_ids`` (500 ids spread over the corpus), ``deep_claim_ids`` (up to 200 ids of claims at least
-3 upstream links deep), ``phrases`` (300 objects ``{"text", "claim_id"}``: 3 to 6 consecutive words
-of that claim's text) and ``sources`` (objects ``{"name", "kind"}`` of stored sources, the popular
-ones first, then a spread over the tail). Asking for samples changes nothing in the corpus.
+``--samples PATH`` (or ``--phrases PATH``) also writes, as JSON, what a benchmark needs to ask for
+things that exist: ``claims`` (how many), ``claim_ids`` (500 ids spread over the corpus),
+``deep_claim_ids`` (up to 200 ids of claims at least 3 upstream links deep), ``phrases`` (300
+objects ``{"text", "claim_id"}``: 3 to 6 consecutive words of that claim's text, the window with
+most words beyond the 100 commonest of a few tried) and ``sources`` (300 objects ``{"name", "kind"}``
+of sources the corpus stores, the agencies and popular ones first, then a spread over the tail).
+Asking for samples changes nothing in the corpus.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ SAMPLE_IDS = 500
 SAMPLE_PHRASES = 300
 SAMPLE_DEEP = 200
 SAMPLE_SOURCES = 300
+COMMONEST = frozenset(w.lower() for w in pools.COMMON_WORDS[:100])
 
 # --- sources -------------------------------------------------------------------------------------
 
@@ -466,7 +469,9 @@ class Samples:
             return
         words = claim["text"].rstrip(".").split()
         size = self.rng.randint(3, 6)
-        start = self.rng.randrange(len(words) - size + 1)
+        # Of a few windows, the one with most words beyond the commonest: a statement worth searching.
+        starts = [self.rng.randrange(len(words) - size + 1) for _ in range(8)]
+        start = max(starts, key=lambda at: sum(w.lower() not in COMMONEST for w in words[at : at + size]))
         self.phrases.append({"text": " ".join(words[start : start + size]), "claim_id": claim["id"]})
 
     def document(self, corpus: Corpus) -> dict[str, Any]:

@@ -331,11 +331,11 @@ def wanted(claims: list[tuple[ClaimIn, UUID | None]]) -> Wanted:
                     keys.add(name_key(affiliation.organization.name))
     keys.discard("")
     return Wanted(
-        claim_ids=sorted({claim_id for _, claim_id in claims if claim_id is not None}),
-        keys=sorted(keys),
-        source_ids=sorted(source_ids),
-        upstream_ids=sorted(upstream_ids),
-        wikidata=sorted(wikidata),
+        claim_ids=list({claim_id for _, claim_id in claims if claim_id is not None}),
+        keys=list(keys),
+        source_ids=list(source_ids),
+        upstream_ids=list(upstream_ids),
+        wikidata=list(wikidata),
     )
 
 

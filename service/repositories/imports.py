@@ -121,9 +121,14 @@ SELECT identifiers ->> 'wikidata' AS wikidata
  WHERE identifiers ? 'wikidata' AND identifiers ->> 'wikidata' = ANY ($1::text[])
 """
 
+# token_deletes is shared by every source: a batch's pairs are staged with COPY, then added where missing.
+STAGE_TOKEN_DELETES = """
+CREATE TEMP TABLE IF NOT EXISTS staged_token_deletes (delete_key text, token text) ON COMMIT DELETE ROWS
+"""
+
 INSERT_TOKEN_DELETES = """
 INSERT INTO token_deletes (delete_key, token)
-SELECT delete_key, token FROM unnest($1::text[], $2::text[]) AS d(delete_key, token)
+SELECT delete_key, token FROM staged_token_deletes
 ON CONFLICT DO NOTHING
 """
 
@@ -195,8 +200,10 @@ async def insert_sources(conn: asyncpg.Connection, sources: Sequence[NewSource])
         columns=["source_id", "token"],
         records=[(s.id, token) for s in sources for token in s.tokens],
     )
-    pairs = sorted({pair for s in sources for pair in s.token_deletes})
-    await conn.execute(INSERT_TOKEN_DELETES, [k for k, _ in pairs], [t for _, t in pairs])
+    await conn.execute(STAGE_TOKEN_DELETES)
+    pairs = {pair for s in sources for pair in s.token_deletes}
+    await conn.copy_records_to_table("staged_token_deletes", records=pairs)
+    await conn.execute(INSERT_TOKEN_DELETES)
     await conn.copy_records_to_table(
         "affiliations",
         columns=["source_id", "organization_id", "role", "since", "until"],
