@@ -130,9 +130,9 @@ class Idempotency:
     async def _once(
         self, conn: asyncpg.Connection, key: str, request_fingerprint: bytes, write: Write
     ) -> Response[bytes]:
-        replay = await claim_key(conn, self.api_key, key, request_fingerprint)
-        if replay is not None:
-            return replay
+        stored = await take_key(conn, self.api_key, key)
+        if stored is not None:
+            return replay(stored, key, request_fingerprint)
         answer = self._as_sent(await run_in_savepoint(conn, write))
         if not 200 <= answer.status < 300:
             raise _Unstored(answer)
@@ -160,18 +160,11 @@ class Idempotency:
                 yield chunk
 
         async with pool.acquire(timeout=acquire_timeout) as keeper, keeper.transaction():
-            held = await repo.try_lock(keeper, self.api_key, self.key)
-            stored = await repo.find(keeper, self.api_key, self.key, RETENTION)
+            stored = await take_key(keeper, self.api_key, self.key)
             if stored is not None:
                 async for _ in hashed():
                     pass
-                replay = await claim_key(keeper, self.api_key, self.key, hasher.digest(), stored=stored)
-                assert replay is not None
-                return replay
-            if not held:
-                raise IdempotencyKeyInUse(
-                    f"a request with the {HEADER} {self.key!r} is still running; retry in a moment"
-                )
+                return replay(stored, self.key, hasher.digest())
             answer = self._as_sent(await work(hashed()))
             if 200 <= answer.status < 300:
                 await keep_answer(keeper, self.api_key, self.key, hasher.digest(), answer)
@@ -186,19 +179,19 @@ class Idempotency:
         return Answer(response.status_code or handler.status_code, dict(response.headers), media_type, body)
 
 
-async def claim_key(
-    conn: asyncpg.Connection, api_key: str, key: str, fingerprint: bytes, *, stored: asyncpg.Record | None = None
-) -> Response[bytes] | None:
-    """Take a key's lock in the transaction of ``conn``: the stored answer to replay (422 for another
-    request's key), else ``None`` to go on and write; a 409 while another request holds it."""
-    if stored is None:
-        held = await repo.try_lock(conn, api_key, key)
-        # Looked up after the lock, in a snapshot of its own: a first request that released the lock has committed.
-        stored = await repo.find(conn, api_key, key, RETENTION)
-        if stored is None and not held:
-            raise IdempotencyKeyInUse(f"a request with the {HEADER} {key!r} is still running; retry in a moment")
-    if stored is None:
-        return None
+async def take_key(conn: asyncpg.Connection, api_key: str, key: str) -> asyncpg.Record | None:
+    """Take a key's lock in the transaction of ``conn``: its stored answer if it has one, else ``None``
+    to go on and write; a 409 while another request holds it."""
+    held = await repo.try_lock(conn, api_key, key)
+    # Looked up after the lock, in a snapshot of its own: a first request that released the lock has committed.
+    stored: asyncpg.Record | None = await repo.find(conn, api_key, key, RETENTION)
+    if stored is None and not held:
+        raise IdempotencyKeyInUse(f"a request with the {HEADER} {key!r} is still running; retry in a moment")
+    return stored
+
+
+def replay(stored: asyncpg.Record, key: str, fingerprint: bytes) -> Response[bytes]:
+    """A stored answer again, marked as replayed; a 422 when the key came with another request."""
     if stored["fingerprint"] != fingerprint:
         raise IdempotencyKeyReused(
             f"the {HEADER} {key!r} was sent with another request (method, path or body); use a new key for a new write",
