@@ -35,7 +35,7 @@ test-deps:
 
 ## The benchmark (bench/README.md): 10,000 and 1,000,000 claims; figures to bench/results/ and bench/README.md.
 bench: install bench-deps
-	$(BIN)/python -m bench.run --claims 10000 --claims 1000000
+	$(BIN)/python -m bench.run --claims 10000 --claims 1000000 --profile
 
 ## The same on 2,000 claims, a few seconds a scenario: fails on errors, never on speed (CI).
 bench-smoke: install bench-deps

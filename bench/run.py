@@ -629,6 +629,8 @@ def profile(served: Served, cores: Cores, requests: Requests, token: str, plan: 
     folder.mkdir(exist_ok=True)
     found = {}
     for scenario, (lines, auth) in PROFILED.items():
+        if not plan.runs(scenario):
+            continue
         raw = folder / f"{label}-{scenario}.txt"
         connections = plan.statement_connections if scenario == "trace_statement" else plan.connections
         command = [py_spy, "record", "--pid", str(served.pid), "--subprocesses", "--duration", str(plan.load.seconds)]
@@ -662,24 +664,47 @@ class Plan:
     corpus: Path | None
     smoke: bool
     profile: bool = False
+    reuse: bool = False
+    only: frozenset[str] = frozenset()
+
+    @property
+    def trial(self) -> bool:
+        """A smoke run, or an experiment on part of the benchmark: its results go to ``.bench/``."""
+        return self.smoke or self.reuse or bool(self.only)
+
+    def runs(self, scenario: str) -> bool:
+        """Whether this run measures ``scenario`` (a key of ``SCENARIOS``)."""
+        return not self.only or scenario in self.only
+
+
+# Scenarios (a) to (f) of bench/README.md, in that order: the key, its letter, what it sends.
+SCENARIOS = {
+    "row": ("a", "GET /claims/{id}/status"),
+    "pgbench_trace": ("b", "pgbench: the trace SQL"),
+    "trace_by_id": ("c", "GET /claims/{id}/trace"),
+    "trace_statement": ("d", "GET /trace?statement="),
+    "list_filtered": ("e", "GET /claims with filters"),
+    "create_claim": ("f", "POST /claims, 3-hop inline chains"),
+}
 
 
 def scenarios(url: str, served: Served, cores: Cores, requests: Requests, token: str, plan: Plan) -> dict[str, Any]:
-    """Scenarios (a) to (f) of bench/README.md, in that order."""
+    """Scenarios (a) to (f) of bench/README.md, in that order (those of ``--only`` if given)."""
     c, load = plan.connections, plan.load
     results: dict[str, Any] = {}
-    print("  (a) GET /claims/{id}/status", flush=True)
-    results["row"] = measured(served, cores, requests.path("status"), c, load)
-    print("  (b) pgbench: the trace SQL", flush=True)
-    results["pgbench_trace"] = pgbench(url, cores, requests, c, load.seconds)
-    print("  (c) GET /claims/{id}/trace", flush=True)
-    results["trace_by_id"] = measured(served, cores, requests.path("trace"), c, load)
-    print(f"  (d) GET /trace?statement= at {plan.statement_connections} connections", flush=True)
-    results["trace_statement"] = measured(served, cores, requests.path("statement"), plan.statement_connections, load)
-    print("  (e) GET /claims with filters", flush=True)
-    results["list_filtered"] = measured(served, cores, requests.path("filters"), c, load)
-    print("  (f) POST /claims, 3-hop inline chains", flush=True)
-    results["create_claim"] = measured(served, cores, requests.path("create"), c, load, token)
+    for key, (letter, title) in SCENARIOS.items():
+        if not plan.runs(key):
+            continue
+        print(f"  ({letter}) {title}", flush=True)
+        if key == "pgbench_trace":
+            results[key] = pgbench(url, cores, requests, c, load.seconds)
+        elif key == "trace_statement":
+            results[key] = measured(served, cores, requests.path("statement"), plan.statement_connections, load)
+        else:
+            lines = {"row": "status", "trace_by_id": "trace", "list_filtered": "filters", "create_claim": "create"}[key]
+            results[key] = measured(
+                served, cores, requests.path(lines), c, load, token if key == "create_claim" else None
+            )
     return results
 
 
@@ -707,28 +732,36 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
     """Everything measured on one corpus size."""
     label = report.size_label(claims)
     print(f"{label}: {claims:,} claims", flush=True)
-    url = fresh_database(admin_url, f"provenance_bench_{label}")
-    provenance(url, "migrate")
-    import_seconds = load_corpus(url, claims, plan.seed, plan.corpus)
+    name = f"provenance_bench_{label}"
+    if plan.reuse and asyncio.run(_database_exists(admin_url, name)):
+        url = with_database(admin_url, name)
+        provenance(url, "migrate")
+        import_seconds = None
+        print(f"  reusing {name} (no import)", flush=True)
+    else:
+        url = fresh_database(admin_url, name)
+        provenance(url, "migrate")
+        import_seconds = load_corpus(url, claims, plan.seed, plan.corpus)
     folder = WORK / f"requests-{label}"
     folder.mkdir(parents=True, exist_ok=True)
     requests = asyncio.run(_prepare(url, folder, plan.seed, sample=20_000))
     token = provenance(url, "keys", "create", "--name", "bench", "--scope", "write").strip().splitlines()[-1]
     result: dict[str, Any] = {
         "claims": requests.claims,
-        "import_seconds": round(import_seconds, 1),
+        "import_seconds": None if import_seconds is None else round(import_seconds, 1),
         "claims_by_depth": requests.by_depth,
     }
     with served(url, cores) as app:
         result["scenarios"] = scenarios(url, app, cores, requests, token, plan)
-        print("  trace by id against upstream depth", flush=True)
-        result["depth_series"] = depth_series(app, cores, requests, plan)
-        print("  each filter of GET /claims alone", flush=True)
-        result["filter_series"] = filter_series(app, cores, requests, plan)
+        if not plan.only:
+            print("  trace by id against upstream depth", flush=True)
+            result["depth_series"] = depth_series(app, cores, requests, plan)
+            print("  each filter of GET /claims alone", flush=True)
+            result["filter_series"] = filter_series(app, cores, requests, plan)
         if plan.profile and claims == max(plan.sizes):
             print("  profiles (py-spy)", flush=True)
             result["profiles"] = profile(app, cores, requests, token, plan, label)
-    if claims == max(plan.sizes):
+    if claims == max(plan.sizes) and not plan.only:
         result["serving"] = compare_servers(url, cores, requests, plan)
         result["pool_sizes"] = compare_pools(url, cores, requests, plan)
     return result
@@ -791,6 +824,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", type=Path, help="import this NDJSON file instead of generating one")
     parser.add_argument("--profile", action="store_true", help="profile each scenario with py-spy (largest size)")
     parser.add_argument("--smoke", action="store_true", help="2,000 claims, a few seconds each; results to .bench/")
+    parser.add_argument("--reuse", action="store_true", help="keep a size's database if it exists (no import)")
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated scenarios, of {','.join(SCENARIOS)}; no series, no comparisons"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         plan = Plan([args.claims[0] if args.claims else 2000], args.seed, Load(3, 1, 1), args.connections,
@@ -807,7 +844,11 @@ def main(argv: list[str] | None = None) -> None:
             args.corpus,
             smoke=False,
             profile=args.profile,
+            reuse=args.reuse,
+            only=frozenset(s for s in args.only.split(",") if s),
         )
+    if unknown := plan.only - set(SCENARIOS):
+        sys.exit(f"--only: no scenario {', '.join(sorted(unknown))}; they are {', '.join(SCENARIOS)}")
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: make bench-deps")
     WORK.mkdir(exist_ok=True)
@@ -833,16 +874,24 @@ def main(argv: list[str] | None = None) -> None:
     for claims in plan.sizes:
         result = {**common, "size": report.size_label(claims), **run_size(admin_url, claims, plan, cores)}
         problems += failures(result["size"], result)
-        folder = WORK if plan.smoke else RESULTS
-        path = folder / f"{'smoke' if plan.smoke else date}-{result['size']}.json"
+        folder = WORK if plan.trial else RESULTS
+        path = folder / f"{'smoke' if plan.smoke else 'trial' if plan.trial else date}-{result['size']}.json"
         path.write_text(json.dumps(result, indent=2, default=str) + "\n")
         written.append(path)
         print(report.table(result), flush=True)
-    if not plan.smoke:
+    if not plan.trial:
         report.rewrite_readme()
     print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in written))
     if problems:
         sys.exit("\n".join(["the benchmark saw errors:", *problems]))
+
+
+async def _database_exists(url: str, name: str) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name))
+    finally:
+        await conn.close()
 
 
 async def _server_version(url: str) -> str:
