@@ -153,8 +153,20 @@ def targets(results: dict[str, dict[str, Any]]) -> str:
         for stat in ("p50_ms", "p99_ms"):
             ratio = s["trace_by_id"][stat] / small["scenarios"]["trace_by_id"][stat]
             row(f"trace by id {stat[:3]} at {big['size']} ≤ 1.3 times at {small['size']}", f"{ratio:.2f}", ratio, 1.3)
+    depths = {r["depth"]: r["p50_ms"] for r in big.get("depth_series", []) if r.get("requests")}
+    if 0 in depths and len(depths) > 1:
+        # Linear at most: no depth d costs more than d + 1 times depth 0 (one more level, one more walk).
+        worst = max((depths[d] / depths[0] / (d + 1), d) for d in depths if d)
+        shown = f"depth {worst[1]}: {depths[worst[1]] / depths[0]:.2f} times depth 0"
+        row("trace by id p50 at upstream depth d ≤ (d + 1) times at depth 0", shown, worst[0], 1.0)
     rss = max(x.get("rss_mb", 0) for x in s.values())
     row("server RSS ≤ 250 MB per worker under load", f"{rss:.0f} MB", rss, 250)
+    if big.get("import_seconds"):
+        rate = big["claims"] / big["import_seconds"]
+        row("import ≥ 20,000 claims/s", f"{rate:,.0f}/s", rate, 20_000, at_least=True)
+        if big["claims"] >= 1_000_000:
+            shown = f"{big['import_seconds'] / 60:.1f} min"
+            row(f"import of {big['claims']:,} claims < 2 min", shown, big["import_seconds"], 120)
     return "\n".join(lines)
 
 
