@@ -28,6 +28,7 @@ from service.api.sources import SourceController
 from service.api.strict import strict_json_body
 from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
+from service.domain.traces import StemStatistics
 from service.errors import Moved, moved_handler, problem_details_config
 from service.sealing import sealer_lifespan, wake_after_write
 from service.settings import Settings
@@ -77,6 +78,7 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """The Provenance app; with no settings, read from the environment."""
     settings = settings or Settings.from_env()
+    statistics = StemStatistics()
     app = Litestar(
         route_handlers=[
             ClaimController,
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "actor": Provide(provide_actor, sync_to_thread=False),
             "idempotency": Provide(provide_idempotency),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "statistics": Provide(lambda: statistics, use_cache=True, sync_to_thread=False),
         },
         guards=[require_api_key],
         before_request=strict_json_body,

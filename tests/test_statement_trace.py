@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+from uuid import UUID
 
+import asyncpg
 import httpx
 import pytest
 
+from service.domain import traces
+from service.domain.names import fold
+from service.repositories import traces as repo
 from tests.conftest import claim_body, create_claim, hop, inline
 
 CLAIMS = {
@@ -133,3 +139,54 @@ async def test_a_common_word_does_not_drown_the_claim_holding_the_whole_statemen
     assert items[0]["trace"]["claim"]["id"] == target["id"]  # type: ignore[index]
     assert items[0]["score"] > 0.75  # type: ignore[operator]
     assert len(items) == 3
+
+
+async def test_common_stems_end_the_descent_at_the_last_level(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = claim_body("The minister spoke about the budget", hop(inline("Ministry", "organization")))
+    for _ten in range(6):
+        await asyncio.gather(*(create_claim(client, body) for _ in range(10)))
+    target = await create_claim(
+        client, claim_body("The minister resigned over the bridge budget", hop(inline("Ministry", "organization")))
+    )
+    await conn.execute("ANALYZE claims")
+    statistics = traces.StemStatistics()
+    stems = await statistics.claims(conn, ["budget", "bridg", "minist", "resign", "spoke"])
+    assert stems["minist"] == pytest.approx(61, rel=0.05)  # what ANALYZE counted, read back
+    assert stems["bridg"] < stems["minist"] and stems["resign"] < stems["minist"]
+    statement = fold("minister resigned bridge budget spoke")
+
+    async def levels(statistics: traces.StemStatistics | None) -> tuple[list[str], list[traces.Match]]:
+        queries: list[str] = []
+
+        def log(record: Any) -> None:
+            if record.query == repo.MATCHING:
+                queries.append(record.args[0])
+
+        conn.add_query_logger(log)
+        found = await traces.best_matches(conn, statement, 5, statistics=statistics)
+        await asyncio.sleep(0)  # asyncpg hands query records to loggers with call_soon
+        conn.remove_query_logger(log)
+        return queries, found
+
+    # Without statistics the descent reads every level down to 5 matches: all 5 stems (no claim holds
+    # them), 4 (the target), 3 (the 60 others).
+    unbounded, found = await levels(None)
+    assert len(unbounded) == 3 and found[0].id == UUID(target["id"])
+    # With them, "4 of 5" would walk claims holding one of the 2 rarest stems, 5 conjunctions each:
+    # over a budget of 5, so the last level comes instead, one OR of the stems rarer than "minister".
+    monkeypatch.setattr(traces, "LEVEL_WORK", 5)
+    monkeypatch.setattr(traces, "LAST_LEVEL_CLAIMS", 10)
+    bounded, found = await levels(statistics)
+    assert bounded[0] == unbounded[0]
+    assert len(bounded) == 2 and "|" in bounded[1] and "minist" not in bounded[1] and "&" not in bounded[1]
+    assert found[0].id == UUID(target["id"]) and found[0].score == round((4 + 4 / 4) / (5 + 1), 4)  # 4 of 5 stems
+
+
+def test_level_work_counts_the_rarest_stems_the_index_walks() -> None:
+    # at least 2 of 4: a claim holding 2 holds one of the 3 rarest; 6 conjunctions
+    assert traces.level_work([1000.0, 10.0, 20.0, 30.0], 2) == (10 + 20 + 30) * 6
+    assert traces.level_work([1000.0, 10.0, 20.0, 30.0], 4) == 10 * 1
+    assert traces.last_level_stems({"a": 9000.0, "b": 10.0, "c": 20_000.0, "d": 5.0}) == ["a", "b", "d"]
+    assert traces.last_level_stems({"a": 90_000.0, "b": 50_000.0}) == ["b"]  # the rarest, whatever it costs

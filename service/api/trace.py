@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import get
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from service.api.examples import STATEMENT_TRACE_ANSWER, with_examples
@@ -13,6 +14,9 @@ from service.db import Conn
 from service.domain import traces
 from service.model import StatementTrace
 from service.settings import AppSettings
+
+Statistics = NamedDependency[traces.StemStatistics]
+"""A handler parameter receiving the app's statistics of stems, shared by its requests."""
 
 
 @get(
@@ -30,6 +34,7 @@ from service.settings import AppSettings
 async def trace_statement(
     conn: Conn,
     settings: AppSettings,
+    statistics: Statistics,
     statement: Annotated[
         str,
         Parameter(
@@ -44,6 +49,6 @@ async def trace_statement(
     ] = False,
 ) -> StatementTrace:
     items = await traces.trace_statement(
-        conn, statement, limit, settings.trace_max_depth, include_retracted=include_retracted
+        conn, statement, limit, settings.trace_max_depth, include_retracted=include_retracted, statistics=statistics
     )
     return StatementTrace(statement=statement, items=items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from itertools import combinations
 from math import comb
@@ -31,6 +32,39 @@ LEVEL_TERMS = 64
 
 LEVEL_CAP = 400
 """The most claims a level reads: a level with more matches takes those the index gives first."""
+
+LEVEL_WORK = 50_000
+"""The most work a level below the first may cost: the claims holding one of the stems the index must
+walk for "at least k of n" (the n - k + 1 rarest: a claim holding k of n stems holds one of them),
+times the conjunctions each is checked against (the benchmark: 15,000 claims times 35 conjunctions
+took the index 74 ms at 1,000,000 claims, so about 7 ms at this budget). On 400 phrases of the
+benchmark's million claims, against no budget: p99 139 ms to 46 ms at one connection, the same
+best match for 398 (two phrases of one common stem, where any 400 of its claims are read either
+way), and some of the other four for 112."""
+
+LAST_LEVEL_CLAIMS = 10_000
+"""The most claims the last level's OR may walk: it takes the rarest stems, at least one, while the
+claims holding them stay within this."""
+
+STATISTICS_SECONDS = 300.0
+"""How long the stems' statistics are kept before they are read again (ANALYZE changes them)."""
+
+
+class StemStatistics:
+    """About how many claims hold each stem, from the statistics ANALYZE keeps of the search vectors,
+    read at most every ``STATISTICS_SECONDS``: one per app, shared by its requests."""
+
+    def __init__(self) -> None:
+        self._claims: dict[str, float] = {}
+        self._unlisted = 0.0
+        self._read_at = -STATISTICS_SECONDS
+
+    async def claims(self, conn: asyncpg.Connection, stems: list[str]) -> dict[str, float]:
+        """About how many claims hold each of ``stems``, in that order."""
+        if time.monotonic() - self._read_at >= STATISTICS_SECONDS:
+            self._claims, self._unlisted = await repo.stem_claims(conn)
+            self._read_at = time.monotonic()
+        return {stem: self._claims.get(stem, self._unlisted) for stem in stems}
 
 
 def _valid_at(affiliation: Affiliation, day: date) -> bool:
@@ -96,14 +130,20 @@ async def trace(conn: asyncpg.Connection, claim_id: UUID, max_depth: int) -> Tra
 
 
 async def trace_statement(
-    conn: asyncpg.Connection, statement: str, limit: int, max_depth: int, *, include_retracted: bool = False
+    conn: asyncpg.Connection,
+    statement: str,
+    limit: int,
+    max_depth: int,
+    *,
+    include_retracted: bool = False,
+    statistics: StemStatistics | None = None,
 ) -> list[StatementMatch]:
     """The stored claims that best match a free text, best first, each with its trace; retracted
     claims only when ``include_retracted``."""
     folded = fold(statement)
     if not folded:
         raise InvalidInput.field("statement", "the statement needs at least one letter or digit")
-    matches = await best_matches(conn, folded, limit, include_retracted=include_retracted)
+    matches = await best_matches(conn, folded, limit, include_retracted=include_retracted, statistics=statistics)
     if not matches:
         return []
     records = await repo.traces(conn, [m.id for m in matches], max_depth)
@@ -131,8 +171,33 @@ def score(matched: int, statement_lexemes: int, claim_lexemes: int) -> float:
     return round((matched + matched / max(claim_lexemes, 1)) / (statement_lexemes + 1), 4)
 
 
+def level_work(shares: list[float], k: int) -> float:
+    """About what "at least ``k`` of the stems" costs the index, ``shares`` being how many claims hold
+    each stem: the claims holding one of the ``n - k + 1`` rarest, times the conjunctions."""
+    n = len(shares)
+    return sum(sorted(shares)[: n - k + 1]) * comb(n, k)
+
+
+def last_level_stems(stems: dict[str, float]) -> list[str]:
+    """The stems of the last level's OR: the rarest, at least one, while their claims stay within
+    ``LAST_LEVEL_CLAIMS``; in the statement's order."""
+    rarest = sorted(stems, key=lambda stem: (stems[stem], stem))
+    taken, claims = rarest[:1], stems[rarest[0]]
+    for stem in rarest[1:]:
+        claims += stems[stem]
+        if claims > LAST_LEVEL_CLAIMS:
+            break
+        taken.append(stem)
+    return [stem for stem in stems if stem in taken]
+
+
 async def best_matches(
-    conn: asyncpg.Connection, folded_statement: str, limit: int, *, include_retracted: bool = False
+    conn: asyncpg.Connection,
+    folded_statement: str,
+    limit: int,
+    *,
+    include_retracted: bool = False,
+    statistics: StemStatistics | None = None,
 ) -> list[Match]:
     """The ``limit`` claims scoring best against a folded statement, best first.
 
@@ -140,16 +205,21 @@ async def best_matches(
     share of a million claims), the search goes down in levels: the claims holding all ``n`` of the
     statement's stems, then at least ``n - 1``, and so on, each level one indexed query reading at
     most ``LEVEL_CAP`` claims. Since holding more stems always scores higher, it stops at the first
-    level that found ``limit`` claims. A level whose conjunctions would exceed ``LEVEL_TERMS`` is
-    replaced by one OR of every stem, the last level. Only when a level has more than ``LEVEL_CAP``
-    matches are some of those (holding the same number of stems) left unscored.
+    level that found ``limit`` claims. The last level is one OR of the rarest stems (every stem, on
+    a corpus too small for them to matter): it comes instead of a level whose conjunctions would
+    exceed ``LEVEL_TERMS`` or whose work would exceed ``LEVEL_WORK`` (common stems, many
+    conjunctions), estimated from the stems' statistics. Only when a level has more than
+    ``LEVEL_CAP`` matches, or the last level comes early, are claims holding as many stems as some
+    match left unscored.
     """
     lexemes = await repo.lexemes(conn, folded_statement)
+    stems = await statistics.claims(conn, lexemes) if statistics else dict.fromkeys(lexemes, 0.0)
+    shares = list(stems.values())
     n = len(lexemes)
     found: dict[UUID, Match] = {}
     for k in range(n, 0, -1):
-        last = comb(n, k) > LEVEL_TERMS
-        query = level_query(lexemes, 1 if last else k)
+        last = k < n and (comb(n, k) > LEVEL_TERMS or level_work(shares, k) > LEVEL_WORK)
+        query = level_query(last_level_stems(stems), 1) if last else level_query(lexemes, k)
         for row in await repo.matching(conn, query, lexemes, LEVEL_CAP, include_retracted=include_retracted):
             if row["id"] not in found:
                 found[row["id"]] = Match(score(row["matched"], n, row["claim_lexemes"]), row["rank"], row["id"])

@@ -68,6 +68,17 @@ SELECT d.*,
 # The distinct lexemes of a statement, as its claims' search vectors hold them.
 LEXEMES = "SELECT tsvector_to_array(to_tsvector('english', $1))"
 
+# The most common lexemes of claims.search_vector as ANALYZE last found them, each with the share of
+# claims holding it, then the smallest share listed, the largest and that of empty vectors; and the
+# claims counted. No statistics (never analyzed): NULLs, and no claims counted.
+STEM_STATISTICS = """
+SELECT s.most_common_elems::text::text[] AS stems, s.most_common_elem_freqs AS shares,
+       greatest(c.reltuples, 0)::float8 AS claims
+  FROM pg_class c
+  LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = 'claims' AND s.attname = 'search_vector'
+ WHERE c.oid = 'claims'::regclass
+"""
+
 # Claims matching a tsquery, at most $2 of them, taken as the GIN index gives them (no ranking of the
 # whole match set, which is what made common words slow), active unless $4 lets retracted ones in;
 # each with how many of the statement's lexemes $3 it holds, its own lexeme count and cover density.
@@ -115,6 +126,16 @@ async def lexemes(conn: asyncpg.Connection, folded_statement: str) -> list[str]:
     """The distinct lexemes of a folded statement (none for a statement of stop words)."""
     found: list[str] = await conn.fetchval(LEXEMES, folded_statement)
     return found
+
+
+async def stem_claims(conn: asyncpg.Connection) -> tuple[dict[str, float], float]:
+    """About how many claims hold each common stem, and each stem not listed: half the smallest
+    share listed, as PostgreSQL's own estimate assumes. All 0 before the first ANALYZE."""
+    row = await conn.fetchrow(STEM_STATISTICS)
+    if row is None or row["stems"] is None:
+        return {}, 0.0
+    stems, shares, claims = row["stems"], row["shares"], row["claims"]
+    return {stem: share * claims for stem, share in zip(stems, shares, strict=False)}, shares[len(stems)] / 2 * claims
 
 
 async def matching(
