@@ -113,8 +113,7 @@ class TestTracePath:
     async def test_a_trace_is_one_query_whatever_the_depth(
         self, client: httpx.AsyncClient, conn: asyncpg.Connection
     ) -> None:
-        # One query walks the whole chain; around it, the same three statements at any depth
-        # (BEGIN, SET LOCAL plan_cache_mode, COMMIT: see repositories.traces.GENERIC_PLAN).
+        # One query walks the whole chain, alone: no transaction, no SET (repositories.traces.TRACE_ONE).
         previous = await wire_story(client)
         first = previous
         for i in range(5):
@@ -245,3 +244,24 @@ class TestOrigin:
         claim = await create_claim(client, claim_body("x", hop(inline("A Blogger"), role="columnist")))
         origin = (await client.get(f"/claims/{claim['id']}/trace")).json()["origin"]
         assert origin == {"source": claim["origin"], "role": "columnist", "on_behalf_of": None}
+
+
+async def test_any_number_of_claims_traces_alike_in_order(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    # One claim, up to FEW (NULL-padded) and more (the array in its own transaction) answer the same
+    # rows in the order asked; an id of no claim is left out.
+    wire = await wire_story(client)
+    ids = [UUID(wire["id"])]
+    for i in range(repo.FEW + 2):
+        claim = await create_claim(
+            client,
+            claim_body(f"claim {i}", hop(inline(f"Outlet {i}", "outlet")), hop(None, upstream_claim_id=wire["id"])),
+        )
+        ids.insert(0, UUID(claim["id"]))
+    missing = UUID("00000000-0000-0000-0000-000000000000")
+    async with conn.transaction(readonly=True):
+        expected = {r["id"]: dict(r) for r in await conn.fetch(repo.TRACE, ids, 32)}
+    for count in range(1, len(ids) + 1):
+        asked = [*ids[: count - 1], missing, ids[count - 1]] if count > 1 else ids[:1]
+        rows = await repo.traces(conn, asked, 32)
+        assert [r["id"] for r in rows] == [i for i in asked if i != missing]
+        assert [dict(r) for r in rows] == [expected[r["id"]] for r in rows]
