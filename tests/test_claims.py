@@ -161,6 +161,70 @@ class TestInlineSourceResolution:
         assert source["affiliations"][0]["organization"]["name"] == "Pentagon"
         assert source["affiliations"][0]["role"] == "spokesperson"
 
+    async def test_one_new_source_named_by_two_hops_is_created_once(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        body = claim_body("x", hop(inline("Brand New Outlet", "outlet")), hop(inline("brand new outlet", "outlet")))
+        claim = await create_claim(client, body)
+        assert claim["chain"][0]["source"] == claim["chain"][1]["source"]
+        assert await conn.fetchval("SELECT count(*) FROM sources") == 1
+
+    async def test_an_alias_of_a_source_created_by_one_hop_is_matched_by_the_next(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        body = claim_body("x", hop(inline("Charlie Dietz", aliases=["Major Dietz"])), hop(inline("Major Dietz")))
+        claim = await create_claim(client, body)
+        assert claim["chain"][1]["source"] == claim["chain"][0]["source"]
+
+    async def test_a_source_created_by_one_hop_can_make_the_next_ambiguous(self, client: httpx.AsyncClient) -> None:
+        # The second hop alone would reuse the stored source: it sees the one the first hop created too.
+        await create_source(client, {"name": "Major Dietz", "kind": "person"})
+        body = claim_body("x", hop(inline("Charlie Dietz", aliases=["Major Dietz"])), hop(inline("Major Dietz")))
+        response = await client.post("/claims", json=body)
+        assert response.status_code == 422
+        problem = response.json()
+        assert problem["errors"][0]["field"] == "chain[1].source.name"
+        assert [c["name"] for c in problem["candidates"]] == ["Major Dietz", "Charlie Dietz"]
+
+    async def test_an_organization_created_for_an_affiliation_is_reused_by_a_later_hop(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        dietz = inline("Charlie Dietz", affiliations=[{"organization": {"name": "Pentagon"}}])
+        claim = await create_claim(client, claim_body("x", hop(dietz), hop(inline("Pentagon", "organization"))))
+        source = (await client.get(f"/sources/{claim['chain'][0]['source']['id']}")).json()
+        assert source["affiliations"][0]["organization"]["id"] == claim["chain"][1]["source"]["id"]
+
+    @pytest.mark.parametrize(
+        ("first", "second", "field", "detail"),
+        [
+            (inline("!!!"), inline("john smith"), "chain[0].source.name", "a name needs at least one letter or digit"),
+            (inline("john smith"), inline("!!!"), "chain[0].source.name", "matches several sources"),
+            (
+                "00000000-0000-0000-0000-000000000000",
+                inline("john smith"),
+                "chain[0].source_id",
+                "no source has this id",
+            ),
+            (inline("john smith"), "00000000-0000-0000-0000-000000000000", "chain[0].source.name", "matches several"),
+            (inline("Brand New"), inline("john smith"), "chain[1].source.name", "matches several sources"),
+        ],
+    )
+    async def test_of_two_failing_hops_the_first_in_chain_order_is_reported(
+        self,
+        client: httpx.AsyncClient,
+        first: dict[str, str] | str,
+        second: dict[str, str] | str,
+        field: str,
+        detail: str,
+    ) -> None:
+        await create_source(client, {"name": "John Smith", "kind": "person"})
+        await create_source(client, {"name": "J. Smith", "kind": "person", "aliases": ["John Smith"]})
+        response = await client.post("/claims", json=claim_body("x", hop(first), hop(second)))
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["field"] == field
+        assert detail in error["message"]
+
     async def test_a_failing_claim_leaves_no_source_behind(self, client: httpx.AsyncClient) -> None:
         body = claim_body(
             "x",

@@ -22,7 +22,7 @@ from service.repositories import sources as sources_repo
 from service.repositories.claims import ClaimRow, NewHop, Upstream
 
 
-async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str) -> UUID | None:
+async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str, inline: sources.InlineSources) -> UUID | None:
     if hop.source_id is not None and hop.source is not None:
         raise InvalidInput.field(field, "give one of source_id and source, not both")
     if hop.source_id is not None:
@@ -32,7 +32,7 @@ async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str) -> UUID 
             raise InvalidInput.field(f"{field}.source_id", "no source has this id")
         return survivor
     if hop.source is not None:
-        return await sources.resolve(conn, hop.source, f"{field}.source")
+        return await inline.resolve(hop.source, f"{field}.source")
     return None
 
 
@@ -69,11 +69,13 @@ async def resolve_hops(conn: asyncpg.Connection, chain: Sequence[HopIn]) -> tupl
     if any(hop.upstream_claim_id is not None for hop in chain):
         # Before any source is resolved: chain edits take this lock first too.
         await repo.lock_chains(conn, shared=True)
+    # The chain's inline sources are looked up together, when the first is resolved.
+    inline = sources.InlineSources(conn, [hop.source for hop in chain if hop.source and hop.source_id is None])
     for i, hop in enumerate(chain):
         field = f"chain[{i}]"
         if not hop.cue.strip():
             raise InvalidInput.field(f"{field}.cue", "the cue is blank")
-        source_id = await _hop_source(conn, hop, field)
+        source_id = await _hop_source(conn, hop, field, inline)
         upstream = await _upstream(conn, hop, field, is_last=i == len(chain) - 1)
         if upstream is not None:
             if source_id is None:
