@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+from uuid import UUID
+
 import asyncpg
 import httpx
 import pytest
 
+from service.domain.names import fold
+from service.repositories import claims as repo
+from service.repositories.claims import ClaimRow, NewHop
 from tests.conftest import claim_body, create_claim, create_source, hop, inline
 
 
@@ -236,6 +243,50 @@ class TestInlineSourceResolution:
         for name in ("Brand New Outlet", "Brand New Owner"):
             assert (await client.get("/sources", params={"q": name})).json()["items"] == []
         assert (await client.get("/claims")).json()["items"] == []
+
+
+def claim_row(origin: UUID, relays: list[UUID], text: str = "c") -> ClaimRow:
+    """A claim's own columns, with no ``appeared_in`` and no time."""
+    return ClaimRow(text, "quote", "en", None, None, None, None, None, None, origin, relays, fold(text))
+
+
+class TestStoringAClaim:
+    async def _sources(self, conn: asyncpg.Connection, *names: str) -> list[UUID]:
+        insert = "INSERT INTO sources (kind, name, name_key) VALUES ('person', $1, $2) RETURNING id"
+        return [await conn.fetchval(insert, name, fold(name)) for name in names]
+
+    async def test_a_claim_and_its_hops_are_one_statement(self, conn: asyncpg.Connection) -> None:
+        hina, ryder = await self._sources(conn, "Hina", "Ryder")
+        hops = [NewHop(hina, "reports", None, None), NewHop(ryder, "said", "spokesman", None)]
+        async with conn.transaction():  # the first statement on a connection introspects its types too
+            await repo.insert(conn, claim_row(ryder, []), id=None, hops=[NewHop(ryder, "said", None, None)])
+        statements: list[Any] = []
+        async with conn.transaction():
+            conn.add_query_logger(statements.append)
+            claim_id = await repo.insert(conn, claim_row(ryder, [hina]), id=None, hops=hops)
+            await asyncio.sleep(0)  # asyncpg hands query records to loggers with call_soon
+            conn.remove_query_logger(statements.append)
+        assert [s.query for s in statements] == [repo.INSERT_CLAIM]
+        stored = await conn.fetch("SELECT * FROM hops WHERE claim_id = $1 ORDER BY position", claim_id)
+        assert [(h["position"], h["source_id"], h["cue"], h["role"]) for h in stored] == [
+            (0, hina, "reports", None),
+            (1, ryder, "said", "spokesman"),
+        ]
+
+    @pytest.mark.parametrize("constraint", ["chain_not_empty", "chain_upstream_source"])
+    async def test_the_chain_it_stores_is_still_checked_at_commit(
+        self, conn: asyncpg.Connection, constraint: str
+    ) -> None:
+        hina, ryder = await self._sources(conn, "Hina", "Ryder")
+        async with conn.transaction():
+            upstream = await repo.insert(conn, claim_row(ryder, []), id=None, hops=[NewHop(ryder, "said", None, None)])
+        # A chain linking the upstream claim must name its first source (Ryder) in the linking hop.
+        hops = [] if constraint == "chain_not_empty" else [NewHop(hina, "reports", None, upstream)]
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError) as raised:
+            async with conn.transaction():
+                await repo.insert(conn, claim_row(ryder, [hina], text="d"), id=None, hops=hops)
+        assert raised.value.constraint_name == constraint
+        assert await conn.fetchval("SELECT count(*) FROM claims") == 1
 
 
 class TestDatabaseEnforcesTheChain:
