@@ -15,7 +15,7 @@ from service.domain import audit, sources
 from service.domain.ids import field_id
 from service.domain.names import fold
 from service.errors import InvalidInput
-from service.model import Claim, ClaimIn, HopIn
+from service.model import Claim, ClaimIn, HopIn, RevisionAction
 from service.repositories import claims as repo
 from service.repositories import history as history_repo
 from service.repositories import sources as sources_repo
@@ -123,6 +123,22 @@ async def stored(conn: asyncpg.Connection, claim_id: UUID) -> Claim:
     return documents.claim(record)
 
 
+async def record(
+    conn: asyncpg.Connection,
+    claim_id: UUID,
+    *,
+    number: int,
+    action: RevisionAction,
+    changes: dict[str, Any],
+    actor: str | None,
+) -> None:
+    """Record a change of a claim as its revision ``number`` and, in the same statement, in the audit log."""
+    entry = audit.pending_change(conn, changes)
+    await history_repo.insert_revision(
+        conn, claim_id, number=number, action=action, changes=changes, actor=actor, entry=entry
+    )
+
+
 def claim_row(own: Mapping[str, Any], origin: UUID, relays: list[UUID]) -> ClaimRow:
     """A claim's stored row: its own fields, its traced origin and relays, and its folded text."""
     return ClaimRow(**own, origin_source_id=origin, relay_source_ids=relays, search_text=fold(own["text"]))
@@ -142,6 +158,5 @@ async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = 
         }
         claim_id = await repo.insert(conn, claim_row(own, origin, relays), id=id, hops=hops)
         created = snapshot(await stored(conn, claim_id))
-        await history_repo.insert_revision(conn, claim_id, number=1, action="create", changes=created, actor=actor)
-        await audit.append(conn, actor=actor, action="create", entity_type="claim", entity_id=claim_id, change=created)
+        await record(conn, claim_id, number=1, action="create", changes=created, actor=actor)
         return claim_id
