@@ -44,6 +44,7 @@ class TestCreateClaim:
         fetched = await client.get(response.headers["location"])
         assert fetched.status_code == 200
         assert fetched.json() == claim
+        assert response.headers["etag"] == fetched.headers["etag"] == '"1"'
 
     async def test_a_hop_may_name_its_source_by_id(self, client: httpx.AsyncClient) -> None:
         ryder = await create_source(client, {"name": "Patrick Ryder", "kind": "person"})

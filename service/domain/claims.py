@@ -145,8 +145,13 @@ def claim_row(own: Mapping[str, Any], origin: UUID, relays: list[UUID]) -> Claim
 
 
 @retrying
-async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None, actor: str | None = None) -> UUID:
-    """Store a claim with its chain and any sources it creates, and its first revision, all or nothing."""
+async def create(
+    conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None, actor: str | None = None
+) -> asyncpg.Record:
+    """Store a claim with its chain and any sources it creates, and its first revision, all or nothing.
+
+    Returns the claim's document as stored (``repositories.claims.documents``), read before commit.
+    """
     async with conn.transaction():
         hops, origin, relays = await resolve_chain(conn, claim)
         own = {
@@ -157,6 +162,7 @@ async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = 
             "stated_at": claim.stated_at,
         }
         claim_id = await repo.insert(conn, claim_row(own, origin, relays), id=id, hops=hops)
-        created = snapshot(await stored(conn, claim_id))
+        [document] = await repo.documents(conn, [claim_id])
+        created = snapshot(documents.claim(document))
         await record(conn, claim_id, number=1, action="create", changes=created, actor=actor)
-        return claim_id
+        return document
