@@ -7,6 +7,7 @@ import hashlib
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -15,7 +16,7 @@ import pytest
 from litestar import Litestar
 
 from service.app import create_app
-from service.domain import keys
+from service.domain import audit, claims, keys
 from service.settings import Settings
 from tests.conftest import (
     ADMIN_KEY_NAME,
@@ -101,6 +102,17 @@ class TestEachWriteAppendsOneEntry:
             "misattributed",
         )
 
+    async def test_a_claims_entries_record_what_its_revisions_do(self, client: httpx.AsyncClient) -> None:
+        claim = await create_claim(client, ryder_claim())
+        edited = await client.patch(f"/claims/{claim['id']}", json={"kind": "quote"}, headers={"If-Match": '"1"'})
+        assert edited.status_code == 200, edited.text
+        retracted = await client.post(f"/claims/{claim['id']}/retract", json={"reason": "misattributed"})
+        assert retracted.status_code == 200, retracted.text
+        revisions = (await client.get(f"/claims/{claim['id']}/revisions")).json()["items"]
+        recorded = [(e["actor"], e["action"], e["change"]) for e in await entries(client, entity=claim["id"])]
+        assert recorded == [(r["actor"], r["action"], r["changes"]) for r in revisions]
+        assert [r["action"] for r in revisions] == ["create", "edit", "retract"]
+
     async def test_creating_editing_and_merging_sources(self, client: httpx.AsyncClient) -> None:
         before = await size(client)
         ryder = await create_source(client, inline("Patrick Ryder"))
@@ -167,6 +179,16 @@ class TestEachWriteAppendsOneEntry:
         ]
         assert made["entity_id"] == revoked["entity_id"]
         assert made["change"] == {"name": "desk-anna", "scope": "write"}
+
+
+async def test_an_entry_outside_the_transaction_of_its_write_is_refused(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    claim = await create_claim(client, ryder_claim())
+    with pytest.raises(RuntimeError, match="in the transaction of its write"):
+        await claims.record(conn, UUID(claim["id"]), number=2, action="edit", changes={}, actor=None)
+    with pytest.raises(RuntimeError, match="in the transaction of its write"):
+        await audit.append(conn, actor=None, action="edit", entity_type="claim", entity_id=UUID(claim["id"]), change={})
 
 
 async def test_a_refused_write_appends_nothing(client: httpx.AsyncClient) -> None:

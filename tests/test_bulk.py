@@ -172,7 +172,7 @@ async def _seed_with_upstream_links(url: str) -> None:
             appeared_in={"url": "https://bugle.example/1", "published_at": "2024-06-26T08:00:00Z"},
             stated_at="2024-06-25T12:00:00+02:00",
         )
-        bugle_id = await claims_domain.create(conn, msgspec.convert(bugle, ClaimIn))
+        bugle_id = (await claims_domain.create(conn, msgspec.convert(bugle, ClaimIn)))["id"]
         echo = claim_body(
             FURTHER_DOWNSTREAM,
             hop(inline("Weekly Echo", "outlet"), "reprints"),
@@ -180,7 +180,7 @@ async def _seed_with_upstream_links(url: str) -> None:
         )
         await claims_domain.create(conn, msgspec.convert(echo, ClaimIn))
         late = claim_body(LATE_WIRE, hop(inline("Late Wire", "outlet"), "reports"), hop(inline("Charlie Dietz")))
-        late_id = await claims_domain.create(conn, msgspec.convert(late, ClaimIn))
+        late_id = (await claims_domain.create(conn, msgspec.convert(late, ClaimIn)))["id"]
         relinked = [
             hop(inline("Morning Post", "outlet"), "reports"),
             {"cue": "citing", "upstream_claim_id": str(late_id)},

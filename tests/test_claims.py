@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+from uuid import UUID
+
 import asyncpg
 import httpx
 import pytest
 
+from service.domain.names import fold
+from service.repositories import claims as repo
+from service.repositories.claims import ClaimRow, NewHop
 from tests.conftest import claim_body, create_claim, create_source, hop, inline
 
 
@@ -37,6 +44,7 @@ class TestCreateClaim:
         fetched = await client.get(response.headers["location"])
         assert fetched.status_code == 200
         assert fetched.json() == claim
+        assert response.headers["etag"] == fetched.headers["etag"] == '"1"'
 
     async def test_a_hop_may_name_its_source_by_id(self, client: httpx.AsyncClient) -> None:
         ryder = await create_source(client, {"name": "Patrick Ryder", "kind": "person"})
@@ -161,6 +169,70 @@ class TestInlineSourceResolution:
         assert source["affiliations"][0]["organization"]["name"] == "Pentagon"
         assert source["affiliations"][0]["role"] == "spokesperson"
 
+    async def test_one_new_source_named_by_two_hops_is_created_once(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        body = claim_body("x", hop(inline("Brand New Outlet", "outlet")), hop(inline("brand new outlet", "outlet")))
+        claim = await create_claim(client, body)
+        assert claim["chain"][0]["source"] == claim["chain"][1]["source"]
+        assert await conn.fetchval("SELECT count(*) FROM sources") == 1
+
+    async def test_an_alias_of_a_source_created_by_one_hop_is_matched_by_the_next(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        body = claim_body("x", hop(inline("Charlie Dietz", aliases=["Major Dietz"])), hop(inline("Major Dietz")))
+        claim = await create_claim(client, body)
+        assert claim["chain"][1]["source"] == claim["chain"][0]["source"]
+
+    async def test_a_source_created_by_one_hop_can_make_the_next_ambiguous(self, client: httpx.AsyncClient) -> None:
+        # The second hop alone would reuse the stored source: it sees the one the first hop created too.
+        await create_source(client, {"name": "Major Dietz", "kind": "person"})
+        body = claim_body("x", hop(inline("Charlie Dietz", aliases=["Major Dietz"])), hop(inline("Major Dietz")))
+        response = await client.post("/claims", json=body)
+        assert response.status_code == 422
+        problem = response.json()
+        assert problem["errors"][0]["field"] == "chain[1].source.name"
+        assert [c["name"] for c in problem["candidates"]] == ["Major Dietz", "Charlie Dietz"]
+
+    async def test_an_organization_created_for_an_affiliation_is_reused_by_a_later_hop(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        dietz = inline("Charlie Dietz", affiliations=[{"organization": {"name": "Pentagon"}}])
+        claim = await create_claim(client, claim_body("x", hop(dietz), hop(inline("Pentagon", "organization"))))
+        source = (await client.get(f"/sources/{claim['chain'][0]['source']['id']}")).json()
+        assert source["affiliations"][0]["organization"]["id"] == claim["chain"][1]["source"]["id"]
+
+    @pytest.mark.parametrize(
+        ("first", "second", "field", "detail"),
+        [
+            (inline("!!!"), inline("john smith"), "chain[0].source.name", "a name needs at least one letter or digit"),
+            (inline("john smith"), inline("!!!"), "chain[0].source.name", "matches several sources"),
+            (
+                "00000000-0000-0000-0000-000000000000",
+                inline("john smith"),
+                "chain[0].source_id",
+                "no source has this id",
+            ),
+            (inline("john smith"), "00000000-0000-0000-0000-000000000000", "chain[0].source.name", "matches several"),
+            (inline("Brand New"), inline("john smith"), "chain[1].source.name", "matches several sources"),
+        ],
+    )
+    async def test_of_two_failing_hops_the_first_in_chain_order_is_reported(
+        self,
+        client: httpx.AsyncClient,
+        first: dict[str, str] | str,
+        second: dict[str, str] | str,
+        field: str,
+        detail: str,
+    ) -> None:
+        await create_source(client, {"name": "John Smith", "kind": "person"})
+        await create_source(client, {"name": "J. Smith", "kind": "person", "aliases": ["John Smith"]})
+        response = await client.post("/claims", json=claim_body("x", hop(first), hop(second)))
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["field"] == field
+        assert detail in error["message"]
+
     async def test_a_failing_claim_leaves_no_source_behind(self, client: httpx.AsyncClient) -> None:
         body = claim_body(
             "x",
@@ -172,6 +244,50 @@ class TestInlineSourceResolution:
         for name in ("Brand New Outlet", "Brand New Owner"):
             assert (await client.get("/sources", params={"q": name})).json()["items"] == []
         assert (await client.get("/claims")).json()["items"] == []
+
+
+def claim_row(origin: UUID, relays: list[UUID], text: str = "c") -> ClaimRow:
+    """A claim's own columns, with no ``appeared_in`` and no time."""
+    return ClaimRow(text, "quote", "en", None, None, None, None, None, None, origin, relays, fold(text))
+
+
+class TestStoringAClaim:
+    async def _sources(self, conn: asyncpg.Connection, *names: str) -> list[UUID]:
+        insert = "INSERT INTO sources (kind, name, name_key) VALUES ('person', $1, $2) RETURNING id"
+        return [await conn.fetchval(insert, name, fold(name)) for name in names]
+
+    async def test_a_claim_and_its_hops_are_one_statement(self, conn: asyncpg.Connection) -> None:
+        hina, ryder = await self._sources(conn, "Hina", "Ryder")
+        hops = [NewHop(hina, "reports", None, None), NewHop(ryder, "said", "spokesman", None)]
+        async with conn.transaction():  # the first statement on a connection introspects its types too
+            await repo.insert(conn, claim_row(ryder, []), id=None, hops=[NewHop(ryder, "said", None, None)])
+        statements: list[Any] = []
+        async with conn.transaction():
+            conn.add_query_logger(statements.append)
+            claim_id = await repo.insert(conn, claim_row(ryder, [hina]), id=None, hops=hops)
+            await asyncio.sleep(0)  # asyncpg hands query records to loggers with call_soon
+            conn.remove_query_logger(statements.append)
+        assert [s.query for s in statements] == [repo.INSERT_CLAIM]
+        stored = await conn.fetch("SELECT * FROM hops WHERE claim_id = $1 ORDER BY position", claim_id)
+        assert [(h["position"], h["source_id"], h["cue"], h["role"]) for h in stored] == [
+            (0, hina, "reports", None),
+            (1, ryder, "said", "spokesman"),
+        ]
+
+    @pytest.mark.parametrize("constraint", ["chain_not_empty", "chain_upstream_source"])
+    async def test_the_chain_it_stores_is_still_checked_at_commit(
+        self, conn: asyncpg.Connection, constraint: str
+    ) -> None:
+        hina, ryder = await self._sources(conn, "Hina", "Ryder")
+        async with conn.transaction():
+            upstream = await repo.insert(conn, claim_row(ryder, []), id=None, hops=[NewHop(ryder, "said", None, None)])
+        # A chain linking the upstream claim must name its first source (Ryder) in the linking hop.
+        hops = [] if constraint == "chain_not_empty" else [NewHop(hina, "reports", None, upstream)]
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError) as raised:
+            async with conn.transaction():
+                await repo.insert(conn, claim_row(ryder, [hina], text="d"), id=None, hops=hops)
+        assert raised.value.constraint_name == constraint
+        assert await conn.fetchval("SELECT count(*) FROM claims") == 1
 
 
 class TestDatabaseEnforcesTheChain:

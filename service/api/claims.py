@@ -46,15 +46,20 @@ from service.settings import AppSettings
 ETAG_HEADER = etag_header("claim")
 
 
-async def claim_response(conn: asyncpg.Connection, claim_id: UUID, status_code: int = 200) -> Response[Claim]:
-    """One claim with its chain and its ``ETag`` (and ``Location`` when created), or 404."""
+async def claim_response(conn: asyncpg.Connection, claim_id: UUID) -> Response[Claim]:
+    """One claim with its chain and its ``ETag``, or 404."""
     records = await repo.documents(conn, [claim_id])
     if not records:
         raise NotFound(f"no claim has the id {str(claim_id)!r}")
-    headers = {"ETag": etag(records[0]["version"])}
+    return claim_answer(records[0])
+
+
+def claim_answer(record: asyncpg.Record, status_code: int = 200) -> Response[Claim]:
+    """A claim's stored document with its ``ETag`` (and ``Location`` when created)."""
+    headers = {"ETag": etag(record["version"])}
     if status_code == 201:
-        headers["Location"] = f"/claims/{claim_id}"
-    return Response(documents.claim(records[0]), status_code=status_code, headers=headers)
+        headers["Location"] = f"/claims/{record['id']}"
+    return Response(documents.claim(record), status_code=status_code, headers=headers)
 
 
 async def claim_page(
@@ -96,8 +101,8 @@ class ClaimController(Controller):
         self, data: JSONBody[ClaimIn], conn: Conn, actor: Actor, idempotency: Idempotent
     ) -> Response[Claim]:
         async def write(conn: asyncpg.Connection) -> Response[Claim]:
-            claim_id = await domain.create(conn, data, actor=actor)
-            return await claim_response(conn, claim_id, status_code=201)
+            # The document read in the claim's transaction is the one answered: no read after commit.
+            return claim_answer(await domain.create(conn, data, actor=actor), status_code=201)
 
         return await idempotency.run(conn, write)
 

@@ -66,11 +66,24 @@ async def append(
     No lock is taken: the entry waits in ``audit_pending`` until :func:`seal` gives it its place in
     the chain, so concurrent writes commit side by side rather than one at a time.
     """
+    await repo.insert_pending(
+        conn,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        change=pending_change(conn, change),
+    )
+
+
+def pending_change(conn: asyncpg.Connection, change: dict[str, Any]) -> bytes:
+    """The bytes a write's entry stores of its change (its canonical JSON); refused outside a transaction.
+
+    For ``append``, and for writes that store their entry with a statement of their own (claim revisions).
+    """
     if not conn.is_in_transaction():
         raise RuntimeError("an audit entry must be appended in the transaction of its write")
-    await repo.insert_pending(
-        conn, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id, change=canonical(change)
-    )
+    return canonical(change)
 
 
 async def seal(conn: asyncpg.Connection, batch: int = SEAL_BATCH) -> int:

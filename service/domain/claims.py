@@ -15,14 +15,14 @@ from service.domain import audit, sources
 from service.domain.ids import field_id
 from service.domain.names import fold
 from service.errors import InvalidInput
-from service.model import Claim, ClaimIn, HopIn
+from service.model import Claim, ClaimIn, HopIn, RevisionAction
 from service.repositories import claims as repo
 from service.repositories import history as history_repo
 from service.repositories import sources as sources_repo
 from service.repositories.claims import ClaimRow, NewHop, Upstream
 
 
-async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str) -> UUID | None:
+async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str, inline: sources.InlineSources) -> UUID | None:
     if hop.source_id is not None and hop.source is not None:
         raise InvalidInput.field(field, "give one of source_id and source, not both")
     if hop.source_id is not None:
@@ -32,7 +32,7 @@ async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str) -> UUID 
             raise InvalidInput.field(f"{field}.source_id", "no source has this id")
         return survivor
     if hop.source is not None:
-        return await sources.resolve(conn, hop.source, f"{field}.source")
+        return await inline.resolve(hop.source, f"{field}.source")
     return None
 
 
@@ -69,11 +69,13 @@ async def resolve_hops(conn: asyncpg.Connection, chain: Sequence[HopIn]) -> tupl
     if any(hop.upstream_claim_id is not None for hop in chain):
         # Before any source is resolved: chain edits take this lock first too.
         await repo.lock_chains(conn, shared=True)
+    # The chain's inline sources are looked up together, when the first is resolved.
+    inline = sources.InlineSources(conn, [hop.source for hop in chain if hop.source and hop.source_id is None])
     for i, hop in enumerate(chain):
         field = f"chain[{i}]"
         if not hop.cue.strip():
             raise InvalidInput.field(f"{field}.cue", "the cue is blank")
-        source_id = await _hop_source(conn, hop, field)
+        source_id = await _hop_source(conn, hop, field, inline)
         upstream = await _upstream(conn, hop, field, is_last=i == len(chain) - 1)
         if upstream is not None:
             if source_id is None:
@@ -121,14 +123,35 @@ async def stored(conn: asyncpg.Connection, claim_id: UUID) -> Claim:
     return documents.claim(record)
 
 
+async def record(
+    conn: asyncpg.Connection,
+    claim_id: UUID,
+    *,
+    number: int,
+    action: RevisionAction,
+    changes: dict[str, Any],
+    actor: str | None,
+) -> None:
+    """Record a change of a claim as its revision ``number`` and, in the same statement, in the audit log."""
+    entry = audit.pending_change(conn, changes)
+    await history_repo.insert_revision(
+        conn, claim_id, number=number, action=action, changes=changes, actor=actor, entry=entry
+    )
+
+
 def claim_row(own: Mapping[str, Any], origin: UUID, relays: list[UUID]) -> ClaimRow:
     """A claim's stored row: its own fields, its traced origin and relays, and its folded text."""
     return ClaimRow(**own, origin_source_id=origin, relay_source_ids=relays, search_text=fold(own["text"]))
 
 
 @retrying
-async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None, actor: str | None = None) -> UUID:
-    """Store a claim with its chain and any sources it creates, and its first revision, all or nothing."""
+async def create(
+    conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None, actor: str | None = None
+) -> asyncpg.Record:
+    """Store a claim with its chain and any sources it creates, and its first revision, all or nothing.
+
+    Returns the claim's document as stored (``repositories.claims.documents``), read before commit.
+    """
     async with conn.transaction():
         hops, origin, relays = await resolve_chain(conn, claim)
         own = {
@@ -139,7 +162,7 @@ async def create(conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = 
             "stated_at": claim.stated_at,
         }
         claim_id = await repo.insert(conn, claim_row(own, origin, relays), id=id, hops=hops)
-        created = snapshot(await stored(conn, claim_id))
-        await history_repo.insert_revision(conn, claim_id, number=1, action="create", changes=created, actor=actor)
-        await audit.append(conn, actor=actor, action="create", entity_type="claim", entity_id=claim_id, change=created)
-        return claim_id
+        [document] = await repo.documents(conn, [claim_id])
+        created = snapshot(documents.claim(document))
+        await record(conn, claim_id, number=1, action="create", changes=created, actor=actor)
+        return document

@@ -108,8 +108,7 @@ async def edit(
             await claims_repo.insert_hops(conn, claim_id, new_hops)
             await repo.propagate_origin(conn, claim_id)
         edited = audit.changes(claims.snapshot(current), claims.snapshot(await claims.stored(conn, claim_id)))
-        await repo.insert_revision(conn, claim_id, number=version, action="edit", changes=edited, actor=actor)
-        await audit.append(conn, actor=actor, action="edit", entity_type="claim", entity_id=claim_id, change=edited)
+        await claims.record(conn, claim_id, number=version, action="edit", changes=edited, actor=actor)
 
 
 @retrying
@@ -124,10 +123,7 @@ async def retract(
         await _lock(conn, claim_id, if_match, "retracted again")
         version = await repo.retract(conn, claim_id, reason)
         retraction = {"status": {"from": "active", "to": "retracted"}, "reason": reason}
-        await repo.insert_revision(conn, claim_id, number=version, action="retract", changes=retraction, actor=actor)
-        await audit.append(
-            conn, actor=actor, action="retract", entity_type="claim", entity_id=claim_id, change=retraction
-        )
+        await claims.record(conn, claim_id, number=version, action="retract", changes=retraction, actor=actor)
 
 
 async def revisions(conn: asyncpg.Connection, claim_id: UUID) -> list[Revision]:

@@ -144,18 +144,12 @@ async def affiliate(conn: asyncpg.Connection, source_id: UUID, affiliation: Affi
     await repo.insert_affiliation(conn, source_id, org_id, affiliation.role, affiliation.since, affiliation.until)
 
 
-async def resolve(conn: asyncpg.Connection, source: SourceIn, field: str) -> UUID:
-    """The stored source an inline source names: one match reuses it, none creates it.
+def _decide(source: SourceIn, matches: list[asyncpg.Record], field: str) -> UUID | None:
+    """The stored source among ``matches`` an inline source names; None when there is none (to create it).
 
     Several matches are narrowed to those of the requested kind; if still several, the request is
-    ambiguous and the problem lists the candidates. An advisory lock on the name key makes
-    concurrent requests naming the same new source create it once; a shared lock keeps them apart
-    from a bulk import's batch, which creates sources under the same lock held exclusively.
+    ambiguous and the problem lists the candidates.
     """
-    key = _key(source.name, f"{field}.name")
-    await repo.lock_source_creation(conn, shared=True)
-    await repo.lock_name_key(conn, key)
-    matches = await repo.matching(conn, key)
     if len(matches) > 1:
         same_kind = [m for m in matches if m["kind"] == source.kind]
         matches = same_kind or matches
@@ -163,13 +157,66 @@ async def resolve(conn: asyncpg.Connection, source: SourceIn, field: str) -> UUI
         matched: UUID = matches[0]["id"]
         return matched
     if not matches:
-        return await create(conn, source, field=field)
+        return None
     candidates = [msgspec.to_builtins(SourceSummary(id=str(m["id"]), name=m["name"], kind=m["kind"])) for m in matches]
     raise AmbiguousSource(
         f"{field}: {source.name!r} matches {len(matches)} stored sources; name one by source_id",
         errors=[InvalidInput.field(f"{field}.name", "matches several sources").errors[0]],
         candidates=candidates,
     )
+
+
+class InlineSources:
+    """Resolves the inline sources of one request, one after another, reading their names' matches together.
+
+    One match reuses it, none creates it, several are narrowed by kind or refused (``_decide``).
+    The matches of every name are read in one query, before any lock: a name that matches committed
+    sources is decided from that read alone, since what is committed cannot be created twice. Only
+    the names matching nothing are locked: the shared lock keeps them apart from a bulk import's
+    batch, which creates sources under the same lock held exclusively; the name-key locks, taken
+    together in one order, make concurrent requests naming the same new source create it once.
+    They are read again after the locks, in a statement of their own, whose snapshot then shows
+    what an earlier holder committed. A source created here makes every name read again before the
+    next is resolved, as it may have taken that name or an alias of it.
+    """
+
+    def __init__(self, conn: asyncpg.Connection, sources: list[SourceIn]) -> None:
+        self.conn = conn
+        # A name without a letter or digit has no key: ``resolve`` refuses it when its turn comes.
+        self.keys = sorted({key for source in sources if (key := name_key(source.name))})
+        self.locked: set[str] = set()
+        # The matches of ``keys`` as last read; None before the first read and after a source was created.
+        self.matches: dict[str, list[asyncpg.Record]] | None = None
+
+    async def _read(self) -> dict[str, list[asyncpg.Record]]:
+        matches = await repo.matching_keys(self.conn, self.keys)
+        unlocked = [key for key in self.keys if not matches[key] and key not in self.locked]
+        if unlocked:
+            if not self.locked:
+                await repo.lock_source_creation(self.conn, shared=True)
+            await repo.lock_name_keys(self.conn, unlocked)
+            self.locked.update(unlocked)
+            matches |= await repo.matching_keys(self.conn, unlocked)
+        self.matches = matches
+        return matches
+
+    async def resolve(self, source: SourceIn, field: str) -> UUID:
+        """The stored source an inline source names, created if none matches it."""
+        key = _key(source.name, f"{field}.name")
+        if key not in self.keys:
+            self.keys.append(key)
+            self.matches = None
+        matches = self.matches if self.matches is not None else await self._read()
+        found = _decide(source, matches[key], field)
+        if found is not None:
+            return found
+        self.matches = None
+        return await create(self.conn, source, field=field)
+
+
+async def resolve(conn: asyncpg.Connection, source: SourceIn, field: str) -> UUID:
+    """The stored source an inline source names: one match reuses it, none creates it (see ``InlineSources``)."""
+    return await InlineSources(conn, [source]).resolve(source, field)
 
 
 # --- edits and merges ----------------------------------------------------------------------------

@@ -9,11 +9,21 @@ from uuid import UUID
 
 import asyncpg
 
+# A claim and its hops in one statement: the hops' foreign key to the claim is checked at its end,
+# when the claim is there, and their chain at commit, by the deferred triggers.
 INSERT_CLAIM = """
-INSERT INTO claims (id, text, kind, language, url, title, author, outlet, published_at, stated_at,
-                    origin_source_id, relay_source_ids, search_text)
-VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING id
+WITH claim AS (
+    INSERT INTO claims (id, text, kind, language, url, title, author, outlet, published_at, stated_at,
+                        origin_source_id, relay_source_ids, search_text)
+    VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    RETURNING id
+), chain AS (
+    INSERT INTO hops (claim_id, position, source_id, cue, role, upstream_claim_id)
+    SELECT claim.id, h.position, h.source_id, h.cue, h.role, h.upstream_claim_id
+      FROM claim, unnest($14::smallint[], $15::uuid[], $16::text[], $17::text[], $18::uuid[])
+                  AS h(position, source_id, cue, role, upstream_claim_id)
+)
+SELECT id FROM claim
 """
 
 INSERT_HOPS = """
@@ -123,24 +133,29 @@ async def upstream(conn: asyncpg.Connection, claim_id: UUID) -> Upstream | None:
     return Upstream(row["first_source_id"], row["origin_source_id"], row["relay_source_ids"]) if row else None
 
 
-async def insert(conn: asyncpg.Connection, row: ClaimRow, *, id: UUID | None, hops: Sequence[NewHop]) -> UUID:
-    """Store a claim and its hops; the chain is checked by the database at commit."""
-    claim_id: UUID = await conn.fetchval(INSERT_CLAIM, id, *row)
-    await insert_hops(conn, claim_id, hops)
-    return claim_id
+HopColumns = tuple[list[int], list[UUID], list[str], list[str | None], list[UUID | None]]
 
 
-async def insert_hops(conn: asyncpg.Connection, claim_id: UUID, hops: Sequence[NewHop]) -> None:
-    """Store a claim's hops at positions 0..n-1; the chain is checked by the database at commit."""
-    await conn.execute(
-        INSERT_HOPS,
-        claim_id,
+def _hop_columns(hops: Sequence[NewHop]) -> HopColumns:
+    """Hops as the arrays INSERT_CLAIM and INSERT_HOPS unnest: positions 0..n-1, sources, cues, roles, links."""
+    return (
         list(range(len(hops))),
         [h.source_id for h in hops],
         [h.cue for h in hops],
         [h.role for h in hops],
         [h.upstream_claim_id for h in hops],
     )
+
+
+async def insert(conn: asyncpg.Connection, row: ClaimRow, *, id: UUID | None, hops: Sequence[NewHop]) -> UUID:
+    """Store a claim and its hops, in one statement; the chain is checked by the database at commit."""
+    claim_id: UUID = await conn.fetchval(INSERT_CLAIM, id, *row, *_hop_columns(hops))
+    return claim_id
+
+
+async def insert_hops(conn: asyncpg.Connection, claim_id: UUID, hops: Sequence[NewHop]) -> None:
+    """Store a claim's hops at positions 0..n-1; the chain is checked by the database at commit."""
+    await conn.execute(INSERT_HOPS, claim_id, *_hop_columns(hops))
 
 
 async def lock_chains(conn: asyncpg.Connection, *, shared: bool) -> None:

@@ -72,9 +72,16 @@ UPDATE claims
 RETURNING version
 """
 
+# A change of a claim is recorded twice, in one statement: as its revision, and as its pending audit
+# entry ($6: the change as service.domain.audit encodes it), as INSERT_PENDING of
+# service.repositories.audit writes any other write's.
 INSERT_REVISION = """
-INSERT INTO claim_revisions (claim_id, number, action, changes, actor)
-VALUES ($1, $2, $3, $4, $5)
+WITH revision AS (
+    INSERT INTO claim_revisions (claim_id, number, action, changes, actor)
+    VALUES ($1, $2, $3, $4, $5)
+)
+INSERT INTO audit_pending (actor, action, entity_type, entity_id, change)
+VALUES ($5, $3, 'claim', $1, $6)
 """
 
 REVISIONS = """
@@ -123,10 +130,17 @@ async def retract(conn: asyncpg.Connection, claim_id: UUID, reason: str) -> int:
 
 
 async def insert_revision(
-    conn: asyncpg.Connection, claim_id: UUID, *, number: int, action: str, changes: dict[str, Any], actor: str | None
+    conn: asyncpg.Connection,
+    claim_id: UUID,
+    *,
+    number: int,
+    action: str,
+    changes: dict[str, Any],
+    actor: str | None,
+    entry: bytes,
 ) -> None:
-    """Record one change of a claim."""
-    await conn.execute(INSERT_REVISION, claim_id, number, action, changes, actor)
+    """Record one change of a claim, and its audit entry storing ``entry``, the change's canonical bytes."""
+    await conn.execute(INSERT_REVISION, claim_id, number, action, changes, actor, entry)
 
 
 async def revisions(conn: asyncpg.Connection, claim_id: UUID) -> list[asyncpg.Record]:

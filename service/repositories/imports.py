@@ -82,8 +82,8 @@ ANALYZE sources, source_aliases, source_name_tokens, token_deletes, affiliations
 
 STORED_CLAIM_IDS = "SELECT id FROM claims WHERE id = ANY ($1::uuid[])"
 
-# Unmerged sources whose name or an alias folds to one of the keys, as MATCHING_NAME_KEY finds
-# them one key at a time (service.repositories.sources), oldest first.
+# Unmerged sources whose name or an alias folds to one of the keys, as MATCHING_NAME_KEYS finds
+# them for requests (service.repositories.sources), oldest first.
 SOURCES_BY_KEY = """
 SELECT m.key, s.id, s.name, s.kind
   FROM (SELECT s.name_key AS key, s.id FROM sources s WHERE s.name_key = ANY ($1::text[])

@@ -9,21 +9,32 @@ from uuid import UUID
 
 import asyncpg
 
-LOCK_NAME_KEY = "SELECT pg_advisory_xact_lock(hashtextextended('source:' || $1, 0))"
+# One lock per name key, taken in the order of the lock ids: two transactions locking some of the
+# same keys queue behind each other instead of each holding a key the other waits for. (A subquery
+# with ORDER BY is not flattened, so its rows reach the outer SELECT, and its calls, in that order.)
+LOCK_NAME_KEYS = """
+SELECT pg_advisory_xact_lock(lock_id)
+  FROM (SELECT DISTINCT hashtextextended('source:' || key, 0) AS lock_id
+          FROM unnest($1::text[]) AS key
+         ORDER BY lock_id) AS locks
+"""
 
-# Resolving an inline source takes this lock shared; a bulk import's batch takes it exclusively
-# while it matches and creates sources in memory (service.domain.batch), so that no request creates
-# a source under a name key the batch has found free, nor the batch one a request has.
+# Resolving an inline source that matches nothing takes this lock shared; a bulk import's batch
+# takes it exclusively while it matches and creates sources in memory (service.domain.batch), so
+# that no request creates a source under a name key the batch has found free, nor the batch one a
+# request has.
 LOCK_SOURCE_CREATION = "SELECT pg_advisory_xact_lock(hashtextextended('source-creation', 0))"
 LOCK_SOURCE_CREATION_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended('source-creation', 0))"
 
-MATCHING_NAME_KEY = """
-SELECT s.id, s.name, s.kind
-  FROM sources s
+# Unmerged sources whose name or an alias folds to one of the keys, each with the key it matched
+# (a source matching a key by its name and an alias too is there once for it), oldest first.
+MATCHING_NAME_KEYS = """
+SELECT m.key, s.id, s.name, s.kind
+  FROM (SELECT name_key AS key, id FROM sources WHERE name_key = ANY ($1::text[])
+        UNION
+        SELECT alias_key, source_id FROM source_aliases WHERE alias_key = ANY ($1::text[])) AS m
+  JOIN sources s ON s.id = m.id
  WHERE s.merged_into IS NULL
-   AND s.id IN (SELECT id FROM sources WHERE name_key = $1
-                UNION
-                SELECT source_id FROM source_aliases WHERE alias_key = $1)
  ORDER BY s.seq
 """
 
@@ -106,9 +117,9 @@ SELECT h.source_id
 """
 
 
-async def lock_name_key(conn: asyncpg.Connection, key: str) -> None:
-    """Serialize, until commit, every transaction that resolves or creates a source under ``key``."""
-    await conn.execute(LOCK_NAME_KEY, key)
+async def lock_name_keys(conn: asyncpg.Connection, keys: Sequence[str]) -> None:
+    """Serialize, until commit, every transaction that resolves or creates a source under one of ``keys``."""
+    await conn.execute(LOCK_NAME_KEYS, list(keys))
 
 
 async def lock_source_creation(conn: asyncpg.Connection, *, shared: bool) -> None:
@@ -117,8 +128,18 @@ async def lock_source_creation(conn: asyncpg.Connection, *, shared: bool) -> Non
 
 
 async def matching(conn: asyncpg.Connection, key: str) -> list[asyncpg.Record]:
-    """Sources whose name or one of whose aliases folds to ``key``."""
-    return list(await conn.fetch(MATCHING_NAME_KEY, key))
+    """Sources whose name or one of whose aliases folds to ``key``, oldest first."""
+    return (await matching_keys(conn, [key]))[key]
+
+
+async def matching_keys(conn: asyncpg.Connection, keys: Sequence[str]) -> dict[str, list[asyncpg.Record]]:
+    """For each of ``keys``, the sources whose name or one of whose aliases folds to it, oldest first."""
+    found: dict[str, list[asyncpg.Record]] = {key: [] for key in keys}
+    if not keys:
+        return found
+    for record in await conn.fetch(MATCHING_NAME_KEYS, list(keys)):
+        found[record["key"]].append(record)
+    return found
 
 
 async def insert(

@@ -1,0 +1,113 @@
+"""What ``POST /claims`` costs in round trips to PostgreSQL: statements counted on the app's one connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from service.app import create_app
+from service.repositories import sources as sources_repo
+from service.settings import Settings
+from tests.conftest import bearer, claim_body, create_source, empty_tables, hop, inline, issue_key, running
+
+# Statements are counted only while a test's request runs: the audit sealer shares the connection
+# from a task of its own, whose statements a query logger also sees.
+counting: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("counting", default=None)
+
+
+def log(record: Any) -> None:
+    # asyncpg calls loggers with call_soon, in a copy of the context of the task that sent the statement.
+    statements = counting.get()
+    if statements is not None:
+        statements.append(record.query)
+
+
+@pytest.fixture
+async def one_connection_app(database_url: str) -> AsyncIterator[Litestar]:
+    """An app whose pool is one connection, logging every statement sent on it."""
+    settings = Settings(
+        database_url=database_url,
+        pool_min_size=1,
+        pool_max_size=1,
+        read_rate_limit_per_minute=0,
+        write_rate_limit_per_minute=0,
+    )
+    application = create_app(settings)
+    async with running(application):
+        async with application.state.pool.acquire() as conn:
+            await empty_tables(conn)
+            conn.add_query_logger(log)
+        yield application
+
+
+@pytest.fixture
+async def writer(one_connection_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    secret = await issue_key(one_connection_app.state.pool, "round-trips", "write")
+    transport = httpx.ASGITransport(app=one_connection_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=bearer(secret)) as http:
+        yield http
+
+
+async def statements_of(client: httpx.AsyncClient, body: dict[str, Any]) -> list[str]:
+    """The statements one ``POST /claims`` sends, once it has answered 201."""
+    statements: list[str] = []
+    token = counting.set(statements)
+    try:
+        response = await client.post("/claims", json=body)
+    finally:
+        counting.reset(token)
+    await asyncio.sleep(0)  # the last records are handed to the logger with call_soon
+    assert response.status_code == 201, response.text
+    return statements
+
+
+def relayed(text: str) -> dict[str, Any]:
+    """The benchmark's POST: a 3-hop chain of inline sources, each naming one stored source."""
+    return claim_body(
+        text,
+        hop(inline("Bench Wire", "outlet"), "reports"),
+        hop(inline("Bench Agency", "outlet"), "citing"),
+        hop(inline("Bench Speaker", "person"), "told reporters"),
+        appeared_in={"title": "Relayed", "published_at": "2024-06-25T18:30:00Z"},
+    )
+
+
+async def stored_bench_sources(client: httpx.AsyncClient) -> None:
+    for name, kind in (("Bench Wire", "outlet"), ("Bench Agency", "outlet"), ("Bench Speaker", "person")):
+        await create_source(client, {"name": name, "kind": kind})
+
+
+async def test_a_three_hop_inline_chain_of_stored_sources_takes_seven_round_trips(writer: httpx.AsyncClient) -> None:
+    # The key's lookup; BEGIN, the three names' matches at once, the claim with its hops, its document
+    # (recorded, and answered), its revision with its audit entry, COMMIT. It took 18 before.
+    await stored_bench_sources(writer)
+    await statements_of(writer, relayed("warm-up"))  # statements are prepared, and types introspected, once
+    statements = await statements_of(writer, relayed("counted"))
+    assert len(statements) == 7, statements
+    assert statements.count(sources_repo.MATCHING_NAME_KEYS) == 1
+
+
+async def test_stored_sources_are_reused_without_any_lock(writer: httpx.AsyncClient) -> None:
+    await stored_bench_sources(writer)
+    statements = await statements_of(writer, relayed("counted"))
+    assert not [s for s in statements if "advisory" in s]
+
+
+async def test_new_sources_are_locked_together_and_read_again(writer: httpx.AsyncClient) -> None:
+    body = claim_body("x", *(hop(inline(f"New Outlet {i}", "outlet")) for i in range(3)))
+    statements = await statements_of(writer, body)
+    locking = [
+        sources_repo.MATCHING_NAME_KEYS,
+        sources_repo.LOCK_SOURCE_CREATION_SHARED,
+        sources_repo.LOCK_NAME_KEYS,
+        sources_repo.MATCHING_NAME_KEYS,
+    ]
+    start = statements.index(sources_repo.MATCHING_NAME_KEYS)
+    assert statements[start : start + 4] == locking
+    assert statements.count(sources_repo.LOCK_NAME_KEYS) == 1
