@@ -77,6 +77,16 @@ SELECT d.*
  ORDER BY d.seq DESC
 """
 
+# GET /claims with a bounded time range (since and until): the same, ordered by ``seq + 0``, which no
+# index gives, so that the range is read through claims_published_at_idx and its claims sorted. Left
+# to LIST_CLAIMS the planner walks claims_seq_key backwards, filtering on the range until a page is
+# full, since it assumes the range's claims spread evenly over seq; but claims arrive in time order,
+# so those of an old month all sit far from the newest (1,000,000 claims, a month of 2021: 3.7 s,
+# 795,000 claims read and dropped; this way 13 ms).
+LIST_CLAIMS_IN_RANGE = LIST_CLAIMS.replace(
+    "ORDER BY c.seq DESC\n         LIMIT $12", "ORDER BY c.seq + 0 DESC\n         LIMIT $12"
+)
+
 
 class Upstream(NamedTuple):
     """What a hop linking an upstream claim needs to know of it."""
@@ -177,9 +187,10 @@ async def page(
     conn: asyncpg.Connection, filters: ClaimFilters, *, before_seq: int | None, limit: int
 ) -> list[asyncpg.Record]:
     """Newest claims first that pass ``filters``, keyset-paginated on ``seq``."""
+    bounded = filters.since is not None and filters.until is not None
     return list(
         await conn.fetch(
-            LIST_CLAIMS,
+            LIST_CLAIMS_IN_RANGE if bounded else LIST_CLAIMS,
             filters.origin,
             filters.via,
             filters.origin_or_via,
