@@ -120,20 +120,27 @@ async def running(application: Litestar) -> AsyncIterator[Litestar]:
         await task
 
 
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[Litestar]:
-    # Tests make many requests a minute; tests/test_limits.py checks the limits on apps of its own.
-    settings = Settings(
-        database_url=database_url,
-        pool_min_size=1,
-        pool_max_size=4,
-        read_rate_limit_per_minute=0,
-        write_rate_limit_per_minute=0,
-    )
-    application = create_app(settings)
+@asynccontextmanager
+async def fresh_app(database_url: str, **settings: Any) -> AsyncIterator[Litestar]:
+    """A running app on the test database emptied of earlier tests' rows: a pool of 1 to 4 and no
+    rate limits (tests make many requests a minute; tests/test_limits.py checks the limits on apps
+    of its own), unless ``settings`` say otherwise."""
+    defaults: dict[str, Any] = {
+        "pool_min_size": 1,
+        "pool_max_size": 4,
+        "read_rate_limit_per_minute": 0,
+        "write_rate_limit_per_minute": 0,
+    }
+    application = create_app(Settings(database_url=database_url, **{**defaults, **settings}))
     async with running(application):
         async with application.state.pool.acquire() as conn:
             await empty_tables(conn)
+        yield application
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[Litestar]:
+    async with fresh_app(database_url) as application:
         yield application
 
 

@@ -24,6 +24,7 @@ from tests.conftest import (
     claim_body,
     create_claim,
     create_source,
+    fresh_app,
     hop,
     inline,
     issue_key,
@@ -315,15 +316,7 @@ async def test_verify_notices_a_column_changed_without_its_body(client: httpx.As
 @pytest.fixture
 async def roomy_app(database_url: str, app: Litestar) -> AsyncIterator[Litestar]:
     """An app with a pool for many concurrent writers (tables emptied by ``app``)."""
-    settings = Settings(
-        database_url=database_url,
-        pool_min_size=1,
-        pool_max_size=20,
-        acquire_timeout=60,
-        read_rate_limit_per_minute=0,
-        write_rate_limit_per_minute=0,
-    )
-    async with running(create_app(settings)) as application:
+    async with fresh_app(database_url, pool_max_size=20, acquire_timeout=60) as application:
         yield application
 
 

@@ -18,7 +18,6 @@ from litestar import Litestar
 
 from bench import corpus
 from service import db, migrations, seeds
-from service.app import create_app
 from service.domain import audit, imports
 from service.domain import claims as claims_domain
 from service.domain import sources as sources_domain
@@ -26,17 +25,15 @@ from service.domain.imports import ClaimLine, Importer, LineFailure, import_line
 from service.errors import ProvenanceError, problem_document
 from service.model import MergeIn
 from service.repositories import claims as claims_repo
-from service.settings import Settings
 from tests.conftest import (
     ADMIN_KEY_NAME,
     Server,
     bearer,
     claim_body,
-    empty_tables,
+    fresh_app,
     hop,
     inline,
     issue_key,
-    running,
 )
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -612,18 +609,7 @@ class TestEndpoint:
 
 @pytest.fixture
 async def bounded(database_url: str) -> AsyncIterator[tuple[Litestar, httpx.AsyncClient]]:
-    settings = Settings(
-        database_url=database_url,
-        pool_min_size=1,
-        pool_max_size=2,
-        write_rate_limit_per_minute=0,
-        max_body_bytes=400,
-        max_import_bytes=2_000,
-    )
-    application = create_app(settings)
-    async with running(application):
-        async with application.state.pool.acquire() as conn:
-            await empty_tables(conn)
+    async with fresh_app(database_url, pool_max_size=2, max_body_bytes=400, max_import_bytes=2_000) as application:
         key = await issue_key(application.state.pool, "bulk", "write")
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=bearer(key)) as http:

@@ -11,10 +11,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from service.app import create_app
 from service.repositories import sources as sources_repo
-from service.settings import Settings
-from tests.conftest import bearer, claim_body, create_source, empty_tables, hop, inline, issue_key, running
+from tests.conftest import bearer, claim_body, create_source, fresh_app, hop, inline, issue_key
 
 # Statements are counted only while a test's request runs: the audit sealer shares the connection
 # from a task of its own, whose statements a query logger also sees.
@@ -31,17 +29,8 @@ def log(record: Any) -> None:
 @pytest.fixture
 async def one_connection_app(database_url: str) -> AsyncIterator[Litestar]:
     """An app whose pool is one connection, logging every statement sent on it."""
-    settings = Settings(
-        database_url=database_url,
-        pool_min_size=1,
-        pool_max_size=1,
-        read_rate_limit_per_minute=0,
-        write_rate_limit_per_minute=0,
-    )
-    application = create_app(settings)
-    async with running(application):
+    async with fresh_app(database_url, pool_max_size=1) as application:
         async with application.state.pool.acquire() as conn:
-            await empty_tables(conn)
             conn.add_query_logger(log)
         yield application
 
