@@ -774,7 +774,9 @@ def compare_servers(url: str, cores: Cores, requests: Requests, plan: Plan) -> l
     rows = []
     for server in plan.servers:
         print(f"  serving with {server}", flush=True)
-        with served(url, cores, server=server) as app:
+        # like for like: granian writes no access log by default, so uvicorn writes none either
+        quiet = ["--log-level", "warning"] if server == "uvicorn" else []
+        with served(url, cores, server=server, options=quiet) as app:
             for scenario, lines in (("row", "status"), ("trace_by_id", "trace")):
                 figures = measured(app, cores, requests.path(lines), plan.connections, plan.load)
                 rows.append({"server": server, "scenario": scenario, **figures})
