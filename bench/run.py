@@ -604,7 +604,10 @@ def summarize(raw: str, top: int = 15) -> dict[str, Any]:
         if not stack or not count.isdigit():
             continue
         n = int(count)
-        frames = [_frame(f) for f in stack.split(";")]
+        # --subprocesses roots each stack in "process PID:<command line>": not code, and machine-specific
+        frames = [_frame(f) for f in stack.split(";") if not f.startswith("process ")]
+        if not frames:
+            continue
         total += n
         own[frames[-1]] = own.get(frames[-1], 0) + n
         packages[_package(frames[-1])] = packages.get(_package(frames[-1]), 0) + n
