@@ -27,31 +27,18 @@ from typing import Any
 import asyncpg
 
 from bench.run import WORK, provenance, server_url, with_database
+from service.repositories import audit as audit_repo
+from service.repositories import imports as imports_repo
 
-# What is copied: each table with the columns an import writes (generated and defaulted ones left to
-# the database, as for the import: the search vector, seq, created_at of hops...).
+# What is copied: each table with the columns the import itself writes with COPY (the rest left to
+# the database's defaults and generated columns, as for the import: the search vector, seq...).
 COLUMNS = {
-    "sources": ["id", "kind", "name", "name_key", "description", "identifiers", "created_at"],
-    "claims": [
-        "id",
-        "text",
-        "kind",
-        "language",
-        "url",
-        "title",
-        "author",
-        "outlet",
-        "published_at",
-        "stated_at",
-        "origin_source_id",
-        "relay_source_ids",
-        "search_text",
-        "created_at",
-    ],
-    "hops": ["claim_id", "position", "source_id", "cue", "role", "upstream_claim_id"],
-    "claim_revisions": ["claim_id", "number", "action", "changes", "actor", "created_at"],
+    "sources": imports_repo.SOURCE_COLUMNS,
+    "claims": imports_repo.CLAIM_COLUMNS,
+    "hops": imports_repo.HOP_COLUMNS,
+    "claim_revisions": imports_repo.REVISION_COLUMNS,
 }
-AUDIT = ["actor", "action", "entity_type", "entity_id", "change"]
+AUDIT = audit_repo.PENDING_COLUMNS
 AUDIT_ROWS = """
 SELECT actor, 'create', 'claim', claim_id, convert_to(changes::text, 'UTF8') FROM claim_revisions WHERE number = 1
 """
