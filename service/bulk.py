@@ -83,6 +83,7 @@ async def _import(database_url: str, file: str, batch_lines: int) -> ImportRepor
                 on_lines=bar.update,
                 batch_lines=batch_lines,
                 reader=reader,
+                load=True,
             )
     finally:
         await reader.close()

@@ -225,22 +225,46 @@ async def post_each(conn: asyncpg.Connection, body: bytes) -> list[tuple[int, An
 
 
 async def import_batches(
-    conn: asyncpg.Connection, body: bytes, batch_lines: int, reader: asyncpg.Connection | None = None
+    conn: asyncpg.Connection,
+    body: bytes,
+    batch_lines: int,
+    reader: asyncpg.Connection | None = None,
+    *,
+    load: bool = False,
 ) -> list[tuple[int, Any]]:
-    """Import in batches; every batch must have been stored whole (none fell back to line by line), and
-    each prepared ahead must have been resolved against what its write found stored."""
+    """Import in batches (as an initial load with ``load``, which must then have been one); every batch
+    must have been stored whole (none fell back to line by line), and each prepared ahead must have
+    been resolved against what its write found stored."""
     failures: list[LineFailure] = []
-    importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=batch_lines, reader=reader)
+    importer = Importer(
+        conn, actor="import", on_failure=failures.append, batch_lines=batch_lines, reader=reader, load=load
+    )
     await importer.run(body.split(b"\n"))
     assert importer.refused_batches == 0
     assert importer.resolved_again == 0
+    assert importer.loaded == load
     return [(f.number, f.problem) for f in failures]
 
 
-async def prepared(conn: asyncpg.Connection) -> None:
-    """The seeds, and Dietz merged into Ryder, as in both databases compared."""
+async def prepared(conn: asyncpg.Connection, *, claims: bool = True) -> None:
+    """The seeds, and Dietz merged into Ryder, as in both databases compared; without ``claims``, the
+    seeds' claims taken out again (their sources, merge and audit entries stay)."""
     await seeds.load(conn)
     await sources_domain.merge(conn, UUID(DIETZ), MergeIn(into=str(seeds.seed_id("source", "ryder"))))
+    if not claims:
+        await conn.execute("TRUNCATE claims, hops, claim_revisions, claim_relations, claim_reviews")
+
+
+async def keys_and_indexes(conn: asyncpg.Connection) -> set[tuple[str, str]]:
+    """Every constraint and index of the schema, by name, with its definition."""
+    constraints = await conn.fetch(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+    )
+    indexes = await conn.fetch(
+        """SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE c.relnamespace = 'public'::regnamespace"""
+    )
+    return {tuple(r) for r in [*constraints, *indexes]}
 
 
 async def state(conn: asyncpg.Connection) -> dict[str, Any]:
@@ -346,15 +370,17 @@ def new_database(server: Server) -> Iterator[Callable[[], str]]:
         server.drop_database(url)
 
 
-async def _both(posted_url: str, imported_url: str, body: bytes, batch_lines: int) -> tuple[Any, ...]:
+async def _both(
+    posted_url: str, imported_url: str, body: bytes, batch_lines: int, *, load: bool = False
+) -> tuple[Any, ...]:
     posted, imported = await db.connect(posted_url), await db.connect(imported_url)
     reader = await db.connect(imported_url)
     try:
-        await prepared(posted)
-        await prepared(imported)
+        await prepared(posted, claims=not load)
+        await prepared(imported, claims=not load)
         by_post = await post_each(posted, body)
         # Each batch resolved while the one before is written, against what that one stores.
-        by_import = await import_batches(imported, body, batch_lines, reader=reader)
+        by_import = await import_batches(imported, body, batch_lines, reader=reader, load=load)
         return (
             by_post,
             by_import,
@@ -429,6 +455,61 @@ class TestSameAsPosting:
         assert [s["name"] for s in phantoms] == ["Phantom"]
 
 
+class TestSameAsPostingWhenLoaded(TestSameAsPosting):
+    """The same lines imported as an initial load, into a database holding the seeds' sources but no
+    claims (the lines linking the seeds' claims then fail alike in both databases)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def compared(cls, new_database: Callable[[], str]) -> Compared:
+        return Compared(*asyncio.run(_both(new_database(), new_database(), LINES, batch_lines=4, load=True)))
+
+    def test_the_cases_meant_are_there(self, compared: Compared) -> None:
+        details = [p["detail"] for _, p in compared.by_import]
+        assert any("matches 2 stored sources" in d for d in details)  # which Jones
+        assert "chain[0].upstream_claim_id: no claim has this id" in details  # a seed claim linked
+        assert len(compared.imported["claims"]) >= 15
+
+
+class TestInitialLoad:
+    async def test_it_builds_again_every_key_and_index_it_dropped(self, new_database: Callable[[], str]) -> None:
+        conn = await db.connect(await asyncio.to_thread(new_database))
+        try:
+            before = await keys_and_indexes(conn)
+            body = encode(*(line(f"Claim {n}.", hop(inline(f"Outlet {n % 3}", "outlet"))) for n in range(10)))
+            await import_batches(conn, body, batch_lines=3, load=True)
+            assert await keys_and_indexes(conn) == before
+            assert await conn.fetchval("SELECT count(*) FROM claims") == 10
+            assert await conn.fetchval("SELECT count(*) FROM audit_pending") == 0
+            assert (await audit.verify(conn)).entries == 10
+        finally:
+            await conn.close()
+
+    async def test_a_load_that_fails_leaves_the_database_as_it_was(self, new_database: Callable[[], str]) -> None:
+        conn = await db.connect(await asyncio.to_thread(new_database))
+        try:
+            # A key the rules know nothing of, which the load drops, then cannot build over its rows.
+            await conn.execute("CREATE UNIQUE INDEX test_unique_text ON claims (text)")
+            before = await keys_and_indexes(conn)
+            body = encode(*(line("Twice.", hop(inline("Hina", "outlet"))) for _ in range(2)))
+            with pytest.raises(asyncpg.UniqueViolationError, match="test_unique_text"):
+                await Importer(conn, actor="import", on_failure=print, batch_lines=1, load=True).run(body.split(b"\n"))
+            assert await keys_and_indexes(conn) == before
+            for table in ("claims", "hops", "sources", "claim_revisions", "audit_log", "audit_pending"):
+                assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+        finally:
+            await conn.close()
+
+    async def test_a_database_holding_claims_is_imported_in_batches(self, conn: asyncpg.Connection) -> None:
+        body = encode(line("First.", hop(inline("Hina", "outlet"))))
+        await import_batches(conn, body, batch_lines=10, load=True)
+        more = encode(line("Second.", hop(inline("Hina", "outlet"))))
+        importer = Importer(conn, actor="import", on_failure=print, batch_lines=10, load=True)
+        await importer.run(more.split(b"\n"))
+        assert not importer.loaded
+        assert await conn.fetchval("SELECT count(*) FROM claims") == 2
+
+
 class TestLines:
     async def test_a_refused_line_is_reported_by_number_and_stores_nothing(self, conn: asyncpg.Connection) -> None:
         body = encode(
@@ -469,7 +550,10 @@ class TestLines:
         assert (first.imported, first.already_stored, again.imported, again.already_stored) == (1, 1, 0, 2)
         assert await conn.fetchval("SELECT text FROM claims") == "One."
 
-    async def test_a_batch_the_database_refuses_is_stored_line_by_line(self, new_database: Callable[[], str]) -> None:
+    @pytest.mark.parametrize("load", [False, True], ids=["batched", "loaded"])
+    async def test_a_batch_the_database_refuses_is_stored_line_by_line(
+        self, new_database: Callable[[], str], load: bool
+    ) -> None:
         conn = await db.connect(await asyncio.to_thread(new_database))
         try:
             await conn.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
@@ -479,9 +563,9 @@ class TestLines:
                 line("Allowed too.", hop(inline("Hina", "outlet"))),
             )
             failures: list[LineFailure] = []
-            importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=10)
+            importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=10, load=load)
             await importer.run(body.split(b"\n"))
-            assert importer.refused_batches == 1
+            assert (importer.refused_batches, importer.loaded) == (1, load)
             assert [(f.number, f.problem["status"], f.problem.get("constraint")) for f in failures] == [
                 (2, 422, "test_no_forbidden")
             ]

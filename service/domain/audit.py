@@ -104,28 +104,63 @@ async def seal(conn: asyncpg.Connection, batch: int = SEAL_BATCH) -> int:
                 return sealed
             last = await repo.head(conn)
             seq, prev_hash = (last["seq"], last["hash"]) if last else (0, None)
-            entries = []
-            for row in pending:
-                seq += 1
-                body = canonical(
-                    {
-                        "seq": seq,
-                        "at": moment(row["at"]),
-                        "actor": row["actor"],
-                        "action": row["action"],
-                        "entity_type": row["entity_type"],
-                        "entity_id": str(row["entity_id"]),
-                        "change": msgspec.Raw(row["change"]),
-                    }
-                )
-                hash = chain_hash(prev_hash, body)
-                entries.append((seq, row["actor"], row["at"], row["action"], row["entity_type"], row["entity_id"],
-                                body, prev_hash, hash))  # fmt: skip
-                prev_hash = hash
+            entries = chained(
+                seq,
+                prev_hash,
+                [(row["actor"], row["at"], row["action"], row["entity_type"], row["entity_id"], row["change"])
+                 for row in pending],
+            )  # fmt: skip
             await repo.seal(conn, entries, [row["id"] for row in pending])
         sealed += len(pending)
         if len(pending) < batch:
             return sealed
+
+
+def chained(
+    seq: int, prev_hash: bytes | None, written: Sequence[tuple[str | None, datetime, str, str, UUID, bytes]]
+) -> list[tuple[Any, ...]]:
+    """Entries given their place in the chain after ``seq`` and ``prev_hash``: each written
+    ``(actor, at, action, entity_type, entity_id, change)`` as a row of the log (``repo.ENTRY_COLUMNS``)."""
+    entries = []
+    for actor, at, action, entity_type, entity_id, change in written:
+        seq += 1
+        body = canonical(
+            {
+                "seq": seq,
+                "at": moment(at),
+                "actor": actor,
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": str(entity_id),
+                "change": msgspec.Raw(change),
+            }
+        )
+        hash = chain_hash(prev_hash, body)
+        entries.append((seq, actor, at, action, entity_type, entity_id, body, prev_hash, hash))
+        prev_hash = hash
+    return entries
+
+
+async def append_sealed_many(
+    conn: asyncpg.Connection,
+    *,
+    actor: str | None,
+    action: AuditAction,
+    entity_type: AuditEntityType,
+    changes: Sequence[tuple[UUID, dict[str, Any]]],
+) -> None:
+    """Record one entry per ``(entity_id, change)`` straight into the chain, in order, for an initial load:
+    under the sealers' lock (held until commit), after sealing whatever was pending before them, and
+    at the database's time. Nothing is left pending, so the load's commit needs no seal after it."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("audit entries must be appended in the transaction of their writes")
+    await repo.lock_appenders(conn)
+    await seal(conn)
+    last = await repo.head(conn)
+    seq, prev_hash = (last["seq"], last["hash"]) if last else (0, None)
+    at = await repo.clock(conn)
+    written = [(actor, at, action, entity_type, entity_id, canonical(change)) for entity_id, change in changes]
+    await repo.append_sealed(conn, chained(seq, prev_hash, written))
 
 
 async def append_many(

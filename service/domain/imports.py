@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -141,6 +142,10 @@ class Single(NamedTuple):
 Segment = list[tuple[int, bytes]] | Single
 
 
+Parsed = tuple[list[ParsedLine | LineFailure], Wanted]
+"""A batch's lines parsed, and what they need to read of the stored data."""
+
+
 class Prepared(NamedTuple):
     """A batch parsed and resolved against the stored facts it assumed, ready to write."""
 
@@ -183,8 +188,12 @@ class Importer:
         batch_lines: int = BATCH_LINES,
         max_line_bytes: int | None = None,
         reader: asyncpg.Connection | None = None,
+        load: bool = False,
     ) -> None:
         self.conn = conn
+        self.load = load
+        self.loaded = False
+        """Whether the lines went in as an initial load (``load`` asked for one and no claim was stored)."""
         self.reader = reader
         self.actor = actor
         self.on_failure = on_failure
@@ -199,6 +208,10 @@ class Importer:
 
     async def run(self, lines: Iterable[bytes] | AsyncIterable[bytes]) -> ImportReport:
         """Store every non-blank line, in order; the report of what was done."""
+        if self.load and await self._load(lines):
+            if self.report.imported >= ANALYZE_AFTER:
+                await repo.analyze_written(self.conn)
+            return self.report
         ready: asyncio.Task[Prepared] | None = None  # the batch prepared (or being prepared), not yet written
         try:
             async for segment in self._segments(lines):
@@ -265,21 +278,30 @@ class Importer:
         return taken, wanted([(line.claim, line.claim_id) for line in taken if isinstance(line, ParsedLine)])
 
     async def _prepare(
-        self, segment: list[tuple[int, bytes]], *, earlier: Batch | None, conn: asyncpg.Connection
+        self,
+        segment: list[tuple[int, bytes]],
+        *,
+        earlier: Batch | None,
+        conn: asyncpg.Connection,
+        parsed: Parsed | None = None,
     ) -> Prepared:
-        """Parse a batch and resolve it against the stored facts (read on ``conn``) and what ``earlier`` stores."""
-        taken, want = await asyncio.to_thread(self._parse_all, segment)
+        """Parse a batch (unless ``parsed``) and resolve it against the stored facts (read on ``conn``) and
+        what ``earlier`` stores."""
+        if parsed is None:
+            parsed = await asyncio.to_thread(self._parse_all, segment)
+        want = parsed[1]
         facts = await repo.stored_facts(conn, **want._asdict())
         if earlier is not None:
             facts = after(facts, earlier, want)
-        lines = [line for line in taken if isinstance(line, ParsedLine)]
-        batch, outcomes = await asyncio.to_thread(resolve, facts, lines)
-        return Prepared(taken, want, facts, batch, outcomes)
+        return await asyncio.to_thread(_resolved, parsed, facts)
 
     async def _write(self, prepared: Prepared, prepare_next: Callable[[Batch], None] | None = None) -> None:
         """Store a prepared batch and report on each of its lines in order."""
         parsed = any(isinstance(line, ParsedLine) for line in prepared.taken)
-        outcomes = await self._stored_outcomes(prepared, prepare_next) if parsed else []
+        await self._report(prepared, await self._stored_outcomes(prepared, prepare_next) if parsed else [])
+
+    async def _report(self, prepared: Prepared, outcomes: list[bool | LineFailure] | None) -> None:
+        """Report on each line of a batch stored (``outcomes``), or store its lines one at a time (None)."""
         if outcomes is None:
             # Refused whole for a reason the rules did not foresee: each line on its own names the culprit.
             for line in prepared.taken:
@@ -337,12 +359,122 @@ class Importer:
                 batch, outcomes = await asyncio.to_thread(resolve, facts, lines)
             if prepare_next is not None:
                 prepare_next(batch)
-            await repo.insert_sources(conn, batch.sources)
-            await repo.insert_claims(conn, batch.claims, self.actor)
-            changes = [(claim.id, claim.snapshot) for claim in batch.claims]
-            if changes:
-                await audit.append_many(conn, actor=self.actor, action="create", entity_type="claim", changes=changes)
+            await self._write_rows(batch)
         return outcomes
+
+    async def _write_rows(self, batch: Batch) -> None:
+        """Write a resolved batch: its new sources, its claims with their hops and first revisions, and
+        their audit entries (pending, or sealed at once in an initial load)."""
+        conn = self.conn
+        await repo.insert_sources(conn, batch.sources)
+        await repo.insert_claims(conn, batch.claims, self.actor)
+        changes = [(claim.id, claim.snapshot) for claim in batch.claims]
+        if changes:
+            append = audit.append_sealed_many if self.loaded else audit.append_many
+            await append(conn, actor=self.actor, action="create", entity_type="claim", changes=changes)
+
+    # --- the initial load ------------------------------------------------------------------------
+
+    async def _load(self, lines: Iterable[bytes] | AsyncIterable[bytes]) -> bool:
+        """Store every line as an initial load if no claim is stored (read under the load's locks);
+        False, having read no line, if one is.
+
+        An initial load is one transaction: it locks the claims, hops and revisions (their DROPs do),
+        the sources against change, the inline sources' creation, chain edits and the audit log's
+        sealers, drops the keys, indexes and foreign keys that ``repo.defer_building`` names, stores
+        the batches, each under a savepoint, with their audit entries sealed at once, then builds what
+        it dropped over the rows and commits. Everything or nothing is stored: a load that stops
+        midway leaves the database as it was, and can simply be run again.
+        """
+        conn = self.conn
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await repo.check_chains_by_batch(conn)
+            await claims_repo.lock_chains(conn, shared=False)
+            await sources_repo.lock_source_creation(conn, shared=False)
+            if not await repo.holds_no_claims(conn):
+                await transaction.rollback()
+                return False
+            deferred = await repo.defer_building(conn)
+            self.loaded = True
+            await self._load_batches(lines)
+            await repo.build(conn, deferred)
+        except BaseException:
+            await transaction.rollback()
+            raise
+        await transaction.commit()
+        return True
+
+    async def _load_batches(self, lines: Iterable[bytes] | AsyncIterable[bytes]) -> None:
+        """The batches of a load, each resolved while the one before is written.
+
+        The load's one connection reads the next batch's facts before the current batch's rows go
+        in, and ``after`` completes them with what the current batch stores: nothing else writes
+        meanwhile, so they are exactly what its write would read. The next batch is resolved, and the
+        one after it parsed, in a thread while the database stores the current one.
+        """
+        segments = self._segments(lines).__aiter__()
+        upcoming: deque[tuple[Segment, Parsed | None]] = deque()
+
+        async def pull(count: int = 2) -> None:
+            while len(upcoming) < count:
+                segment = await anext(segments, None)
+                if segment is None:
+                    return
+                upcoming.append((segment, None))
+
+        await pull()
+        current: Prepared | None = None
+        while current is not None or upcoming:
+            if current is None:
+                segment, parsed = upcoming.popleft()
+                if isinstance(segment, Single):
+                    await self._store_single(segment)
+                else:
+                    current = await self._prepare(segment, earlier=None, conn=self.conn, parsed=parsed)
+                await pull()
+                continue
+            ahead: asyncio.Task[tuple[Prepared, Parsed | None]] | None = None
+            if upcoming and not isinstance(upcoming[0][0], Single):
+                segment, parsed = upcoming[0]
+                assert not isinstance(segment, Single)
+                if parsed is None:
+                    parsed = await asyncio.to_thread(self._parse_all, segment)
+                    upcoming[0] = (segment, parsed)
+                facts = after(await repo.stored_facts(self.conn, **parsed[1]._asdict()), current.batch, parsed[1])
+                then = upcoming[1][0] if len(upcoming) > 1 and upcoming[1][1] is None else None
+                ahead = asyncio.create_task(
+                    asyncio.to_thread(self._resolve_and_parse, parsed, facts, then if isinstance(then, list) else None)
+                )
+            stored = await self._load_batch(current)
+            current = None
+            if ahead is not None:
+                prepared, then_parsed = await ahead
+                if then_parsed is not None:
+                    upcoming[1] = (upcoming[1][0], then_parsed)
+                if stored:  # else resolved again, against what the lines stored one at a time made
+                    upcoming.popleft()
+                    current = prepared
+                await pull()
+
+    def _resolve_and_parse(
+        self, parsed: Parsed, facts: StoredFacts, then: list[tuple[int, bytes]] | None
+    ) -> tuple[Prepared, Parsed | None]:
+        return _resolved(parsed, facts), self._parse_all(then) if then is not None else None
+
+    async def _load_batch(self, prepared: Prepared) -> bool:
+        """Store a batch of a load under a savepoint, or its lines one at a time should the database refuse
+        it; whether it was stored whole."""
+        outcomes: list[bool | LineFailure] | None = prepared.outcomes
+        try:
+            async with self.conn.transaction():
+                await self._write_rows(prepared.batch)
+        except (*RETRYABLE, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
+            self._refused(prepared, exc)
+            outcomes = None
+        await self._report(prepared, outcomes)
+        return outcomes is not None
 
     async def _store_single(self, single: Single) -> None:
         parsed = self._parse(single.number, single.raw)
@@ -358,7 +490,12 @@ class Importer:
             if line.claim_id is not None and await claims_repo.exists(self.conn, line.claim_id):
                 self._count(False)
                 return
-            await claims_domain.create(self.conn, line.claim, id=line.claim_id, actor=self.actor)
+            if self.loaded:  # the row triggers leave the load's chains to check_chains
+                async with self.conn.transaction():
+                    created = await claims_domain.create(self.conn, line.claim, id=line.claim_id, actor=self.actor)
+                    await repo.check_chains(self.conn, [created["id"]])
+            else:
+                await claims_domain.create(self.conn, line.claim, id=line.claim_id, actor=self.actor)
         except (ProvenanceError, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
             if isinstance(exc, asyncpg.UniqueViolationError) and exc.constraint_name == "claims_pkey":
                 self._count(False)  # stored meanwhile by another import of the same line
@@ -380,6 +517,12 @@ class Importer:
         self.on_failure(failure)
 
 
+def _resolved(parsed: Parsed, facts: StoredFacts) -> Prepared:
+    taken, want = parsed
+    batch, outcomes = resolve(facts, [line for line in taken if isinstance(line, ParsedLine)])
+    return Prepared(taken, want, facts, batch, outcomes)
+
+
 async def _each(lines: Iterable[bytes] | AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     if isinstance(lines, AsyncIterable):
         async for raw in lines:
@@ -399,10 +542,12 @@ async def import_lines(
     batch_lines: int = BATCH_LINES,
     max_line_bytes: int | None = None,
     reader: asyncpg.Connection | None = None,
+    load: bool = False,
 ) -> ImportReport:
     """Store every non-blank line; ``on_failure`` hears of each line that fails, ``on_lines`` of progress.
 
     With ``reader`` (a second connection), each batch is prepared while the one before is written.
+    With ``load``, a database holding no claims takes the lines as an initial load (``Importer._load``).
     """
     importer = Importer(
         conn,
@@ -412,6 +557,7 @@ async def import_lines(
         batch_lines=batch_lines,
         max_line_bytes=max_line_bytes,
         reader=reader,
+        load=load,
     )
     return await importer.run(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -71,6 +72,18 @@ async def seal(conn: asyncpg.Connection, entries: Sequence[tuple[Any, ...]], pen
     """Store sealed entries (rows of ``ENTRY_COLUMNS``) through COPY and drop their pending rows."""
     await conn.copy_records_to_table("audit_log", records=entries, columns=ENTRY_COLUMNS)
     await conn.execute(DELETE_PENDING, list(pending_ids))
+
+
+async def append_sealed(conn: asyncpg.Connection, entries: Sequence[tuple[Any, ...]]) -> None:
+    """Store entries sealed as they are written (rows of ``ENTRY_COLUMNS``) through COPY."""
+    if entries:
+        await conn.copy_records_to_table("audit_log", records=entries, columns=ENTRY_COLUMNS)
+
+
+async def clock(conn: asyncpg.Connection) -> datetime:
+    """The database's time now (as an entry written now records it)."""
+    now: datetime = await conn.fetchval("SELECT clock_timestamp()")
+    return now
 
 
 PENDING_COLUMNS = ("actor", "action", "entity_type", "entity_id", "change")

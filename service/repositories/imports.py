@@ -126,11 +126,52 @@ STAGE_TOKEN_DELETES = """
 CREATE TEMP TABLE IF NOT EXISTS staged_token_deletes (delete_key text, token text) ON COMMIT DELETE ROWS
 """
 
+EMPTY_STAGED_TOKEN_DELETES = "TRUNCATE staged_token_deletes"
+
 INSERT_TOKEN_DELETES = """
 INSERT INTO token_deletes (delete_key, token)
 SELECT delete_key, token FROM staged_token_deletes
 ON CONFLICT DO NOTHING
 """
+
+# An initial load (a database holding no claims) builds the keys, indexes and foreign keys of the
+# tables it fills after their rows, as pg_restore does, instead of maintaining them row by row: all
+# of them but the primary keys of claims, hops and the audit log, which its own reads, chain checks
+# and appends use. Read from the catalog, so that a migration adding one is deferred with the rest.
+LOADED_TABLES = ["claims", "hops", "claim_revisions", "audit_log"]
+KEPT_WHILE_LOADING = ["claims_pkey", "hops_pkey", "audit_log_pkey"]
+
+DEFERRED = """
+SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS drop,
+       format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) AS build,
+       contype = 'f' AS foreign_key
+  FROM pg_constraint
+ WHERE contype IN ('p', 'u', 'f') AND conname <> ALL ($2::text[])
+   AND (conrelid::regclass::text = ANY ($1::text[]) OR (contype = 'f' AND confrelid::regclass::text = ANY ($1::text[])))
+UNION ALL
+SELECT format('DROP INDEX %s', indexrelid::regclass), pg_get_indexdef(indexrelid), false
+  FROM pg_index
+ WHERE indrelid::regclass::text = ANY ($1::text[])
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)
+"""
+
+# Taken by a load for its whole transaction, beyond the locks its DROPs take: no source is created,
+# edited or merged meanwhile, so that what the load read of them stays true to its end.
+LOCK_SOURCES_FOR_LOAD = "LOCK TABLE sources IN SHARE MODE"
+
+NO_CLAIMS = "SELECT NOT EXISTS (SELECT 1 FROM claims)"
+
+# Memory for building the deferred indexes (the session's, for this transaction only).
+BUILD_MEMORY = "SET LOCAL maintenance_work_mem = '256MB'"
+
+
+class Deferred(NamedTuple):
+    """A key, index or foreign key an initial load drops, and the statement that builds it again."""
+
+    drop: str
+    build: str
+    foreign_key: bool
+
 
 SOURCE_COLUMNS = ["id", "kind", "name", "name_key", "description", "identifiers"]
 CLAIM_COLUMNS = [
@@ -141,6 +182,29 @@ HOP_COLUMNS = ["claim_id", "position", "source_id", "cue", "role", "upstream_cla
 REVISION_COLUMNS = ["claim_id", "number", "action", "changes", "actor"]
 
 
+async def holds_no_claims(conn: asyncpg.Connection) -> bool:
+    """Whether no claim is stored (an initial load's condition, read under its locks)."""
+    empty: bool = await conn.fetchval(NO_CLAIMS)
+    return empty
+
+
+async def defer_building(conn: asyncpg.Connection) -> list[Deferred]:
+    """For an initial load's transaction: lock the sources against change, drop what is built after the
+    rows (foreign keys first); what to build again, in order (foreign keys last)."""
+    await conn.execute(LOCK_SOURCES_FOR_LOAD)
+    deferred = [Deferred(*r) for r in await conn.fetch(DEFERRED, LOADED_TABLES, KEPT_WHILE_LOADING)]
+    for item in sorted(deferred, key=lambda d: not d.foreign_key):
+        await conn.execute(item.drop)
+    return sorted(deferred, key=lambda d: d.foreign_key)
+
+
+async def build(conn: asyncpg.Connection, deferred: Sequence[Deferred]) -> None:
+    """Build what ``defer_building`` dropped, over the rows loaded; a row breaking a key fails the load."""
+    await conn.execute(BUILD_MEMORY)
+    for item in deferred:
+        await conn.execute(item.build)
+
+
 async def analyze_written(conn: asyncpg.Connection) -> None:
     """Refresh the planner's statistics of every table an import writes."""
     await conn.execute(ANALYZE_WRITTEN)
@@ -149,6 +213,11 @@ async def analyze_written(conn: asyncpg.Connection) -> None:
 async def check_chains_by_batch(conn: asyncpg.Connection) -> None:
     """Until commit, leave the chains this transaction writes to ``insert_claims``' one check."""
     await conn.execute(CHECK_CHAINS_BY_BATCH)
+
+
+async def check_chains(conn: asyncpg.Connection, claim_ids: Sequence[UUID]) -> None:
+    """Check the chains of these claims now (as their row triggers would at commit)."""
+    await conn.execute(CHECK_CHAINS, list(claim_ids))
 
 
 async def stored_facts(
@@ -201,6 +270,7 @@ async def insert_sources(conn: asyncpg.Connection, sources: Sequence[NewSource])
         records=[(s.id, token) for s in sources for token in s.tokens],
     )
     await conn.execute(STAGE_TOKEN_DELETES)
+    await conn.execute(EMPTY_STAGED_TOKEN_DELETES)  # an initial load's batches share one transaction
     pairs = {pair for s in sources for pair in s.token_deletes}
     await conn.copy_records_to_table("staged_token_deletes", records=pairs)
     await conn.execute(INSERT_TOKEN_DELETES)
