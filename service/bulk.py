@@ -91,20 +91,21 @@ async def _import(database_url: str, file: str, batch_lines: int) -> ImportRepor
 
 
 @contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Collect cyclic garbage less often: a batch makes a million objects, none of them cyclic, and the
-    default thresholds spend half the importer's time walking them."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 100)
+def _no_cyclic_collection() -> Iterator[None]:
+    """No cyclic garbage collection while importing: a batch makes a million objects, none of them
+    cyclic (reference counting frees them), and walking them took a quarter of the importer's time
+    even at raised thresholds (100,000 claims: 9.3 s of Python, 6.9 s without; the same peak memory)."""
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        gc.enable()
+        gc.collect()
 
 
 def run_import(database_url: str, file: str, batch_lines: int = BATCH_LINES) -> ImportReport:
     """Import the NDJSON claims of ``file`` (``-`` for stdin) with a progress bar on stderr."""
-    with _fewer_collections():
+    with _no_cyclic_collection():
         return asyncio.run(_import(database_url, file, batch_lines))
 
 

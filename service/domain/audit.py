@@ -122,12 +122,14 @@ def chained(
     """Entries given their place in the chain after ``seq`` and ``prev_hash``: each written
     ``(actor, at, action, entity_type, entity_id, change)`` as a row of the log (``repo.ENTRY_COLUMNS``)."""
     entries = []
+    stamps: dict[datetime, str] = {}  # a batch's entries share one time
     for actor, at, action, entity_type, entity_id, change in written:
         seq += 1
+        stamp = stamps.get(at) or stamps.setdefault(at, moment(at))
         body = canonical(
             {
                 "seq": seq,
-                "at": moment(at),
+                "at": stamp,
                 "actor": actor,
                 "action": action,
                 "entity_type": entity_type,
@@ -147,11 +149,12 @@ async def append_sealed_many(
     actor: str | None,
     action: AuditAction,
     entity_type: AuditEntityType,
-    changes: Sequence[tuple[UUID, dict[str, Any]]],
+    changes: Sequence[tuple[UUID, bytes]],
 ) -> None:
-    """Record one entry per ``(entity_id, change)`` straight into the chain, in order, for an initial load:
-    under the sealers' lock (held until commit), after sealing whatever was pending before them, and
-    at the database's time. Nothing is left pending, so the load's commit needs no seal after it."""
+    """Record one entry per ``(entity_id, change)`` (its ``canonical`` bytes) straight into the chain, in
+    order, for an initial load: under the sealers' lock (held until commit), after sealing whatever was
+    pending before them, and at the database's time. Nothing is left pending, so the load's commit
+    needs no seal after it."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit entries must be appended in the transaction of their writes")
     await repo.lock_appenders(conn)
@@ -159,7 +162,7 @@ async def append_sealed_many(
     last = await repo.head(conn)
     seq, prev_hash = (last["seq"], last["hash"]) if last else (0, None)
     at = await repo.clock(conn)
-    written = [(actor, at, action, entity_type, entity_id, canonical(change)) for entity_id, change in changes]
+    written = [(actor, at, action, entity_type, entity_id, change) for entity_id, change in changes]
     await repo.append_sealed(conn, chained(seq, prev_hash, written))
 
 
@@ -169,13 +172,14 @@ async def append_many(
     actor: str | None,
     action: AuditAction,
     entity_type: AuditEntityType,
-    changes: Sequence[tuple[UUID, dict[str, Any]]],
+    changes: Sequence[tuple[UUID, bytes]],
 ) -> None:
-    """Record one entry per ``(entity_id, change)``, in order, as ``append`` would one after the other,
-    with one COPY: for bulk imports. They are sealed, in this order, after the batch commits."""
+    """Record one entry per ``(entity_id, change)`` (its ``canonical`` bytes), in order, as ``append``
+    would one after the other, with one COPY: for bulk imports. They are sealed, in this order, after
+    the batch commits."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit entries must be appended in the transaction of their writes")
-    rows = [(actor, action, entity_type, entity_id, canonical(change)) for entity_id, change in changes]
+    rows = [(actor, action, entity_type, entity_id, change) for entity_id, change in changes]
     await repo.insert_pending_many(conn, rows)
 
 

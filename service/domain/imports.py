@@ -366,9 +366,10 @@ class Importer:
         """Write a resolved batch: its new sources, its claims with their hops and first revisions, and
         their audit entries (pending, or sealed at once in an initial load)."""
         conn = self.conn
+        # Each snapshot encoded once, for its revision and its audit entry alike.
+        changes = [(claim.id, audit.canonical(claim.snapshot)) for claim in batch.claims]
         await repo.insert_sources(conn, batch.sources)
-        await repo.insert_claims(conn, batch.claims, self.actor)
-        changes = [(claim.id, claim.snapshot) for claim in batch.claims]
+        await repo.insert_claims(conn, batch.claims, [change for _, change in changes], self.actor)
         if changes:
             append = audit.append_sealed_many if self.loaded else audit.append_many
             await append(conn, actor=self.actor, action="create", entity_type="claim", changes=changes)

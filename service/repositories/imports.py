@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from service.repositories.claims import ClaimRow
 
@@ -281,8 +282,11 @@ async def insert_sources(conn: asyncpg.Connection, sources: Sequence[NewSource])
     )
 
 
-async def insert_claims(conn: asyncpg.Connection, claims: Sequence[NewClaim], actor: str | None) -> None:
-    """Store claims in file order with their hops and first revisions, then check their chains."""
+async def insert_claims(
+    conn: asyncpg.Connection, claims: Sequence[NewClaim], snapshots: Sequence[bytes], actor: str | None
+) -> None:
+    """Store claims in file order with their hops and first revisions (each claim's snapshot as encoded
+    JSON, in the same order), then check their chains."""
     if not claims:
         return
     await conn.copy_records_to_table(
@@ -296,6 +300,9 @@ async def insert_claims(conn: asyncpg.Connection, claims: Sequence[NewClaim], ac
     await conn.copy_records_to_table(
         "claim_revisions",
         columns=REVISION_COLUMNS,
-        records=[(claim.id, 1, "create", claim.snapshot, actor) for claim in claims],
+        records=[
+            (claim.id, 1, "create", msgspec.Raw(snapshot), actor)
+            for claim, snapshot in zip(claims, snapshots, strict=True)
+        ],
     )
     await conn.execute(CHECK_CHAINS, [claim.id for claim in claims])
