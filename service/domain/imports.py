@@ -20,6 +20,10 @@ did not foresee, its lines are stored again one at a time, each in its own trans
 ``POST /claims`` stores them, which names the line at fault. A line holding a NUL character (which
 PostgreSQL cannot store) takes that path too, so that it gets the database's own answer.
 
+**Initial load.** Asked to (``load``, as ``provenance import`` does), an import into a database
+holding no claims is one transaction that builds the keys, indexes and foreign keys of the tables it
+fills after their rows, and seals its audit entries as it writes them (``Importer._load``).
+
 An import that stored 10,000 claims or more ends by analyzing the tables it wrote, so that queries
 are planned for their new sizes at once.
 
