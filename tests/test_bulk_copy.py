@@ -500,6 +500,32 @@ class TestInitialLoad:
         finally:
             await conn.close()
 
+    async def test_after_a_refused_batch_the_next_is_resolved_against_what_its_lines_stored(
+        self, new_database: Callable[[], str]
+    ) -> None:
+        conn = await db.connect(await asyncio.to_thread(new_database))
+        try:
+            await conn.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
+            body = encode(
+                line("Allowed.", hop(inline("Hina", "outlet"))),
+                # Refused whole, then line by line: its new source is not stored either.
+                line("Forbidden.", hop(inline("Lost Outlet", "outlet"))),
+                # Resolved while the batch before was written, as if Lost Outlet were stored: again, then.
+                line("Names the lost outlet.", hop(inline("Lost Outlet", "outlet"))),
+                line("Allowed too.", hop(inline("Lost Outlet", "outlet")), hop(inline("Hina", "outlet"))),
+            )
+            failures: list[LineFailure] = []
+            importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=1, load=True)
+            report = await importer.run(body.split(b"\n"))
+            assert (importer.loaded, importer.refused_batches, report.imported) == (True, 1, 3)
+            assert [(f.number, f.problem.get("constraint")) for f in failures] == [(2, "test_no_forbidden")]
+            assert await conn.fetchval("SELECT array_agg(name ORDER BY seq) FROM sources") == ["Hina", "Lost Outlet"]
+            assert await conn.fetchval("SELECT count(*) FROM hops") == 4
+            verified = await audit.verify(conn)
+            assert (verified.ok, verified.entries) == (True, 3)
+        finally:
+            await conn.close()
+
     async def test_a_database_holding_claims_is_imported_in_batches(self, conn: asyncpg.Connection) -> None:
         body = encode(line("First.", hop(inline("Hina", "outlet"))))
         await import_batches(conn, body, batch_lines=10, load=True)

@@ -27,6 +27,7 @@ import msgspec
 
 from service.model import AuditAction, AuditEntityType, AuditEntry, AuditHead, AuditVerification
 from service.repositories import audit as repo
+from service.repositories.binary_copy import Copy
 
 HASHED_FIELDS = ("seq", "at", "actor", "action", "entity_type", "entity_id", "change")
 SEAL_BATCH = 5000
@@ -143,44 +144,49 @@ def chained(
     return entries
 
 
-async def append_sealed_many(
-    conn: asyncpg.Connection,
-    *,
-    actor: str | None,
-    action: AuditAction,
-    entity_type: AuditEntityType,
-    changes: Sequence[tuple[UUID, bytes]],
-) -> None:
-    """Record one entry per ``(entity_id, change)`` (its ``canonical`` bytes) straight into the chain, in
-    order, for an initial load: under the sealers' lock (held until commit), after sealing whatever was
-    pending before them, and at the database's time. Nothing is left pending, so the load's commit
-    needs no seal after it."""
+async def head_for_appending(conn: asyncpg.Connection) -> tuple[int, bytes | None]:
+    """For a transaction that chains entries itself (an initial load): take the sealers' lock (held until
+    commit), seal whatever is pending, and the head to chain after: its seq and hash (0 and None when
+    the log is empty)."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit entries must be appended in the transaction of their writes")
     await repo.lock_appenders(conn)
     await seal(conn)
     last = await repo.head(conn)
-    seq, prev_hash = (last["seq"], last["hash"]) if last else (0, None)
-    at = await repo.clock(conn)
-    written = [(actor, at, action, entity_type, entity_id, change) for entity_id, change in changes]
-    await repo.append_sealed(conn, chained(seq, prev_hash, written))
+    return (last["seq"], last["hash"]) if last else (0, None)
 
 
-async def append_many(
-    conn: asyncpg.Connection,
+async def clock(conn: asyncpg.Connection) -> datetime:
+    """The database's time now, as an entry written now records it."""
+    return await repo.clock(conn)
+
+
+def sealed_copy(
+    head: tuple[int, bytes | None],
+    at: datetime,
     *,
     actor: str | None,
     action: AuditAction,
     entity_type: AuditEntityType,
     changes: Sequence[tuple[UUID, bytes]],
-) -> None:
-    """Record one entry per ``(entity_id, change)`` (its ``canonical`` bytes), in order, as ``append``
-    would one after the other, with one COPY: for bulk imports. They are sealed, in this order, after
-    the batch commits."""
-    if not conn.is_in_transaction():
-        raise RuntimeError("audit entries must be appended in the transaction of their writes")
-    rows = [(actor, action, entity_type, entity_id, change) for entity_id, change in changes]
-    await repo.insert_pending_many(conn, rows)
+) -> tuple[Copy, tuple[int, bytes | None]]:
+    """One entry per ``(entity_id, change)`` (its ``canonical`` bytes), chained in order after ``head``
+    at time ``at``, as a COPY into the log (for a transaction holding the sealers' lock since it read
+    ``head``); and the head after them."""
+    seq, prev_hash = head
+    written = [(actor, at, action, entity_type, entity_id, change) for entity_id, change in changes]
+    entries = chained(seq, prev_hash, written)
+    if entries:
+        seq, prev_hash = entries[-1][0], entries[-1][-1]
+    return repo.entries_copy(entries), (seq, prev_hash)
+
+
+def pending_copy(
+    *, actor: str | None, action: AuditAction, entity_type: AuditEntityType, changes: Sequence[tuple[UUID, bytes]]
+) -> Copy:
+    """One entry per ``(entity_id, change)`` (its ``canonical`` bytes), in order, as ``append`` would store
+    them one after the other, as one COPY (for bulk imports): sealed, in this order, after commit."""
+    return repo.pending_copy([(actor, action, entity_type, entity_id, change) for entity_id, change in changes])
 
 
 def entry(record: asyncpg.Record) -> AuditEntry:

@@ -22,7 +22,9 @@ PostgreSQL cannot store) takes that path too, so that it gets the database's own
 
 **Initial load.** Asked to (``load``, as ``provenance import`` does), an import into a database
 holding no claims is one transaction that builds the keys, indexes and foreign keys of the tables it
-fills after their rows, and seals its audit entries as it writes them (``Importer._load``).
+fills after their rows, and seals its audit entries as it writes them (``Importer._load``). Its
+batches are parsed, resolved and made into COPY payloads by a second process
+(``service.domain.resolver``) while its connection writes the batch before.
 
 An import that stored 10,000 claims or more ends by analyzing the tables it wrote, so that queries
 are planned for their new sizes at once.
@@ -35,26 +37,47 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
-from typing import Any, NamedTuple
-from uuid import UUID
+from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
-import msgspec
 
 from service.db import RETRYABLE
-from service.domain import audit
+from service.domain import audit, resolver
 from service.domain import claims as claims_domain
-from service.domain.batch import Batch, Wanted, after, wanted
-from service.domain.ids import field_id
+from service.domain.batch import Batch, Wanted, after
+from service.domain.lines import (
+    ClaimLine,
+    ImportReport,
+    LineFailure,
+    Outcome,
+    Parsed,
+    ParsedLine,
+    copies,
+    in_order,
+    message,
+    parse,
+    parse_all,
+    resolve,
+)
 from service.errors import ProvenanceError, problem_document
-from service.model import ClaimIn, Id
 from service.repositories import claims as claims_repo
 from service.repositories import imports as repo
 from service.repositories import sources as sources_repo
 from service.repositories.imports import StoredFacts
+
+__all__ = [
+    "ANALYZE_AFTER",
+    "BATCH_LINES",
+    "ClaimLine",
+    "ImportReport",
+    "Importer",
+    "LineFailure",
+    "import_lines",
+    "message",
+    "split_lines",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,78 +85,6 @@ BATCH_LINES = 10_000
 ANALYZE_AFTER = 10_000
 """Claims an import stores past which it refreshes the planner's statistics of the tables it wrote."""
 ATTEMPTS = 3
-_PATH = re.compile(r"`\$\.(.+)`$")
-
-
-class ClaimLine(ClaimIn):
-    """One NDJSON line: a ``POST /claims`` body, with the claim's ``id`` when it comes from an export."""
-
-    id: Id | None = None
-
-
-class LineFailure(NamedTuple):
-    """A line that was not stored: its number (from 1, blank lines counted) and the problem it met."""
-
-    number: int
-    problem: dict[str, Any]
-
-
-class ImportReport(msgspec.Struct):
-    """What one import did."""
-
-    imported: int = 0
-    already_stored: int = 0
-    failed: int = 0
-
-
-class ParsedLine(NamedTuple):
-    """A line that parsed: its number, its claim and the id it keeps (None: a new one)."""
-
-    number: int
-    claim: ClaimLine
-    claim_id: UUID | None
-
-
-_decoder = msgspec.json.Decoder(ClaimLine)
-
-
-def _schema_problem(exc: msgspec.ValidationError) -> dict[str, Any]:
-    """The 422 that ``POST /claims`` answers a body breaking the schema with, the detail saying where."""
-    message = str(exc)
-    path = _PATH.search(message)
-    field = path.group(1) if path else "body"
-    return {
-        "status": 422,
-        "title": "Unprocessable Entity",
-        "detail": message,
-        "errors": [{"field": field, "message": message.split(" - ", maxsplit=1)[0]}],
-    }
-
-
-def parse(number: int, raw: bytes) -> ParsedLine | LineFailure:
-    """A line decoded and checked against the schema of ``POST /claims``, or the problem it has."""
-    try:
-        claim = _decoder.decode(raw)
-        claim_id = field_id(claim.id, "id") if claim.id is not None else None
-    except msgspec.ValidationError as exc:
-        return LineFailure(number, _schema_problem(exc))
-    except msgspec.DecodeError as exc:
-        return LineFailure(number, {"status": 400, "title": "Bad Request", "detail": f"invalid JSON: {exc}"})
-    except ProvenanceError as exc:
-        return LineFailure(number, problem_document(exc))
-    return ParsedLine(number, claim, claim_id)
-
-
-def message(problem: dict[str, Any]) -> str:
-    """A problem in one line of text: its detail, then the offending fields and candidates it adds."""
-    detail: str = problem["detail"]
-    parts = [
-        f"{e['field']}: {e['message']}"
-        for e in problem.get("errors") or []
-        if e["message"] not in detail and f"{e['field']}: {e['message']}" != detail
-    ]
-    parts += [f"candidate {c['name']} ({c['kind']}, {c['id']})" for c in problem.get("candidates") or []]
-    return f"{detail} ({'; '.join(parts)})" if parts else detail
 
 
 class Single(NamedTuple):
@@ -146,10 +97,6 @@ class Single(NamedTuple):
 Segment = list[tuple[int, bytes]] | Single
 
 
-Parsed = tuple[list[ParsedLine | LineFailure], Wanted]
-"""A batch's lines parsed, and what they need to read of the stored data."""
-
-
 class Prepared(NamedTuple):
     """A batch parsed and resolved against the stored facts it assumed, ready to write."""
 
@@ -157,19 +104,7 @@ class Prepared(NamedTuple):
     want: Wanted
     facts: StoredFacts
     batch: Batch
-    outcomes: list[bool | LineFailure]
-
-
-def resolve(facts: StoredFacts, lines: list[ParsedLine]) -> tuple[Batch, list[bool | LineFailure]]:
-    """The lines resolved in order against ``facts``: the batch to store, and each line's outcome."""
-    batch = Batch(facts)
-    outcomes: list[bool | LineFailure] = []
-    for line in lines:
-        try:
-            outcomes.append(batch.add(line.claim, line.claim_id))
-        except ProvenanceError as exc:
-            outcomes.append(LineFailure(line.number, problem_document(exc)))
-    return batch, outcomes
+    outcomes: list[Outcome]
 
 
 class Importer:
@@ -271,15 +206,8 @@ class Importer:
         if numbered:
             yield numbered
 
-    def _parse(self, number: int, raw: bytes) -> ParsedLine | LineFailure:
-        if self.max_line_bytes is not None and len(raw) > self.max_line_bytes:
-            detail = f"the line is longer than {self.max_line_bytes:,} bytes, the largest body POST /claims takes"
-            return LineFailure(number, {"status": 413, "title": "Request Entity Too Large", "detail": detail})
-        return parse(number, raw)
-
-    def _parse_all(self, segment: list[tuple[int, bytes]]) -> tuple[list[ParsedLine | LineFailure], Wanted]:
-        taken = [self._parse(number, raw) for number, raw in segment]
-        return taken, wanted([(line.claim, line.claim_id) for line in taken if isinstance(line, ParsedLine)])
+    def _parse_all(self, segment: list[tuple[int, bytes]]) -> Parsed:
+        return parse_all(segment, self.max_line_bytes)
 
     async def _prepare(
         self,
@@ -287,13 +215,11 @@ class Importer:
         *,
         earlier: Batch | None,
         conn: asyncpg.Connection,
-        parsed: Parsed | None = None,
     ) -> Prepared:
-        """Parse a batch (unless ``parsed``) and resolve it against the stored facts (read on ``conn``) and
-        what ``earlier`` stores."""
-        if parsed is None:
-            parsed = await asyncio.to_thread(self._parse_all, segment)
-        want = parsed[1]
+        """Parse a batch and resolve it against the stored facts (read on ``conn``) and what ``earlier``
+        stores."""
+        parsed = await asyncio.to_thread(self._parse_all, segment)
+        want = parsed.want
         facts = await repo.stored_facts(conn, **want._asdict())
         if earlier is not None:
             facts = after(facts, earlier, want)
@@ -302,21 +228,11 @@ class Importer:
     async def _write(self, prepared: Prepared, prepare_next: Callable[[Batch], None] | None = None) -> None:
         """Store a prepared batch and report on each of its lines in order."""
         parsed = any(isinstance(line, ParsedLine) for line in prepared.taken)
-        await self._report(prepared, await self._stored_outcomes(prepared, prepare_next) if parsed else [])
-
-    async def _report(self, prepared: Prepared, outcomes: list[bool | LineFailure] | None) -> None:
-        """Report on each line of a batch stored (``outcomes``), or store its lines one at a time (None)."""
+        outcomes = await self._stored_outcomes(prepared, prepare_next) if parsed else []
         if outcomes is None:
-            # Refused whole for a reason the rules did not foresee: each line on its own names the culprit.
-            for line in prepared.taken:
-                if isinstance(line, ParsedLine):
-                    await self._store_one(line)
-                else:
-                    self._fail(line)
+            await self._store_each(prepared.taken)
         else:
-            stored = iter(outcomes)
-            for line in prepared.taken:
-                self._count(next(stored) if isinstance(line, ParsedLine) else line)
+            self._count_all(in_order(prepared.taken, outcomes))
         self.on_lines(len(prepared.taken))
 
     async def _stored_outcomes(
@@ -329,22 +245,28 @@ class Importer:
                 return await self._store_batch(prepared, prepare_next)
             except RETRYABLE as exc:
                 if attempt == ATTEMPTS:
-                    self._refused(prepared, exc)
+                    self._refused(prepared.taken, exc)
                     return None
             except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
-                self._refused(prepared, exc)
+                self._refused(prepared.taken, exc)
                 return None
             prepare_next = None  # the next batch is being prepared already
         return None
 
-    def _refused(self, prepared: Prepared, exc: Exception) -> None:
+    def _refused(self, lines: list[ParsedLine | LineFailure] | list[tuple[int, bytes]], exc: Exception) -> None:
         self.refused_batches += 1
+        first, last = lines[0], lines[-1]
         log.warning(
-            "the batch of lines %d to %d was refused (%r); its lines are stored one at a time",
-            prepared.taken[0].number,
-            prepared.taken[-1].number,
-            exc,
+            "the batch of lines %d to %d was refused (%r); its lines are stored one at a time", first[0], last[0], exc
         )
+
+    async def _store_each(self, taken: list[ParsedLine | LineFailure]) -> None:
+        """The lines of a batch refused whole, each stored on its own: each line names its own culprit."""
+        for line in taken:
+            if isinstance(line, ParsedLine):
+                await self._store_one(line)
+            else:
+                self._fail(line)
 
     async def _store_batch(
         self, prepared: Prepared, prepare_next: Callable[[Batch], None] | None
@@ -367,16 +289,11 @@ class Importer:
         return outcomes
 
     async def _write_rows(self, batch: Batch) -> None:
-        """Write a resolved batch: its new sources, its claims with their hops and first revisions, and
-        their audit entries (pending, or sealed at once in an initial load)."""
-        conn = self.conn
-        # Each snapshot encoded once, for its revision and its audit entry alike.
-        changes = [(claim.id, audit.canonical(claim.snapshot)) for claim in batch.claims]
-        await repo.insert_sources(conn, batch.sources)
-        await repo.insert_claims(conn, batch.claims, [change for _, change in changes], self.actor)
-        if changes:
-            append = audit.append_sealed_many if self.loaded else audit.append_many
-            await append(conn, actor=self.actor, action="create", entity_type="claim", changes=changes)
+        """Write a resolved batch: its new sources, its claims with their hops and first revisions, and their
+        audit entries, to be sealed after commit; then check its chains."""
+        written, _ = await asyncio.to_thread(copies, batch, self.actor)
+        await repo.write(self.conn, written)
+        await repo.check_chains(self.conn, [claim.id for claim in batch.claims])
 
     # --- the initial load ------------------------------------------------------------------------
 
@@ -412,77 +329,82 @@ class Importer:
         return True
 
     async def _load_batches(self, lines: Iterable[bytes] | AsyncIterable[bytes]) -> None:
-        """The batches of a load, each resolved while the one before is written.
-
-        The load's one connection reads the next batch's facts before the current batch's rows go
-        in, and ``after`` completes them with what the current batch stores: nothing else writes
-        meanwhile, so they are exactly what its write would read. The next batch is resolved, and the
-        one after it parsed, in a thread while the database stores the current one.
-        """
+        """The batches of a load, resolved in a second process (``service.domain.resolver``); a line that
+        comes alone is stored between them."""
         segments = self._segments(lines).__aiter__()
-        upcoming: deque[tuple[Segment, Parsed | None]] = deque()
-
-        async def pull(count: int = 2) -> None:
-            while len(upcoming) < count:
-                segment = await anext(segments, None)
-                if segment is None:
-                    return
-                upcoming.append((segment, None))
-
-        await pull()
-        current: Prepared | None = None
-        while current is not None or upcoming:
-            if current is None:
-                segment, parsed = upcoming.popleft()
+        with resolver.started(self.actor, self.max_line_bytes) as resolving:
+            segment = await anext(segments, None)
+            while segment is not None:
                 if isinstance(segment, Single):
                     await self._store_single(segment)
+                    segment = await anext(segments, None)
                 else:
-                    current = await self._prepare(segment, earlier=None, conn=self.conn, parsed=parsed)
-                await pull()
-                continue
-            ahead: asyncio.Task[tuple[Prepared, Parsed | None]] | None = None
-            if upcoming and not isinstance(upcoming[0][0], Single):
-                segment, parsed = upcoming[0]
-                assert not isinstance(segment, Single)
-                if parsed is None:
-                    parsed = await asyncio.to_thread(self._parse_all, segment)
-                    upcoming[0] = (segment, parsed)
-                facts = after(await repo.stored_facts(self.conn, **parsed[1]._asdict()), current.batch, parsed[1])
-                then = upcoming[1][0] if len(upcoming) > 1 and upcoming[1][1] is None else None
-                ahead = asyncio.create_task(
-                    asyncio.to_thread(self._resolve_and_parse, parsed, facts, then if isinstance(then, list) else None)
-                )
-            stored = await self._load_batch(current)
-            current = None
-            if ahead is not None:
-                prepared, then_parsed = await ahead
-                if then_parsed is not None:
-                    upcoming[1] = (upcoming[1][0], then_parsed)
-                if stored:  # else resolved again, against what the lines stored one at a time made
-                    upcoming.popleft()
-                    current = prepared
-                await pull()
+                    segment = await self._load_run(resolving, segment, segments)
 
-    def _resolve_and_parse(
-        self, parsed: Parsed, facts: StoredFacts, then: list[tuple[int, bytes]] | None
-    ) -> tuple[Prepared, Parsed | None]:
-        return _resolved(parsed, facts), self._parse_all(then) if then is not None else None
+    async def _load_run(
+        self, resolving: resolver.Resolver, first: list[tuple[int, bytes]], segments: AsyncIterator[Segment]
+    ) -> Single | None:
+        """Load the batches from ``first`` to the next line that comes alone (returned) or the end (None).
 
-    async def _load_batch(self, prepared: Prepared) -> bool:
+        Each batch's facts are read before the batch before it is written and sent to the other process,
+        which completes them with what that batch stores: nothing else writes meanwhile, so they are
+        exactly what its write would read. It resolves the batch, and parses the one after it, while
+        this connection writes the batch before. Should a batch not be stored whole (its lines then
+        stored one at a time), the next is resolved again against what they stored.
+        """
+        conn = self.conn
+        resolving.parse(first)
+        facts, at = await self._facts(await resolving.wanted())
+        resolving.resolve(facts, at, await audit.head_for_appending(conn))
+        current, upcoming = first, await anext(segments, None)
+        if isinstance(upcoming, list):
+            resolving.parse(upcoming)
+        ready = await resolving.resolved()
+        early: Wanted | None = None  # what the batch after next wants, heard before its turn
+        while True:
+            following: Segment | None = None
+            if isinstance(upcoming, list):
+                want = early if early is not None else await resolving.wanted()
+                early = None
+                facts, at = await self._facts(want)
+                resolving.resolve(facts, at)
+                following = await anext(segments, None)
+                if isinstance(following, list):
+                    resolving.parse(following)
+            stored = await self._load_batch(current, ready)
+            if not isinstance(upcoming, list):
+                return upcoming
+            ready = await resolving.resolved()
+            if not stored:
+                if isinstance(following, list):
+                    early = await resolving.wanted()  # answered before the batch resolved again
+                facts, at = await self._facts(want)
+                resolving.again(facts, at, await audit.head_for_appending(conn))
+                ready = await resolving.resolved()
+            current, upcoming = upcoming, following
+
+    async def _facts(self, want: Wanted) -> tuple[StoredFacts, datetime]:
+        """What is stored of what a batch wants, and the time its audit entries record."""
+        return await repo.stored_facts(self.conn, **want._asdict()), await audit.clock(self.conn)
+
+    async def _load_batch(self, segment: list[tuple[int, bytes]], ready: resolver.Resolved) -> bool:
         """Store a batch of a load under a savepoint, or its lines one at a time should the database refuse
         it; whether it was stored whole."""
-        outcomes: list[bool | LineFailure] | None = prepared.outcomes
         try:
             async with self.conn.transaction():
-                await self._write_rows(prepared.batch)
+                await repo.write(self.conn, ready.copies)
+                await repo.check_chains(self.conn, ready.claim_ids)
         except (*RETRYABLE, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
-            self._refused(prepared, exc)
-            outcomes = None
-        await self._report(prepared, outcomes)
-        return outcomes is not None
+            self._refused(segment, exc)
+            await self._store_each(self._parse_all(segment).taken)
+            self.on_lines(len(segment))
+            return False
+        self._count_all(ready.outcomes)
+        self.on_lines(len(segment))
+        return True
 
     async def _store_single(self, single: Single) -> None:
-        parsed = self._parse(single.number, single.raw)
+        parsed = parse(single.number, single.raw, self.max_line_bytes)
         if isinstance(parsed, ParsedLine):
             await self._store_one(parsed)
         else:
@@ -509,7 +431,11 @@ class Importer:
             return
         self._count(True)
 
-    def _count(self, outcome: bool | LineFailure) -> None:
+    def _count_all(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            self._count(outcome)
+
+    def _count(self, outcome: Outcome) -> None:
         if isinstance(outcome, LineFailure):
             self._fail(outcome)
         elif outcome:
@@ -523,9 +449,8 @@ class Importer:
 
 
 def _resolved(parsed: Parsed, facts: StoredFacts) -> Prepared:
-    taken, want = parsed
-    batch, outcomes = resolve(facts, [line for line in taken if isinstance(line, ParsedLine)])
-    return Prepared(taken, want, facts, batch, outcomes)
+    batch, outcomes = resolve(facts, [line for line in parsed.taken if isinstance(line, ParsedLine)])
+    return Prepared(parsed.taken, parsed.want, facts, batch, outcomes)
 
 
 async def _each(lines: Iterable[bytes] | AsyncIterable[bytes]) -> AsyncIterator[bytes]:

@@ -1,4 +1,5 @@
-"""The audit log: pending entries, taking the appenders' lock, sealing, paging and streaming entries."""
+"""The audit log: pending entries, taking the appenders' lock, sealing, entries as COPY rows, paging and streaming
+entries."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from service.repositories import binary_copy
+from service.repositories.binary_copy import Copy, int8, payload, row, timestamptz
 
 # One lock for every sealer, held until its transaction ends: seals happen one at a time, each
 # reading the head the previous one left.
@@ -74,10 +78,18 @@ async def seal(conn: asyncpg.Connection, entries: Sequence[tuple[Any, ...]], pen
     await conn.execute(DELETE_PENDING, list(pending_ids))
 
 
-async def append_sealed(conn: asyncpg.Connection, entries: Sequence[tuple[Any, ...]]) -> None:
-    """Store entries sealed as they are written (rows of ``ENTRY_COLUMNS``) through COPY."""
-    if entries:
-        await conn.copy_records_to_table("audit_log", records=entries, columns=ENTRY_COLUMNS)
+def entries_copy(entries: Sequence[tuple[Any, ...]]) -> Copy:
+    """Sealed entries (rows of ``ENTRY_COLUMNS``) as a COPY into the log."""
+    uuid, text, bytea = binary_copy.uuid, binary_copy.text, binary_copy.bytea
+    return Copy(
+        "audit_log",
+        ENTRY_COLUMNS,
+        payload(
+            row(int8(seq), text(actor), timestamptz(at), text(action), text(kind), uuid(entity), bytea(body),
+                bytea(prev_hash), bytea(hash))
+            for seq, actor, at, action, kind, entity, body, prev_hash, hash in entries
+        ),
+    )  # fmt: skip
 
 
 async def clock(conn: asyncpg.Connection) -> datetime:
@@ -89,10 +101,15 @@ async def clock(conn: asyncpg.Connection) -> datetime:
 PENDING_COLUMNS = ("actor", "action", "entity_type", "entity_id", "change")
 
 
-async def insert_pending_many(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Store writes' entries, each a tuple of ``PENDING_COLUMNS``, with one COPY, to be sealed after commit."""
-    if rows:
-        await conn.copy_records_to_table("audit_pending", columns=PENDING_COLUMNS, records=rows)
+def pending_copy(rows: Sequence[tuple[str | None, str, str, UUID, bytes]]) -> Copy:
+    """Writes' entries (rows of ``PENDING_COLUMNS``) as a COPY, to be sealed after commit."""
+    uuid, text, bytea = binary_copy.uuid, binary_copy.text, binary_copy.bytea
+    return Copy(
+        "audit_pending",
+        PENDING_COLUMNS,
+        payload(row(text(actor), text(action), text(kind), uuid(entity), bytea(change))
+                for actor, action, kind, entity, change in rows),
+    )  # fmt: skip
 
 
 async def head(conn: asyncpg.Connection) -> asyncpg.Record | None:

@@ -12,6 +12,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.repositories import binary_copy
+from service.repositories.binary_copy import Copy, date_, int2, jsonb, payload, row, send, uuid_array
 from service.repositories.claims import ClaimRow
 
 
@@ -123,6 +125,7 @@ SELECT identifiers ->> 'wikidata' AS wikidata
 """
 
 # token_deletes is shared by every source: a batch's pairs are staged with COPY, then added where missing.
+STAGED_TOKEN_DELETES = "staged_token_deletes"
 STAGE_TOKEN_DELETES = """
 CREATE TEMP TABLE IF NOT EXISTS staged_token_deletes (delete_key text, token text) ON COMMIT DELETE ROWS
 """
@@ -175,12 +178,18 @@ class Deferred(NamedTuple):
 
 
 SOURCE_COLUMNS = ["id", "kind", "name", "name_key", "description", "identifiers"]
+ALIAS_COLUMNS = ["source_id", "alias", "alias_key"]
+TOKEN_COLUMNS = ["source_id", "token"]
+TOKEN_DELETE_COLUMNS = ["delete_key", "token"]
+AFFILIATION_COLUMNS = ["source_id", "organization_id", "role", "since", "until"]
 CLAIM_COLUMNS = [
     "id", "text", "kind", "language", "url", "title", "author", "outlet", "published_at", "stated_at",
     "origin_source_id", "relay_source_ids", "search_text",
 ]  # fmt: skip
 HOP_COLUMNS = ["claim_id", "position", "source_id", "cue", "role", "upstream_claim_id"]
 REVISION_COLUMNS = ["claim_id", "number", "action", "changes", "actor"]
+FIRST_REVISION = binary_copy.int4(1)
+_json = msgspec.json.Encoder().encode
 
 
 async def holds_no_claims(conn: asyncpg.Connection) -> bool:
@@ -212,7 +221,7 @@ async def analyze_written(conn: asyncpg.Connection) -> None:
 
 
 async def check_chains_by_batch(conn: asyncpg.Connection) -> None:
-    """Until commit, leave the chains this transaction writes to ``insert_claims``' one check."""
+    """Until commit, leave the chains this transaction writes to one ``check_chains`` call."""
     await conn.execute(CHECK_CHAINS_BY_BATCH)
 
 
@@ -251,58 +260,95 @@ async def stored_facts(
     )
 
 
-async def insert_sources(conn: asyncpg.Connection, sources: Sequence[NewSource]) -> None:
-    """Store new sources in the order they were made, with their aliases, name index and affiliations."""
+def _identifiers(source: NewSource) -> bytes:
+    return jsonb(_json(source.identifiers))
+
+
+def source_copies(sources: Sequence[NewSource]) -> list[Copy]:
+    """New sources in the order they were made, with their aliases, name index, the name index's
+    deletion pairs (staged, for ``write`` to add where missing) and affiliations."""
     if not sources:
-        return
-    await conn.copy_records_to_table(
-        "sources",
-        columns=SOURCE_COLUMNS,
-        records=[(s.id, s.kind, s.name, s.name_key, s.description, s.identifiers) for s in sources],
-    )
-    await conn.copy_records_to_table(
-        "source_aliases",
-        columns=["source_id", "alias", "alias_key"],
-        records=[(s.id, alias, key) for s in sources for alias, key in s.aliases],
-    )
-    await conn.copy_records_to_table(
-        "source_name_tokens",
-        columns=["source_id", "token"],
-        records=[(s.id, token) for s in sources for token in s.tokens],
-    )
-    await conn.execute(STAGE_TOKEN_DELETES)
-    await conn.execute(EMPTY_STAGED_TOKEN_DELETES)  # an initial load's batches share one transaction
+        return []
+    uuid, text = binary_copy.uuid, binary_copy.text
     pairs = {pair for s in sources for pair in s.token_deletes}
-    await conn.copy_records_to_table("staged_token_deletes", records=pairs)
-    await conn.execute(INSERT_TOKEN_DELETES)
-    await conn.copy_records_to_table(
-        "affiliations",
-        columns=["source_id", "organization_id", "role", "since", "until"],
-        records=[(s.id, *affiliation) for s in sources for affiliation in s.affiliations],
-    )
+    return [
+        Copy(
+            "sources",
+            SOURCE_COLUMNS,
+            payload(
+                row(uuid(s.id), text(s.kind), text(s.name), text(s.name_key), text(s.description), _identifiers(s))
+                for s in sources
+            ),
+        ),
+        Copy(
+            "source_aliases",
+            ALIAS_COLUMNS,
+            payload(row(uuid(s.id), text(alias), text(key)) for s in sources for alias, key in s.aliases),
+        ),
+        Copy("source_name_tokens", TOKEN_COLUMNS, payload(row(uuid(s.id), text(t)) for s in sources for t in s.tokens)),
+        Copy(STAGED_TOKEN_DELETES, TOKEN_DELETE_COLUMNS, payload(row(text(key), text(t)) for key, t in pairs)),
+        Copy(
+            "affiliations",
+            AFFILIATION_COLUMNS,
+            payload(
+                row(uuid(s.id), uuid(org), text(role), date_(since), date_(until))
+                for s in sources
+                for org, role, since, until in s.affiliations
+            ),
+        ),
+    ]
 
 
-async def insert_claims(
-    conn: asyncpg.Connection, claims: Sequence[NewClaim], snapshots: Sequence[bytes], actor: str | None
-) -> None:
-    """Store claims in file order with their hops and first revisions (each claim's snapshot as encoded
-    JSON, in the same order), then check their chains."""
+def _claim_row(claim: NewClaim) -> bytes:
+    uuid, text, timestamptz = binary_copy.uuid, binary_copy.text, binary_copy.timestamptz
+    r = claim.row
+    return row(
+        uuid(claim.id), text(r.text), text(r.kind), text(r.language), text(r.url), text(r.title), text(r.author),
+        text(r.outlet), timestamptz(r.published_at), timestamptz(r.stated_at), uuid(r.origin_source_id),
+        uuid_array(r.relay_source_ids), text(r.search_text),
+    )  # fmt: skip
+
+
+def claim_copies(claims: Sequence[NewClaim], snapshots: Sequence[bytes], actor: str | None) -> list[Copy]:
+    """Claims in file order with their hops and first revisions (each claim's snapshot as encoded JSON,
+    in the same order)."""
     if not claims:
-        return
-    await conn.copy_records_to_table(
-        "claims", columns=CLAIM_COLUMNS, records=[(claim.id, *claim.row) for claim in claims]
-    )
-    await conn.copy_records_to_table(
-        "hops",
-        columns=HOP_COLUMNS,
-        records=[(claim.id, position, *hop) for claim in claims for position, hop in enumerate(claim.hops)],
-    )
-    await conn.copy_records_to_table(
-        "claim_revisions",
-        columns=REVISION_COLUMNS,
-        records=[
-            (claim.id, 1, "create", msgspec.Raw(snapshot), actor)
-            for claim, snapshot in zip(claims, snapshots, strict=True)
-        ],
-    )
-    await conn.execute(CHECK_CHAINS, [claim.id for claim in claims])
+        return []
+    uuid, text = binary_copy.uuid, binary_copy.text
+    created, by_actor = text("create"), text(actor)
+    return [
+        Copy(
+            "claims",
+            CLAIM_COLUMNS,
+            payload(_claim_row(claim) for claim in claims),
+        ),
+        Copy(
+            "hops",
+            HOP_COLUMNS,
+            payload(
+                row(uuid(c.id), int2(position), uuid(source), text(cue), text(role), uuid(upstream))
+                for c in claims
+                for position, (source, cue, role, upstream) in enumerate(c.hops)
+            ),
+        ),
+        Copy(
+            "claim_revisions",
+            REVISION_COLUMNS,
+            payload(
+                row(uuid(c.id), FIRST_REVISION, created, jsonb(snapshot), by_actor)
+                for c, snapshot in zip(claims, snapshots, strict=True)
+            ),
+        ),
+    ]
+
+
+async def write(conn: asyncpg.Connection, copies: Sequence[Copy]) -> None:
+    """Store the copies in order; the staged deletion pairs go into the shared name index where missing."""
+    for copy in copies:
+        if copy.table == STAGED_TOKEN_DELETES:
+            await conn.execute(STAGE_TOKEN_DELETES)
+            await conn.execute(EMPTY_STAGED_TOKEN_DELETES)  # an initial load's batches share one transaction
+            await send(conn, copy)
+            await conn.execute(INSERT_TOKEN_DELETES)
+        else:
+            await send(conn, copy)
