@@ -292,6 +292,7 @@ class Importer:
         """Write a resolved batch: its new sources, its claims with their hops and first revisions, and their
         audit entries, to be sealed after commit; then check its chains."""
         written, _ = await asyncio.to_thread(copies, batch, self.actor)
+        await repo.stage(self.conn)
         await repo.write(self.conn, written)
         await repo.check_chains(self.conn, [claim.id for claim in batch.claims])
 
@@ -301,11 +302,12 @@ class Importer:
         """Store every line as an initial load if no claim is stored (read under the load's locks);
         False, having read no line, if one is.
 
-        An initial load is one transaction: it locks the claims, hops and revisions (their DROPs do),
-        the sources against change, the inline sources' creation, chain edits and the audit log's
-        sealers, drops the keys, indexes and foreign keys that ``repo.defer_building`` names, stores
-        the batches, each under a savepoint, with their audit entries sealed at once, then builds what
-        it dropped over the rows and commits. Everything or nothing is stored: a load that stops
+        An initial load is one transaction: it locks the claims, hops, revisions, aliases, name
+        tokens and affiliations (their DROPs do), the sources against change, the inline sources'
+        creation, chain edits and the audit log's sealers, drops the keys, indexes and foreign keys
+        that ``repo.defer_building`` names, stores the batches, each under a savepoint, with their
+        audit entries sealed at once, adds the deletion pairs of the new names to the shared name
+        index, then builds what it dropped over the rows and commits. Everything or nothing is stored: a load that stops
         midway leaves the database as it was, and can simply be run again.
         """
         conn = self.conn
@@ -320,7 +322,9 @@ class Importer:
                 return False
             deferred = await repo.defer_building(conn)
             self.loaded = True
+            await repo.stage(conn)
             await self._load_batches(lines)
+            await repo.merge_staged(conn)
             await repo.build(conn, deferred)
         except BaseException:
             await transaction.rollback()
@@ -392,7 +396,7 @@ class Importer:
         it; whether it was stored whole."""
         try:
             async with self.conn.transaction():
-                await repo.write(self.conn, ready.copies)
+                await repo.write(self.conn, ready.copies, merge=False)
                 await repo.check_chains(self.conn, ready.claim_ids)
         except (*RETRYABLE, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
             self._refused(segment, exc)

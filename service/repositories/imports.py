@@ -124,7 +124,9 @@ SELECT identifiers ->> 'wikidata' AS wikidata
  WHERE identifiers ? 'wikidata' AND identifiers ->> 'wikidata' = ANY ($1::text[])
 """
 
-# token_deletes is shared by every source: a batch's pairs are staged with COPY, then added where missing.
+# token_deletes is shared by every source: a batch's pairs are staged with COPY, then added where
+# missing, after each batch of an import, once at the end of an initial load (whose staged rows then
+# pile up over its one transaction; a batch rolled back to its savepoint takes its own with it).
 STAGED_TOKEN_DELETES = "staged_token_deletes"
 STAGE_TOKEN_DELETES = """
 CREATE TEMP TABLE IF NOT EXISTS staged_token_deletes (delete_key text, token text) ON COMMIT DELETE ROWS
@@ -132,18 +134,28 @@ CREATE TEMP TABLE IF NOT EXISTS staged_token_deletes (delete_key text, token tex
 
 EMPTY_STAGED_TOKEN_DELETES = "TRUNCATE staged_token_deletes"
 
-INSERT_TOKEN_DELETES = """
+MERGE_TOKEN_DELETES = """
 INSERT INTO token_deletes (delete_key, token)
-SELECT delete_key, token FROM staged_token_deletes
+SELECT DISTINCT delete_key, token FROM staged_token_deletes ORDER BY delete_key, token
 ON CONFLICT DO NOTHING
 """
 
 # An initial load (a database holding no claims) builds the keys, indexes and foreign keys of the
 # tables it fills after their rows, as pg_restore does, instead of maintaining them row by row: all
 # of them but the primary keys of claims, hops and the audit log, which its own reads, chain checks
-# and appends use. Read from the catalog, so that a migration adding one is deferred with the rest.
-LOADED_TABLES = ["claims", "hops", "claim_revisions", "audit_log"]
-KEPT_WHILE_LOADING = ["claims_pkey", "hops_pkey", "audit_log_pkey"]
+# and appends use, and the index by which its reads find sources by alias. Read from the catalog, so
+# that a migration adding one is deferred with the rest. (sources stay as they are: every table that
+# names a source refers to its key, and they are few beside the claims.)
+LOADED_TABLES = [
+    "claims",
+    "hops",
+    "claim_revisions",
+    "audit_log",
+    "source_aliases",
+    "source_name_tokens",
+    "affiliations",
+]
+KEPT_WHILE_LOADING = ["claims_pkey", "hops_pkey", "audit_log_pkey", "source_aliases_alias_key_idx"]
 
 DEFERRED = """
 SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS drop,
@@ -155,7 +167,7 @@ SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) 
 UNION ALL
 SELECT format('DROP INDEX %s', indexrelid::regclass), pg_get_indexdef(indexrelid), false
   FROM pg_index
- WHERE indrelid::regclass::text = ANY ($1::text[])
+ WHERE indrelid::regclass::text = ANY ($1::text[]) AND indexrelid::regclass::text <> ALL ($2::text[])
    AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)
 """
 
@@ -342,13 +354,21 @@ def claim_copies(claims: Sequence[NewClaim], snapshots: Sequence[bytes], actor: 
     ]
 
 
-async def write(conn: asyncpg.Connection, copies: Sequence[Copy]) -> None:
-    """Store the copies in order; the staged deletion pairs go into the shared name index where missing."""
+async def stage(conn: asyncpg.Connection) -> None:
+    """Make the session's table of staged deletion pairs, empty."""
+    await conn.execute(STAGE_TOKEN_DELETES)
+    await conn.execute(EMPTY_STAGED_TOKEN_DELETES)
+
+
+async def merge_staged(conn: asyncpg.Connection) -> None:
+    """Add the deletion pairs staged (since ``stage``) to the shared name index where missing."""
+    await conn.execute(MERGE_TOKEN_DELETES)
+
+
+async def write(conn: asyncpg.Connection, copies: Sequence[Copy], *, merge: bool = True) -> None:
+    """Store the copies in order; the deletion pairs go to the staging table (made by ``stage``), merged
+    into the shared name index at once unless ``merge`` is False (an initial load merges at its end)."""
     for copy in copies:
-        if copy.table == STAGED_TOKEN_DELETES:
-            await conn.execute(STAGE_TOKEN_DELETES)
-            await conn.execute(EMPTY_STAGED_TOKEN_DELETES)  # an initial load's batches share one transaction
-            await send(conn, copy)
-            await conn.execute(INSERT_TOKEN_DELETES)
-        else:
-            await send(conn, copy)
+        await send(conn, copy)
+        if copy.table == STAGED_TOKEN_DELETES and merge:
+            await merge_staged(conn)
