@@ -500,6 +500,30 @@ class TestInitialLoad:
         finally:
             await conn.close()
 
+    async def test_a_chain_the_database_refuses_fails_the_load_whole(self, new_database: Callable[[], str]) -> None:
+        conn = await db.connect(await asyncio.to_thread(new_database))
+        try:
+            # A trigger the rules know nothing of breaks one chain as it is written: its hop moves to 1.
+            await conn.execute(
+                """CREATE FUNCTION test_shift() RETURNS trigger LANGUAGE plpgsql AS $$
+                   BEGIN IF NEW.cue = 'shifted' THEN NEW.position := NEW.position + 1; END IF; RETURN NEW; END $$"""
+            )
+            await conn.execute(
+                "CREATE TRIGGER test_shift BEFORE INSERT ON hops FOR EACH ROW EXECUTE FUNCTION test_shift()"
+            )
+            body = encode(
+                *(line(f"Fine {n}.", hop(inline("Hina", "outlet"))) for n in range(5)),
+                line("Shifted.", hop(inline("Hina", "outlet"), "shifted")),
+            )
+            importer = Importer(conn, actor="import", on_failure=print, batch_lines=2, load=True)
+            with pytest.raises(asyncpg.IntegrityConstraintViolationError) as raised:
+                await importer.run(body.split(b"\n"))
+            assert raised.value.constraint_name == "chain_positions"
+            for table in ("claims", "hops", "sources", "claim_revisions", "audit_log", "audit_pending"):
+                assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+        finally:
+            await conn.close()
+
     async def test_after_a_refused_batch_the_next_is_resolved_against_what_its_lines_stored(
         self, new_database: Callable[[], str]
     ) -> None:

@@ -340,6 +340,41 @@ class TestDatabaseEnforcesTheChain:
         assert raised.value.constraint_name == constraint
         assert await conn.fetchval("SELECT count(*) FROM claims") == 0
 
+    @pytest.mark.parametrize(
+        ("positions", "upstream_at", "constraint"),
+        [
+            ([], None, "chain_not_empty"),
+            ([0, 2], None, "chain_positions"),
+            ([0, 1], 0, "chain_upstream_last"),
+            ([0, 1], 1, "chain_upstream_source"),
+            ([0, 1], 1, None),
+        ],
+    )
+    async def test_the_batch_check_holds_the_same_rules(
+        self, conn: asyncpg.Connection, positions: list[int], upstream_at: int | None, constraint: str | None
+    ) -> None:
+        """``check_chains(ids)``, which bulk writes call instead of the row triggers, with a well-formed
+        claim beside the one checked (and the upstream hop naming another source for the last rule)."""
+        async with conn.transaction():
+            await conn.execute("SET LOCAL provenance.chain_check = 'batch'")
+            await self._claim_with(conn, [0, 1], 1)
+            if constraint == "chain_upstream_source":
+                await conn.execute("INSERT INTO sources (kind, name, name_key) VALUES ('person', 'Y', 'y')")
+            await self._claim_with(conn, positions, upstream_at)
+            if constraint == "chain_upstream_source":
+                last = "(SELECT id FROM claims ORDER BY seq DESC LIMIT 1)"
+                await conn.execute(
+                    "UPDATE hops SET source_id = (SELECT id FROM sources WHERE name = 'Y')"
+                    f" WHERE upstream_claim_id IS NOT NULL AND claim_id = {last}"
+                )
+            claims = [r["id"] for r in await conn.fetch("SELECT id FROM claims")]
+            if constraint is None:
+                await conn.execute("SELECT check_chains($1::uuid[])", claims)
+                return
+            with pytest.raises(asyncpg.IntegrityConstraintViolationError) as raised:
+                await conn.execute("SELECT check_chains($1::uuid[])", claims)
+        assert raised.value.constraint_name == constraint
+
     async def test_a_well_formed_chain_commits(self, conn: asyncpg.Connection) -> None:
         async with conn.transaction():
             await self._claim_with(conn, [0, 1], 1)

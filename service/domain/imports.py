@@ -306,9 +306,11 @@ class Importer:
         tokens and affiliations (their DROPs do), the sources against change, the inline sources'
         creation, chain edits and the audit log's sealers, drops the keys, indexes and foreign keys
         that ``repo.defer_building`` names, stores the batches, each under a savepoint, with their
-        audit entries sealed at once, adds the deletion pairs of the new names to the shared name
-        index, then builds what it dropped over the rows and commits. Everything or nothing is stored: a load that stops
-        midway leaves the database as it was, and can simply be run again.
+        audit entries sealed at once, checks every chain in one pass (a chain the rules let through
+        and the database refuses fails the load: the rules make none), adds the deletion pairs of the
+        new names to the shared name index, then builds what it dropped over the rows and commits.
+        Everything or nothing is stored: a load that stops midway leaves the database as it was, and
+        can simply be run again.
         """
         conn = self.conn
         transaction = conn.transaction()
@@ -324,6 +326,7 @@ class Importer:
             self.loaded = True
             await repo.stage(conn)
             await self._load_batches(lines)
+            await repo.check_every_chain(conn)
             await repo.merge_staged(conn)
             await repo.build(conn, deferred)
         except BaseException:
@@ -397,7 +400,6 @@ class Importer:
         try:
             async with self.conn.transaction():
                 await repo.write(self.conn, ready.copies, merge=False)
-                await repo.check_chains(self.conn, ready.claim_ids)
         except (*RETRYABLE, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
             self._refused(segment, exc)
             await self._store_each(self._parse_all(segment).taken)

@@ -26,7 +26,6 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
-from uuid import UUID
 
 from service.domain.batch import Batch, Wanted, after
 from service.domain.lines import Head, Outcome, Parsed, ParsedLine, copies, in_order, parse_all, resolve
@@ -64,11 +63,10 @@ class Again(NamedTuple):
 
 
 class Resolved(NamedTuple):
-    """A batch ready to write: each line's outcome in order, its rows, and the claims whose chains to check."""
+    """A batch ready to write: each line's outcome in order, and its rows."""
 
     outcomes: list[Outcome]
     copies: list[Copy]
-    claim_ids: list[UUID]
 
 
 class Failed(NamedTuple):
@@ -111,7 +109,7 @@ class _Resolving:
         written, head_after = copies(batch, self.actor, sealed=(head, at))
         assert head_after is not None
         self.last = (parsed, batch, head_after)
-        return Resolved(in_order(parsed.taken, outcomes), written, [claim.id for claim in batch.claims])
+        return Resolved(in_order(parsed.taken, outcomes), written)
 
 
 def _serve(requests: Any, answers: Any, actor: str | None, max_line_bytes: int | None) -> None:

@@ -76,6 +76,16 @@ CHECK_CHAINS_BY_BATCH = "SET LOCAL provenance.chain_check = 'batch'"
 
 CHECK_CHAINS = "SELECT check_chains($1::uuid[])"
 
+# Every chain, for an initial load (the database held no claims before it): one pass hashing its way
+# through claims and hops, which the planner, misled by tables grown from empty in this transaction,
+# would rather walk by index (a million claims: 7 s against 11 s; 50 s checked batch by batch).
+CHECK_EVERY_CHAIN = "SELECT check_chains(array(SELECT id FROM claims))"
+HASHED_PLANS = [
+    "SET LOCAL work_mem = '256MB'",
+    "SET LOCAL enable_mergejoin = off",
+    "SET LOCAL enable_nestloop = off",
+]
+
 # What an import writes, for the planner to learn its new sizes and values (a table grown from empty
 # is otherwise planned as tiny until autovacuum, if it runs, analyzes it).
 ANALYZE_WRITTEN = """
@@ -240,6 +250,14 @@ async def check_chains_by_batch(conn: asyncpg.Connection) -> None:
 async def check_chains(conn: asyncpg.Connection, claim_ids: Sequence[UUID]) -> None:
     """Check the chains of these claims now (as their row triggers would at commit)."""
     await conn.execute(CHECK_CHAINS, list(claim_ids))
+
+
+async def check_every_chain(conn: asyncpg.Connection) -> None:
+    """Check the chain of every claim stored, in one pass (an initial load's, at its end: it leaves the
+    planner settings it needs for its transaction's remaining statements, the keys' builds)."""
+    for setting in HASHED_PLANS:
+        await conn.execute(setting)
+    await conn.execute(CHECK_EVERY_CHAIN)
 
 
 async def stored_facts(
