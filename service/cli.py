@@ -71,6 +71,9 @@ def cmd_import(args: argparse.Namespace) -> None:
     asyncio.run(_with_connection(database_url, audit.seal))
     skipped = f", {report.already_stored} already stored" if report.already_stored else ""
     print(f"imported {report.imported} claim(s), {report.failed} line(s) failed{skipped}")
+    if report.load_seconds:
+        phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.load_seconds.items())
+        print(f"as an initial load: {phases}", file=sys.stderr)
     if report.failed:
         sys.exit(1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -118,6 +119,9 @@ class TestImport:
         assert result.stdout.strip() == "imported 2 claim(s), 0 line(s) failed"
         assert "2/2" in result.stderr
         assert "claim/s" in result.stderr
+        # Into an empty database: an initial load, which says what its phases took.
+        [phases] = [line for line in result.stderr.splitlines() if line.startswith("as an initial load: ")]
+        assert re.search(r"writing batches \d+\.\d s, .*building keys and indexes \d+\.\d s", phases), phases
 
     def test_blank_lines_are_skipped(self, new_database: NewDatabase, tmp_path: Path) -> None:
         url = new_database()

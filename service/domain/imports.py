@@ -36,10 +36,12 @@ inline sources wait for it (a few seconds for 10,000 lines).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import asyncpg
 
@@ -80,6 +82,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH_LINES = 10_000
 ANALYZE_AFTER = 10_000
@@ -149,7 +152,8 @@ class Importer:
         """Store every non-blank line, in order; the report of what was done."""
         if self.load and await self._load(lines):
             if self.report.imported >= ANALYZE_AFTER:
-                await repo.analyze_written(self.conn)
+                with self._phase("analyzing"):
+                    await repo.analyze_written(self.conn)
             return self.report
         ready: asyncio.Task[Prepared] | None = None  # the batch prepared (or being prepared), not yet written
         try:
@@ -322,18 +326,37 @@ class Importer:
             if not await repo.holds_no_claims(conn):
                 await transaction.rollback()
                 return False
-            deferred = await repo.defer_building(conn)
+            with self._phase("dropping keys and indexes"):
+                deferred = await repo.defer_building(conn)
             self.loaded = True
             await repo.stage(conn)
             await self._load_batches(lines)
-            await repo.check_every_chain(conn)
-            await repo.merge_staged(conn)
-            await repo.build(conn, deferred)
+            with self._phase("checking chains"):
+                await repo.check_every_chain(conn)
+            with self._phase("merging name index"):
+                await repo.merge_staged(conn)
+            with self._phase("building keys and indexes"):
+                await repo.build(conn, deferred)
         except BaseException:
             await transaction.rollback()
             raise
-        await transaction.commit()
+        with self._phase("committing"):
+            await transaction.commit()
         return True
+
+    @contextlib.contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        """Add the time the block takes to the phase ``name`` of the load's report."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = self.report.load_seconds
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+
+    async def _timed(self, name: str, work: Awaitable[T]) -> T:
+        with self._phase(name):
+            return await work
 
     async def _load_batches(self, lines: Iterable[bytes] | AsyncIterable[bytes]) -> None:
         """The batches of a load, resolved in a second process (``service.domain.resolver``); a line that
@@ -360,28 +383,29 @@ class Importer:
         stored one at a time), the next is resolved again against what they stored.
         """
         conn = self.conn
+        waiting = "waiting for the resolving process"
         resolving.parse(first)
-        facts, at = await self._facts(await resolving.wanted())
+        facts, at = await self._facts(await self._timed(waiting, resolving.wanted()))
         resolving.resolve(facts, at, await audit.head_for_appending(conn))
         current, upcoming = first, await anext(segments, None)
         if isinstance(upcoming, list):
             resolving.parse(upcoming)
-        ready = await resolving.resolved()
+        ready = await self._timed(waiting, resolving.resolved())
         early: Wanted | None = None  # what the batch after next wants, heard before its turn
         while True:
             following: Segment | None = None
             if isinstance(upcoming, list):
-                want = early if early is not None else await resolving.wanted()
+                want = early if early is not None else await self._timed(waiting, resolving.wanted())
                 early = None
                 facts, at = await self._facts(want)
                 resolving.resolve(facts, at)
                 following = await anext(segments, None)
                 if isinstance(following, list):
                     resolving.parse(following)
-            stored = await self._load_batch(current, ready)
+            stored = await self._timed("writing batches", self._load_batch(current, ready))
             if not isinstance(upcoming, list):
                 return upcoming
-            ready = await resolving.resolved()
+            ready = await self._timed(waiting, resolving.resolved())
             if not stored:
                 if isinstance(following, list):
                     early = await resolving.wanted()  # answered before the batch resolved again
@@ -392,7 +416,8 @@ class Importer:
 
     async def _facts(self, want: Wanted) -> tuple[StoredFacts, datetime]:
         """What is stored of what a batch wants, and the time its audit entries record."""
-        return await repo.stored_facts(self.conn, **want._asdict()), await audit.clock(self.conn)
+        with self._phase("reading stored facts"):
+            return await repo.stored_facts(self.conn, **want._asdict()), await audit.clock(self.conn)
 
     async def _load_batch(self, segment: list[tuple[int, bytes]], ready: resolver.Resolved) -> bool:
         """Store a batch of a load under a savepoint, or its lines one at a time should the database refuse

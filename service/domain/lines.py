@@ -41,11 +41,12 @@ class LineFailure(NamedTuple):
 
 
 class ImportReport(msgspec.Struct):
-    """What one import did."""
+    """What one import did; for an initial load, the seconds each of its phases took, in order."""
 
     imported: int = 0
     already_stored: int = 0
     failed: int = 0
+    load_seconds: dict[str, float] = msgspec.field(default_factory=dict)
 
 
 class ParsedLine(NamedTuple):
