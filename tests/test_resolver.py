@@ -22,11 +22,11 @@ def numbered(*bodies: dict[str, object]) -> list[tuple[int, bytes]]:
 class TestResolver:
     async def test_it_parses_resolves_and_answers_each_line_in_order(self) -> None:
         with resolver.started("import") as resolving:
-            resolving.parse(numbered(claim_body("One.", hop(inline("Hina", "outlet"))), {"text": "no chain"}))
-            want = await resolving.wanted()
+            resolving.parse(0, numbered(claim_body("One.", hop(inline("Hina", "outlet"))), {"text": "no chain"}))
+            want = await resolving.wanted(0)
             facts = StoredFacts(set(), {key: [] for key in want.keys}, {}, {}, set())
-            resolving.resolve(facts, datetime.now(UTC), (0, None))
-            resolved = await resolving.resolved()
+            resolving.resolve(0, facts, datetime.now(UTC), (0, None))
+            resolved = await resolving.resolved(0)
         assert want.keys == ["hina"]
         assert resolved.outcomes[0] is True
         assert resolved.outcomes[1].number == 2 and resolved.outcomes[1].problem["status"] == 422
@@ -37,10 +37,10 @@ class TestResolver:
 
     async def test_a_request_it_cannot_answer_stops_it_and_says_why(self) -> None:
         with pytest.raises(resolver.ResolverFailed, match="AssertionError"), resolver.started("import") as resolving:
-            resolving.again(NOTHING_STORED, datetime.now(UTC), (0, None))  # nothing was resolved before
-            await resolving.resolved()
+            resolving.again(0, NOTHING_STORED, datetime.now(UTC), (0, None))  # nothing was resolved before
+            await resolving.resolved(0)
 
     async def test_its_death_is_an_error_not_a_wait(self) -> None:
         with pytest.raises(resolver.ResolverFailed, match="died"), resolver.started("import") as resolving:
             resolving._process.kill()
-            await resolving.wanted()
+            await resolving.wanted(0)

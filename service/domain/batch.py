@@ -162,7 +162,7 @@ class Batch:
             identifiers=source.identifiers,
             aliases=aliases,
             tokens=tokens,
-            token_deletes=sorted({(k, token) for token in tokens for k in deletes(token)}),
+            token_deletes=[(k, token) for token in tokens for k in deletes(token)],  # unique: tokens are
             affiliations=[],
         )
         ref = self._made.add(new, [key, *(k for _, k in aliases)])

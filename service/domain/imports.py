@@ -376,43 +376,46 @@ class Importer:
     ) -> Single | None:
         """Load the batches from ``first`` to the next line that comes alone (returned) or the end (None).
 
-        Each batch's facts are read before the batch before it is written and sent to the other process,
-        which completes them with what that batch stores: nothing else writes meanwhile, so they are
-        exactly what its write would read. It resolves the batch, and parses the one after it, while
-        this connection writes the batch before. Should a batch not be stored whole (its lines then
-        stored one at a time), the next is resolved again against what they stored.
+        While batch n is written, the other process resolves batch n + 1, having parsed batch n + 2
+        first. Batch n + 1's facts are read before batch n is written, and the other process completes
+        them with what batch n stores: nothing else writes meanwhile, so they are exactly what its
+        write would read. Should a batch not be stored whole (its lines then stored one at a time),
+        the next is resolved again against what they stored.
         """
         conn = self.conn
         waiting = "waiting for the resolving process"
-        resolving.parse(first)
-        facts, at = await self._facts(await self._timed(waiting, resolving.wanted()))
-        resolving.resolve(facts, at, await audit.head_for_appending(conn))
-        current, upcoming = first, await anext(segments, None)
-        if isinstance(upcoming, list):
-            resolving.parse(upcoming)
-        ready = await self._timed(waiting, resolving.resolved())
-        early: Wanted | None = None  # what the batch after next wants, heard before its turn
+        batches = {0: first}
+        end: list[Single | None] = []  # what ended the run, once met
+
+        async def parse_ahead(number: int) -> None:
+            if not end:
+                segment = await anext(segments, None)
+                if isinstance(segment, list):
+                    batches[number] = segment
+                    resolving.parse(number, segment)
+                else:
+                    end.append(segment)
+
+        resolving.parse(0, first)
+        await parse_ahead(1)
+        facts, at = await self._facts(await self._timed(waiting, resolving.wanted(0)))
+        resolving.resolve(0, facts, at, await audit.head_for_appending(conn))
+        number = 0
         while True:
-            following: Segment | None = None
-            if isinstance(upcoming, list):
-                want = early if early is not None else await self._timed(waiting, resolving.wanted())
-                early = None
+            ready = await self._timed(waiting, resolving.resolved(number))
+            if number + 1 in batches:
+                await parse_ahead(number + 2)
+                want = await self._timed(waiting, resolving.wanted(number + 1))
                 facts, at = await self._facts(want)
-                resolving.resolve(facts, at)
-                following = await anext(segments, None)
-                if isinstance(following, list):
-                    resolving.parse(following)
-            stored = await self._timed("writing batches", self._load_batch(current, ready))
-            if not isinstance(upcoming, list):
-                return upcoming
-            ready = await self._timed(waiting, resolving.resolved())
+                resolving.resolve(number + 1, facts, at)
+            stored = await self._timed("writing batches", self._load_batch(batches.pop(number), ready))
+            number += 1
+            if number not in batches:
+                return end[0]
             if not stored:
-                if isinstance(following, list):
-                    early = await resolving.wanted()  # answered before the batch resolved again
+                await resolving.resolved(number)  # resolved as if the batch before were stored whole
                 facts, at = await self._facts(want)
-                resolving.again(facts, at, await audit.head_for_appending(conn))
-                ready = await resolving.resolved()
-            current, upcoming = upcoming, following
+                resolving.again(number, facts, at, await audit.head_for_appending(conn))
 
     async def _facts(self, want: Wanted) -> tuple[StoredFacts, datetime]:
         """What is stored of what a batch wants, and the time its audit entries record."""

@@ -4,14 +4,15 @@ connection writes the batch before, so that Python's work and PostgreSQL's run o
 The load (``service.domain.imports``) keeps the connection; this process keeps the rules' work and
 no connection. For each batch the load sends its lines (``parse``) and hears what they need to read
 of the stored data; it reads that before the batch before is written and sends it (``resolve``)
-with the audit log's time; the process completes those facts with what the batch before stores
-(``batch.after``), resolves the lines by the rules of ``POST /claims``, and answers each line's
-outcome and the batch's rows as binary COPY payloads, its audit entries chained after the batch
-before's. Should a batch not be stored whole, the load asks for the next one again (``again``)
-against facts and a chain head read afresh.
+with the audit log's time, the batch after it sent to be parsed first; the process completes those
+facts with what the batch before stores (``batch.after``), resolves the lines by the rules of
+``POST /claims``, and answers each line's outcome and the batch's rows as binary COPY payloads, its
+audit entries chained after the batch before's. Should a batch not be stored whole, the load asks
+for the next one again (``again``) against facts and a chain head read afresh.
 
 Messages go through two queues, whose feeder threads send while both sides work on, so neither
-side ever waits for the other to read.
+side ever waits for the other to read. They name their batch by number, and the load takes the
+answers it waits for by number too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import gc
 import multiprocessing
 import queue
 import traceback
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -39,32 +40,43 @@ STOP_SECONDS = 10
 
 
 class Parse(NamedTuple):
-    """Parse these numbered lines; answer what they need to read (``Wanted``)."""
+    """Parse batch ``number``'s numbered lines; answer what they need to read (``Heard``)."""
 
+    number: int
     segment: list[tuple[int, bytes]]
 
 
 class Resolve(NamedTuple):
-    """Resolve the oldest batch parsed against ``facts``, completed with what the batch resolved before
-    it stores unless ``head`` is given (the facts and head were then read after that batch was stored,
+    """Resolve batch ``number``, parsed, against ``facts``, completed with what the batch before it
+    stores unless ``head`` is given (the facts and head were then read after that batch was stored,
     or there was none); answer ``Resolved``."""
 
+    number: int
     facts: StoredFacts
     at: datetime
     head: Head | None
 
 
 class Again(NamedTuple):
-    """Resolve the batch last resolved again, against ``facts`` and ``head`` read afresh."""
+    """Resolve batch ``number``, the last resolved, again, against ``facts`` and ``head`` read afresh."""
 
+    number: int
     facts: StoredFacts
     at: datetime
     head: Head
 
 
-class Resolved(NamedTuple):
-    """A batch ready to write: each line's outcome in order, and its rows."""
+class Heard(NamedTuple):
+    """What batch ``number`` needs to read of the stored data."""
 
+    number: int
+    want: Wanted
+
+
+class Resolved(NamedTuple):
+    """Batch ``number`` ready to write: each line's outcome in order, and its rows."""
+
+    number: int
     outcomes: list[Outcome]
     copies: list[Copy]
 
@@ -85,31 +97,32 @@ class _Resolving:
     def __init__(self, actor: str | None, max_line_bytes: int | None) -> None:
         self.actor = actor
         self.max_line_bytes = max_line_bytes
-        self.parsed: deque[Parsed] = deque()
-        self.last: tuple[Parsed, Batch, Head] | None = None
+        self.parsed: dict[int, Parsed] = {}
+        self.last: tuple[int, Parsed, Batch, Head] | None = None
 
-    def answer(self, message: Parse | Resolve | Again) -> Wanted | Resolved:
+    def answer(self, message: Parse | Resolve | Again) -> Heard | Resolved:
         if isinstance(message, Parse):
             parsed = parse_all(message.segment, self.max_line_bytes)
-            self.parsed.append(parsed)
-            return parsed.want
+            self.parsed[message.number] = parsed
+            return Heard(message.number, parsed.want)
         if isinstance(message, Resolve):
-            parsed = self.parsed.popleft()
+            parsed = self.parsed.pop(message.number)
             if message.head is not None:
-                return self._resolved(parsed, message.facts, message.at, message.head)
-            assert self.last is not None, "a batch continues the one resolved before it"
-            _, earlier, head = self.last
-            return self._resolved(parsed, after(message.facts, earlier, parsed.want), message.at, head)
-        assert self.last is not None, "only a batch resolved can be resolved again"
-        return self._resolved(self.last[0], message.facts, message.at, message.head)
+                return self._resolved(message.number, parsed, message.facts, message.at, message.head)
+            assert self.last is not None and self.last[0] == message.number - 1, "it continues the batch before"
+            _, _, earlier, head = self.last
+            facts = after(message.facts, earlier, parsed.want)
+            return self._resolved(message.number, parsed, facts, message.at, head)
+        assert self.last is not None and self.last[0] == message.number, "only the last batch is resolved again"
+        return self._resolved(message.number, self.last[1], message.facts, message.at, message.head)
 
-    def _resolved(self, parsed: Parsed, facts: StoredFacts, at: datetime, head: Head) -> Resolved:
+    def _resolved(self, number: int, parsed: Parsed, facts: StoredFacts, at: datetime, head: Head) -> Resolved:
         lines = [line for line in parsed.taken if isinstance(line, ParsedLine)]
         batch, outcomes = resolve(facts, lines)
         written, head_after = copies(batch, self.actor, sealed=(head, at))
         assert head_after is not None
-        self.last = (parsed, batch, head_after)
-        return Resolved(in_order(parsed.taken, outcomes), written)
+        self.last = (number, parsed, batch, head_after)
+        return Resolved(number, in_order(parsed.taken, outcomes), written)
 
 
 def _serve(requests: Any, answers: Any, actor: str | None, max_line_bytes: int | None) -> None:
@@ -129,6 +142,8 @@ class Resolver:
 
     def __init__(self, actor: str | None, max_line_bytes: int | None) -> None:
         context = multiprocessing.get_context("spawn")  # the load runs threads and an event loop: no fork
+        self._heard: dict[int, Wanted] = {}
+        self._resolved: defaultdict[int, deque[Resolved]] = defaultdict(deque)
         self._requests = context.Queue()
         self._answers = context.Queue()
         self._process = context.Process(
@@ -139,35 +154,39 @@ class Resolver:
         )
         self._process.start()
 
-    def parse(self, segment: list[tuple[int, bytes]]) -> None:
-        """Have a batch of numbered lines parsed; ``wanted`` answers it."""
-        self._requests.put(Parse(segment))
+    def parse(self, number: int, segment: list[tuple[int, bytes]]) -> None:
+        """Have batch ``number``'s numbered lines parsed; ``wanted(number)`` answers it."""
+        self._requests.put(Parse(number, segment))
 
-    def resolve(self, facts: StoredFacts, at: datetime, head: Head | None = None) -> None:
-        """Have the oldest batch parsed resolved (``Resolve``); ``resolved`` answers it."""
-        self._requests.put(Resolve(facts, at, head))
+    def resolve(self, number: int, facts: StoredFacts, at: datetime, head: Head | None = None) -> None:
+        """Have batch ``number`` resolved (``Resolve``); ``resolved(number)`` answers it."""
+        self._requests.put(Resolve(number, facts, at, head))
 
-    def again(self, facts: StoredFacts, at: datetime, head: Head) -> None:
-        """Have the batch last resolved resolved again (``Again``); ``resolved`` answers it."""
-        self._requests.put(Again(facts, at, head))
+    def again(self, number: int, facts: StoredFacts, at: datetime, head: Head) -> None:
+        """Have batch ``number``, the last resolved, resolved again (``Again``); ``resolved(number)`` answers it."""
+        self._requests.put(Again(number, facts, at, head))
 
-    async def wanted(self) -> Wanted:
-        """What the oldest batch parsed and not yet answered needs to read."""
-        answer = await self._answer()
-        assert isinstance(answer, Wanted)
-        return answer
+    async def wanted(self, number: int) -> Wanted:
+        """What batch ``number`` needs to read."""
+        while number not in self._heard:
+            await self._answer()
+        return self._heard.pop(number)
 
-    async def resolved(self) -> Resolved:
-        """The oldest batch resolved and not yet answered."""
-        answer = await self._answer()
-        assert isinstance(answer, Resolved)
-        return answer
+    async def resolved(self, number: int) -> Resolved:
+        """Batch ``number`` resolved (its oldest answer not yet taken)."""
+        while not self._resolved[number]:
+            await self._answer()
+        return self._resolved[number].popleft()
 
-    async def _answer(self) -> Wanted | Resolved:
+    async def _answer(self) -> None:
+        """Take the next answer, whichever it is."""
         answer = await asyncio.to_thread(self._next_answer)
         if isinstance(answer, Failed):
             raise ResolverFailed(f"the load's resolving process failed:\n{answer.traceback}")
-        return answer  # type: ignore[no-any-return]
+        if isinstance(answer, Heard):
+            self._heard[answer.number] = answer.want
+        else:
+            self._resolved[answer.number].append(answer)
 
     def _next_answer(self) -> Any:
         while True:

@@ -80,12 +80,12 @@ async def seal(conn: asyncpg.Connection, entries: Sequence[tuple[Any, ...]], pen
 
 def entries_copy(entries: Sequence[tuple[Any, ...]]) -> Copy:
     """Sealed entries (rows of ``ENTRY_COLUMNS``) as a COPY into the log."""
-    uuid, text, bytea = binary_copy.uuid, binary_copy.text, binary_copy.bytea
+    uuid, word, bytea = binary_copy.uuid, binary_copy.word, binary_copy.bytea
     return Copy(
         "audit_log",
         ENTRY_COLUMNS,
         payload(
-            row(int8(seq), text(actor), timestamptz(at), text(action), text(kind), uuid(entity), bytea(body),
+            row(int8(seq), word(actor), timestamptz(at), word(action), word(kind), uuid(entity), bytea(body),
                 bytea(prev_hash), bytea(hash))
             for seq, actor, at, action, kind, entity, body, prev_hash, hash in entries
         ),
@@ -103,11 +103,11 @@ PENDING_COLUMNS = ("actor", "action", "entity_type", "entity_id", "change")
 
 def pending_copy(rows: Sequence[tuple[str | None, str, str, UUID, bytes]]) -> Copy:
     """Writes' entries (rows of ``PENDING_COLUMNS``) as a COPY, to be sealed after commit."""
-    uuid, text, bytea = binary_copy.uuid, binary_copy.text, binary_copy.bytea
+    uuid, word, bytea = binary_copy.uuid, binary_copy.word, binary_copy.bytea
     return Copy(
         "audit_pending",
         PENDING_COLUMNS,
-        payload(row(text(actor), text(action), text(kind), uuid(entity), bytea(change))
+        payload(row(word(actor), word(action), word(kind), uuid(entity), bytea(change))
                 for actor, action, kind, entity, change in rows),
     )  # fmt: skip
 

@@ -10,6 +10,7 @@ text, an array a header (dimensions, null flag, element type, length, lower boun
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -48,6 +49,12 @@ def text(value: str | None) -> bytes:
         return NULL
     data = value.encode()
     return _length(len(data)) + data
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def word(value: str | None) -> bytes:
+    """A ``text`` field of a value that recurs (a kind, a language, a cue): made once, then remembered."""
+    return text(value)
 
 
 def int2(value: int) -> bytes:
@@ -93,9 +100,17 @@ def uuid_array(values: Sequence[UUID]) -> bytes:
     return header + b"".join([_UUID_FIELD + value.bytes for value in values])
 
 
+_COUNTS = [_count(n) for n in range(64)]
+
+
 def row(*fields: bytes) -> bytes:
     """One row of the given fields, in the order of the COPY's column list."""
-    return _count(len(fields)) + b"".join(fields)
+    return _COUNTS[len(fields)] + b"".join(fields)
+
+
+def count(fields: int) -> bytes:
+    """What starts a row of ``fields`` fields: for rows joined by hand (``b"".join((count(n), ...))``)."""
+    return _COUNTS[fields]
 
 
 def payload(rows: Iterable[bytes]) -> bytes:

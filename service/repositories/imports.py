@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 
 from service.repositories import binary_copy
-from service.repositories.binary_copy import Copy, date_, int2, jsonb, payload, row, send, uuid_array
+from service.repositories.binary_copy import Copy, count, date_, int2, jsonb, payload, row, send, uuid_array
 from service.repositories.claims import ClaimRow
 
 
@@ -329,14 +329,8 @@ def source_copies(sources: Sequence[NewSource]) -> list[Copy]:
     ]
 
 
-def _claim_row(claim: NewClaim) -> bytes:
-    uuid, text, timestamptz = binary_copy.uuid, binary_copy.text, binary_copy.timestamptz
-    r = claim.row
-    return row(
-        uuid(claim.id), text(r.text), text(r.kind), text(r.language), text(r.url), text(r.title), text(r.author),
-        text(r.outlet), timestamptz(r.published_at), timestamptz(r.stated_at), uuid(r.origin_source_id),
-        uuid_array(r.relay_source_ids), text(r.search_text),
-    )  # fmt: skip
+_CLAIM_ROW, _HOP_ROW, _REVISION_ROW = count(len(CLAIM_COLUMNS)), count(len(HOP_COLUMNS)), count(len(REVISION_COLUMNS))
+_POSITIONS = [int2(position) for position in range(64)]
 
 
 def claim_copies(claims: Sequence[NewClaim], snapshots: Sequence[bytes], actor: str | None) -> list[Copy]:
@@ -344,31 +338,31 @@ def claim_copies(claims: Sequence[NewClaim], snapshots: Sequence[bytes], actor: 
     in the same order)."""
     if not claims:
         return []
-    uuid, text = binary_copy.uuid, binary_copy.text
-    created, by_actor = text("create"), text(actor)
+    uuid, text, word, timestamptz = binary_copy.uuid, binary_copy.text, binary_copy.word, binary_copy.timestamptz
+    created, by_actor = word("create"), word(actor)
+    source_fields: dict[UUID, bytes] = {}  # a few sources are on most hops
+    claim_rows, hop_rows, revision_rows = [], [], []
+    for claim, snapshot in zip(claims, snapshots, strict=True):
+        claim_id, r = uuid(claim.id), claim.row
+        claim_rows.append(
+            b"".join((
+                _CLAIM_ROW, claim_id, text(r.text), word(r.kind), word(r.language), text(r.url), text(r.title),
+                text(r.author), word(r.outlet), timestamptz(r.published_at), timestamptz(r.stated_at),
+                uuid(r.origin_source_id), uuid_array(r.relay_source_ids), text(r.search_text),
+            ))
+        )  # fmt: skip
+        for position, (source, cue, role, upstream) in enumerate(claim.hops):
+            source_field = source_fields.get(source) or source_fields.setdefault(source, uuid(source))
+            hop_rows.append(
+                b"".join(
+                    (_HOP_ROW, claim_id, _POSITIONS[position], source_field, word(cue), word(role), uuid(upstream))
+                )
+            )
+        revision_rows.append(b"".join((_REVISION_ROW, claim_id, FIRST_REVISION, created, jsonb(snapshot), by_actor)))
     return [
-        Copy(
-            "claims",
-            CLAIM_COLUMNS,
-            payload(_claim_row(claim) for claim in claims),
-        ),
-        Copy(
-            "hops",
-            HOP_COLUMNS,
-            payload(
-                row(uuid(c.id), int2(position), uuid(source), text(cue), text(role), uuid(upstream))
-                for c in claims
-                for position, (source, cue, role, upstream) in enumerate(c.hops)
-            ),
-        ),
-        Copy(
-            "claim_revisions",
-            REVISION_COLUMNS,
-            payload(
-                row(uuid(c.id), FIRST_REVISION, created, jsonb(snapshot), by_actor)
-                for c, snapshot in zip(claims, snapshots, strict=True)
-            ),
-        ),
+        Copy("claims", CLAIM_COLUMNS, payload(claim_rows)),
+        Copy("hops", HOP_COLUMNS, payload(hop_rows)),
+        Copy("claim_revisions", REVISION_COLUMNS, payload(revision_rows)),
     ]
 
 
