@@ -202,7 +202,11 @@ def section(results: dict[str, dict[str, Any]]) -> str:
     parts = [environment(big), ""]
     for result in results.values():
         parts += [table(result), "", f"From `bench/results/{result['file']}`.", ""]
-    parts += ["### Targets", "", targets(results), "", "### Trace latency against upstream depth (1 connection)", ""]
+    parts += ["### Targets", "", targets(results), ""]
+    if big.get("import_phases"):
+        phases = ", ".join(f"{name} {seconds:,.1f} s" for name, seconds in big["import_phases"].items())
+        parts += [f"The import of {big['claims']:,} claims, an initial load, by phase: {phases}.", ""]
+    parts += ["### Trace latency against upstream depth (1 connection)", ""]
     parts += [depth_table(results), ""]
     if any(r.get("filter_series") for r in results.values()):
         parts += ["### Each filter of `GET /claims` alone (1 connection)", "", filter_table(results), ""]

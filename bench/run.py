@@ -207,15 +207,29 @@ def fresh_database(admin_url: str, name: str) -> str:
 
 def provenance(url: str, *args: str) -> str:
     """Run ``provenance ARGS`` on the database at ``url``; its standard output."""
+    return _provenance(url, *args).stdout
+
+
+def _provenance(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url}
     done = subprocess.run([str(BIN / "provenance"), *args], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"provenance {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return done.stdout
+    return done
 
 
-def load_corpus(url: str, claims: int, seed: int, corpus: Path | None) -> float:
-    """Generate (unless given) and import the corpus; seconds the import took."""
+_LOAD_PHASES = re.compile(r"^as an initial load: (.*)$", re.MULTILINE)
+_PHASE = re.compile(r"([a-z][a-z ]*) (\d+\.\d) s")
+
+
+def load_phases(stderr: str) -> dict[str, float]:
+    """The seconds of each phase ``provenance import`` reports for an initial load (none otherwise)."""
+    found = _LOAD_PHASES.search(stderr)
+    return {name: float(seconds) for name, seconds in _PHASE.findall(found.group(1))} if found else {}
+
+
+def load_corpus(url: str, claims: int, seed: int, corpus: Path | None) -> tuple[float, dict[str, float]]:
+    """Generate (unless given) and import the corpus; seconds the import took, and those of its phases."""
     if corpus is None:
         corpus = WORK / f"corpus-{claims}-{seed}.ndjson"
         if not corpus.exists():
@@ -226,8 +240,8 @@ def load_corpus(url: str, claims: int, seed: int, corpus: Path | None) -> float:
             partial.rename(corpus)
     print(f"  importing {corpus.name}", flush=True)
     started = time.monotonic()
-    provenance(url, "import", str(corpus))
-    return time.monotonic() - started
+    done = _provenance(url, "import", str(corpus))
+    return time.monotonic() - started, load_phases(done.stderr)
 
 
 # --- what the load generator sends -----------------------------------------------------------------
@@ -740,12 +754,12 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
     if plan.reuse and asyncio.run(_database_exists(admin_url, name)):
         url = with_database(admin_url, name)
         provenance(url, "migrate")
-        import_seconds = None
+        import_seconds, phases = None, {}
         print(f"  reusing {name} (no import)", flush=True)
     else:
         url = fresh_database(admin_url, name)
         provenance(url, "migrate")
-        import_seconds = load_corpus(url, claims, plan.seed, plan.corpus)
+        import_seconds, phases = load_corpus(url, claims, plan.seed, plan.corpus)
     folder = WORK / f"requests-{label}"
     folder.mkdir(parents=True, exist_ok=True)
     requests = asyncio.run(_prepare(url, folder, plan.seed, sample=20_000))
@@ -754,6 +768,7 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
     result: dict[str, Any] = {
         "claims": requests.claims,
         "import_seconds": None if import_seconds is None else round(import_seconds, 1),
+        "import_phases": phases,
         "claims_by_depth": requests.by_depth,
     }
     with served(url, cores) as app:
