@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from service.repositories import binary_copy
-from service.repositories.binary_copy import Copy, int8, payload, row, timestamptz
+from service.repositories.binary_copy import Copy, int8, payload, row, send, timestamptz
 
 # One lock for every sealer, held until its transaction ends: seals happen one at a time, each
 # reading the head the previous one left.
@@ -74,7 +74,7 @@ async def oldest_pending(conn: asyncpg.Connection, limit: int) -> list[asyncpg.R
 
 async def seal(conn: asyncpg.Connection, entries: Sequence[tuple[Any, ...]], pending_ids: Sequence[int]) -> None:
     """Store sealed entries (rows of ``ENTRY_COLUMNS``) through COPY and drop their pending rows."""
-    await conn.copy_records_to_table("audit_log", records=entries, columns=ENTRY_COLUMNS)
+    await send(conn, entries_copy(entries))
     await conn.execute(DELETE_PENDING, list(pending_ids))
 
 
