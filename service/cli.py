@@ -23,6 +23,7 @@ import asyncpg
 from service import bulk, db, migrations, seeds
 from service.database import resolve_url
 from service.domain import audit, keys
+from service.domain.resolver import ResolverFailed
 from service.errors import ProvenanceError
 from service.settings import Settings
 
@@ -68,6 +69,10 @@ def cmd_import(args: argparse.Namespace) -> None:
         report = bulk.run_import(database_url, args.file, args.batch_lines)
     except OSError as exc:
         sys.exit(f"provenance import: {exc}")
+    except (asyncpg.PostgresError, ResolverFailed) as exc:
+        # Not a line's fault (those are reported line by line): a rebuilt key or a chain refused, or the
+        # resolving process failing, ends an initial load rolled back whole.
+        sys.exit(f"provenance import stopped, its transaction rolled back: {exc}")
     asyncio.run(_with_connection(database_url, audit.seal))
     skipped = f", {report.already_stored} already stored" if report.already_stored else ""
     print(f"imported {report.imported} claim(s), {report.failed} line(s) failed{skipped}")

@@ -147,6 +147,34 @@ class TestImport:
         assert result.returncode == 0, result.stderr
         assert stored_texts(url) == ["From stdin."]
 
+    def test_a_load_the_database_refuses_ends_in_one_line_and_stores_nothing(
+        self, new_database: NewDatabase, tmp_path: Path
+    ) -> None:
+        url = new_database()
+
+        async def break_chains() -> None:  # a trigger the rules know nothing of moves a hop to position 1
+            conn = await db.connect(url)
+            try:
+                await conn.execute(
+                    """CREATE FUNCTION test_shift() RETURNS trigger LANGUAGE plpgsql AS $$
+                       BEGIN NEW.position := NEW.position + 1; RETURN NEW; END $$"""
+                )
+                await conn.execute(
+                    "CREATE TRIGGER test_shift BEFORE INSERT ON hops FOR EACH ROW EXECUTE FUNCTION test_shift()"
+                )
+            finally:
+                await conn.close()
+
+        asyncio.run(break_chains())
+        file = tmp_path / "claims.ndjson"
+        file.write_text(ndjson(claim_body("Shifted.", hop(inline("Hina", "outlet"), "reports"))))
+        result = run("import", str(file), url=url)
+        assert result.returncode == 1
+        assert "provenance import stopped, its transaction rolled back: " in result.stderr
+        assert "hop positions" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert stored_texts(url) == []
+
     def test_a_missing_file_fails_without_a_traceback(self, new_database: NewDatabase, tmp_path: Path) -> None:
         result = run("import", str(tmp_path / "absent.ndjson"), url=new_database())
         assert result.returncode == 1
