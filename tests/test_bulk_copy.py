@@ -550,6 +550,36 @@ class TestInitialLoad:
         finally:
             await conn.close()
 
+    async def test_what_a_refused_batch_stored_line_by_line_is_found_by_the_batches_after_it(
+        self, new_database: Callable[[], str]
+    ) -> None:
+        conn = await db.connect(await asyncio.to_thread(new_database))
+        try:
+            await conn.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
+            body = encode(
+                # Refused whole; then Kept is stored alone, with its new outlet, and Forbidden fails.
+                line("Kept.", hop(inline("Kept Outlet", "outlet")), id=CLAIM[0]),
+                line("Forbidden.", hop(inline("Lost Outlet", "outlet"))),
+                # Resolved ahead as if the batch before were stored whole; again against what is.
+                line("Kept.", hop(inline("Kept Outlet", "outlet")), id=CLAIM[0]),
+                line("Links kept.", hop(inline("Kept Outlet", "outlet"), upstream_claim_id=CLAIM[0])),
+                line("Lost again.", hop(inline("Lost Outlet", "outlet"))),
+                line("Links it too.", hop(inline("Kept Outlet", "outlet"), upstream_claim_id=CLAIM[0])),
+            )
+            failures: list[LineFailure] = []
+            importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=2, load=True)
+            report = await importer.run(body.split(b"\n"))
+            assert (importer.loaded, importer.refused_batches) == (True, 1)
+            assert (report.imported, report.already_stored) == (4, 1)
+            assert [(f.number, f.problem.get("constraint")) for f in failures] == [(2, "test_no_forbidden")]
+            names = await conn.fetchval("SELECT array_agg(name ORDER BY seq) FROM sources")
+            assert names == ["Kept Outlet", "Lost Outlet"]  # each made once
+            assert await conn.fetchval("SELECT count(*) FROM hops WHERE upstream_claim_id = $1", UUID(CLAIM[0])) == 2
+            verified = await audit.verify(conn)
+            assert (verified.ok, verified.entries) == (True, 4)
+        finally:
+            await conn.close()
+
     async def test_a_database_holding_claims_is_imported_in_batches(self, conn: asyncpg.Connection) -> None:
         body = encode(line("First.", hop(inline("Hina", "outlet"))))
         await import_batches(conn, body, batch_lines=10, load=True)

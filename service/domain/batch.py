@@ -356,3 +356,41 @@ def after(facts: StoredFacts, earlier: Batch, want: Wanted) -> StoredFacts:
         upstreams=facts.upstreams | {i: ref for i, ref in earlier.stored().items() if i in upstream_ids},
         wikidata_taken=facts.wikidata_taken | {w for w in earlier.created_wikidata() if w in wikidata},
     )
+
+
+class Known:
+    """Everything stored that a batch could look up (``StoredFacts`` of every name key, source, claim and
+    Wikidata identifier), kept up to date with what each batch stores: an initial load's memory, for
+    the load is the only writer while it runs, so that its batches need not read the database.
+
+    ``facts`` answers what ``stored_facts`` would read for a batch; ``add`` takes in what a batch
+    stores, as ``after`` does for one batch. What is stored any other way (a line stored on its own)
+    is not known here: the load then reads everything again.
+    """
+
+    def __init__(self, everything: StoredFacts) -> None:
+        self._all = everything
+
+    def facts(self, want: Wanted) -> StoredFacts:
+        """What is stored of everything ``want`` names, as ``stored_facts`` reads it."""
+        known = self._all
+        by_key, survivors, upstreams = known.sources_by_key, known.survivors, known.upstreams
+        return StoredFacts(
+            stored_claim_ids={i for i in want.claim_ids if i in known.stored_claim_ids},
+            sources_by_key={key: list(by_key.get(key, ())) for key in want.keys},
+            survivors={i: survivors[i] for i in want.source_ids if i in survivors},
+            upstreams={i: upstreams[i] for i in want.upstream_ids if i in upstreams},
+            wikidata_taken={w for w in want.wikidata if w in known.wikidata_taken},
+        )
+
+    def add(self, batch: Batch) -> None:
+        """Take in what ``batch`` stores: its sources (each its own survivor, found under its keys after
+        those stored before it) and its claims."""
+        known = self._all
+        for key, refs in batch.created_by_key().items():
+            known.sources_by_key.setdefault(key, []).extend(refs)
+        known.survivors.update((s.id, SourceRef(s.id, s.name, s.kind)) for s in batch.sources)
+        known.wikidata_taken |= batch.created_wikidata()
+        stored = batch.stored()
+        known.stored_claim_ids.update(stored)
+        known.upstreams.update(stored)

@@ -39,8 +39,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from datetime import datetime
 from typing import NamedTuple, TypeVar
 
 import asyncpg
@@ -88,6 +88,8 @@ BATCH_LINES = 10_000
 ANALYZE_AFTER = 10_000
 """Claims an import stores past which it refreshes the planner's statistics of the tables it wrote."""
 ATTEMPTS = 3
+AHEAD = 2
+"""Batches an initial load has resolved ahead of the one it writes, at most."""
 
 
 class Single(NamedTuple):
@@ -147,6 +149,10 @@ class Importer:
         """Batches the database refused whole, whose lines were then stored one at a time."""
         self.resolved_again = 0
         """Batches resolved anew at write time, the stored data having changed since they were prepared."""
+        self._sent = 0
+        """Batches an initial load has sent its resolving process, numbering them."""
+        self._known = False
+        """Whether an initial load's resolving process knows everything stored."""
 
     async def run(self, lines: Iterable[bytes] | AsyncIterable[bytes]) -> ImportReport:
         """Store every non-blank line, in order; the report of what was done."""
@@ -362,6 +368,7 @@ class Importer:
         """The batches of a load, resolved in a second process (``service.domain.resolver``); a line that
         comes alone is stored between them."""
         segments = self._segments(lines).__aiter__()
+        self._known = False
         with resolver.started(self.actor, self.max_line_bytes) as resolving:
             segment = await anext(segments, None)
             while segment is not None:
@@ -376,51 +383,55 @@ class Importer:
     ) -> Single | None:
         """Load the batches from ``first`` to the next line that comes alone (returned) or the end (None).
 
-        While batch n is written, the other process resolves batch n + 1, having parsed batch n + 2
-        first. Batch n + 1's facts are read before batch n is written, and the other process completes
-        them with what batch n stores: nothing else writes meanwhile, so they are exactly what its
-        write would read. Should a batch not be stored whole (its lines then stored one at a time),
-        the next is resolved again against what they stored.
+        While batch n is written, the other process resolves the batches after it (``AHEAD`` of them
+        at most), as if batch n were stored whole, against what it knows is stored. Should batch n not
+        be stored whole (its lines then stored one at a time), those are resolved again, against
+        everything stored read afresh.
         """
-        conn = self.conn
-        waiting = "waiting for the resolving process"
-        batches = {0: first}
+        sent: deque[tuple[int, list[tuple[int, bytes]]]] = deque()  # resolving or resolved, not yet written
         end: list[Single | None] = []  # what ended the run, once met
+        restart = True  # the next batch sent follows lines stored one at a time (or none: the run's first)
 
-        async def parse_ahead(number: int) -> None:
-            if not end:
+        async def send(segment: list[tuple[int, bytes]]) -> None:
+            nonlocal restart
+            self._sent += 1
+            at = await audit.clock(self.conn)
+            if not restart:
+                resolving.resolve(self._sent, segment, at)
+            else:
+                head = await audit.head_for_appending(self.conn)
+                stored = (
+                    None
+                    if self._known
+                    else await self._timed("reading stored facts", repo.everything_stored(self.conn))
+                )
+                resolving.resolve(self._sent, segment, at, head=head, stored=stored)
+                self._known, restart = True, False
+            sent.append((self._sent, segment))
+
+        async def send_ahead() -> None:
+            while not end and len(sent) <= AHEAD:
                 segment = await anext(segments, None)
                 if isinstance(segment, list):
-                    batches[number] = segment
-                    resolving.parse(number, segment)
+                    await send(segment)
                 else:
                     end.append(segment)
 
-        resolving.parse(0, first)
-        await parse_ahead(1)
-        facts, at = await self._facts(await self._timed(waiting, resolving.wanted(0)))
-        resolving.resolve(0, facts, at, await audit.head_for_appending(conn))
-        number = 0
-        while True:
-            ready = await self._timed(waiting, resolving.resolved(number))
-            if number + 1 in batches:
-                await parse_ahead(number + 2)
-                want = await self._timed(waiting, resolving.wanted(number + 1))
-                facts, at = await self._facts(want)
-                resolving.resolve(number + 1, facts, at)
-            stored = await self._timed("writing batches", self._load_batch(batches.pop(number), ready))
-            number += 1
-            if number not in batches:
-                return end[0]
-            if not stored:
-                await resolving.resolved(number)  # resolved as if the batch before were stored whole
-                facts, at = await self._facts(want)
-                resolving.again(number, facts, at, await audit.head_for_appending(conn))
-
-    async def _facts(self, want: Wanted) -> tuple[StoredFacts, datetime]:
-        """What is stored of what a batch wants, and the time its audit entries record."""
-        with self._phase("reading stored facts"):
-            return await repo.stored_facts(self.conn, **want._asdict()), await audit.clock(self.conn)
+        await send(first)
+        while sent:
+            await send_ahead()
+            number, segment = sent.popleft()
+            ready = await self._timed("waiting for the resolving process", resolving.resolved(number))
+            if not await self._timed("writing batches", self._load_batch(segment, ready)):
+                # Resolved as if this batch were stored whole: take those answers and send them again.
+                again = list(sent)
+                sent.clear()
+                for number, _ in again:
+                    await resolving.resolved(number)
+                restart = True
+                for _, segment in again:
+                    await send(segment)
+        return end[0] if end else None
 
     async def _load_batch(self, segment: list[tuple[int, bytes]], ready: resolver.Resolved) -> bool:
         """Store a batch of a load under a savepoint, or its lines one at a time should the database refuse
@@ -430,6 +441,7 @@ class Importer:
                 await repo.write(self.conn, ready.copies, merge=False)
         except (*RETRYABLE, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
             self._refused(segment, exc)
+            self._known = False
             await self._store_each(self._parse_all(segment).taken)
             self.on_lines(len(segment))
             return False
@@ -455,6 +467,7 @@ class Importer:
                 async with self.conn.transaction():
                     created = await claims_domain.create(self.conn, line.claim, id=line.claim_id, actor=self.actor)
                     await repo.check_chains(self.conn, [created["id"]])
+                self._known = False  # stored where the resolving process does not see it
             else:
                 await claims_domain.create(self.conn, line.claim, id=line.claim_id, actor=self.actor)
         except (ProvenanceError, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:

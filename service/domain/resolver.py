@@ -1,14 +1,15 @@
 """An initial load's second process: it parses, resolves and encodes each batch while the load's one
 connection writes the batch before, so that Python's work and PostgreSQL's run on two cores.
 
-The load (``service.domain.imports``) keeps the connection; this process keeps the rules' work and
-no connection. For each batch the load sends its lines (``parse``) and hears what they need to read
-of the stored data; it reads that before the batch before is written and sends it (``resolve``)
-with the audit log's time, the batch after it sent to be parsed first; the process completes those
-facts with what the batch before stores (``batch.after``), resolves the lines by the rules of
-``POST /claims``, and answers each line's outcome and the batch's rows as binary COPY payloads, its
-audit entries chained after the batch before's. Should a batch not be stored whole, the load asks
-for the next one again (``again``) against facts and a chain head read afresh.
+The load (``service.domain.imports``) keeps the connection; this process keeps the rules' work, no
+connection, and a memory of everything stored that a batch could look up (``Known``): the load
+reads it once, when the process starts, and the process then adds what each batch it resolves
+stores. The load being the only writer while it runs, batches never read the database. For each
+batch the load sends its lines and the audit log's time (``Resolve``); the process answers each
+line's outcome and the batch's rows as binary COPY payloads, its audit entries chained after the
+batch before's. It resolves each batch as if every batch before it were stored whole: should one not
+be (its lines then stored one at a time), the load reads everything stored again, and sends it with
+the audit log's head for the next batch; the batches resolved meanwhile are sent again.
 
 Messages go through two queues, whose feeder threads send while both sides work on, so neither
 side ever waits for the other to read. They name their batch by number, and the load takes the
@@ -28,8 +29,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from service.domain.batch import Batch, Wanted, after
-from service.domain.lines import Head, Outcome, Parsed, ParsedLine, copies, in_order, parse_all, resolve
+from service.domain.batch import Known
+from service.domain.lines import Head, Outcome, ParsedLine, copies, in_order, parse_all, resolve
 from service.repositories.binary_copy import Copy
 from service.repositories.imports import StoredFacts
 
@@ -39,38 +40,17 @@ STOP_SECONDS = 10
 """How long a process asked to stop may take before it is killed."""
 
 
-class Parse(NamedTuple):
-    """Parse batch ``number``'s numbered lines; answer what they need to read (``Heard``)."""
+class Resolve(NamedTuple):
+    """Parse and resolve batch ``number``'s numbered lines, their audit entries at ``at``; answer
+    ``Resolved``. With ``stored`` (everything stored) and ``head`` (the audit log's), resolve it against
+    them rather than against what the process knows: what was stored, and where the chain ended, once
+    the batch before it was."""
 
     number: int
     segment: list[tuple[int, bytes]]
-
-
-class Resolve(NamedTuple):
-    """Resolve batch ``number``, parsed, against ``facts``, completed with what the batch before it
-    stores unless ``head`` is given (the facts and head were then read after that batch was stored,
-    or there was none); answer ``Resolved``."""
-
-    number: int
-    facts: StoredFacts
     at: datetime
-    head: Head | None
-
-
-class Again(NamedTuple):
-    """Resolve batch ``number``, the last resolved, again, against ``facts`` and ``head`` read afresh."""
-
-    number: int
-    facts: StoredFacts
-    at: datetime
-    head: Head
-
-
-class Heard(NamedTuple):
-    """What batch ``number`` needs to read of the stored data."""
-
-    number: int
-    want: Wanted
+    head: Head | None = None
+    stored: StoredFacts | None = None
 
 
 class Resolved(NamedTuple):
@@ -92,37 +72,30 @@ class ResolverFailed(RuntimeError):
 
 
 class _Resolving:
-    """The process's side: parsed batches waiting for their facts, and the batch last resolved."""
+    """The process's side: what is stored, and where the audit log's chain ends, once the batches
+    resolved so far are."""
 
     def __init__(self, actor: str | None, max_line_bytes: int | None) -> None:
         self.actor = actor
         self.max_line_bytes = max_line_bytes
-        self.parsed: dict[int, Parsed] = {}
-        self.last: tuple[int, Parsed, Batch, Head] | None = None
+        self.known: Known | None = None
+        self.head: Head | None = None
 
-    def answer(self, message: Parse | Resolve | Again) -> Heard | Resolved:
-        if isinstance(message, Parse):
-            parsed = parse_all(message.segment, self.max_line_bytes)
-            self.parsed[message.number] = parsed
-            return Heard(message.number, parsed.want)
-        if isinstance(message, Resolve):
-            parsed = self.parsed.pop(message.number)
-            if message.head is not None:
-                return self._resolved(message.number, parsed, message.facts, message.at, message.head)
-            assert self.last is not None and self.last[0] == message.number - 1, "it continues the batch before"
-            _, _, earlier, head = self.last
-            facts = after(message.facts, earlier, parsed.want)
-            return self._resolved(message.number, parsed, facts, message.at, head)
-        assert self.last is not None and self.last[0] == message.number, "only the last batch is resolved again"
-        return self._resolved(message.number, self.last[1], message.facts, message.at, message.head)
-
-    def _resolved(self, number: int, parsed: Parsed, facts: StoredFacts, at: datetime, head: Head) -> Resolved:
-        lines = [line for line in parsed.taken if isinstance(line, ParsedLine)]
-        batch, outcomes = resolve(facts, lines)
-        written, head_after = copies(batch, self.actor, sealed=(head, at))
-        assert head_after is not None
-        self.last = (number, parsed, batch, head_after)
-        return Resolved(number, in_order(parsed.taken, outcomes), written)
+    def answer(self, message: Resolve) -> Resolved:
+        if message.stored is not None:
+            self.known = Known(message.stored)
+        if message.head is not None:
+            self.head = message.head
+        assert self.known is not None and self.head is not None, "the first batch comes with what is stored"
+        parsed = parse_all(message.segment, self.max_line_bytes)
+        batch, outcomes = resolve(
+            self.known.facts(parsed.want), [line for line in parsed.taken if isinstance(line, ParsedLine)]
+        )
+        written, head = copies(batch, self.actor, sealed=(self.head, message.at))
+        assert head is not None
+        self.known.add(batch)
+        self.head = head
+        return Resolved(message.number, in_order(parsed.taken, outcomes), written)
 
 
 def _serve(requests: Any, answers: Any, actor: str | None, max_line_bytes: int | None) -> None:
@@ -142,7 +115,6 @@ class Resolver:
 
     def __init__(self, actor: str | None, max_line_bytes: int | None) -> None:
         context = multiprocessing.get_context("spawn")  # the load runs threads and an event loop: no fork
-        self._heard: dict[int, Wanted] = {}
         self._resolved: defaultdict[int, deque[Resolved]] = defaultdict(deque)
         self._requests = context.Queue()
         self._answers = context.Queue()
@@ -154,23 +126,17 @@ class Resolver:
         )
         self._process.start()
 
-    def parse(self, number: int, segment: list[tuple[int, bytes]]) -> None:
-        """Have batch ``number``'s numbered lines parsed; ``wanted(number)`` answers it."""
-        self._requests.put(Parse(number, segment))
-
-    def resolve(self, number: int, facts: StoredFacts, at: datetime, head: Head | None = None) -> None:
+    def resolve(
+        self,
+        number: int,
+        segment: list[tuple[int, bytes]],
+        at: datetime,
+        *,
+        head: Head | None = None,
+        stored: StoredFacts | None = None,
+    ) -> None:
         """Have batch ``number`` resolved (``Resolve``); ``resolved(number)`` answers it."""
-        self._requests.put(Resolve(number, facts, at, head))
-
-    def again(self, number: int, facts: StoredFacts, at: datetime, head: Head) -> None:
-        """Have batch ``number``, the last resolved, resolved again (``Again``); ``resolved(number)`` answers it."""
-        self._requests.put(Again(number, facts, at, head))
-
-    async def wanted(self, number: int) -> Wanted:
-        """What batch ``number`` needs to read."""
-        while number not in self._heard:
-            await self._answer()
-        return self._heard.pop(number)
+        self._requests.put(Resolve(number, segment, at, head, stored))
 
     async def resolved(self, number: int) -> Resolved:
         """Batch ``number`` resolved (its oldest answer not yet taken)."""
@@ -183,10 +149,7 @@ class Resolver:
         answer = await asyncio.to_thread(self._next_answer)
         if isinstance(answer, Failed):
             raise ResolverFailed(f"the load's resolving process failed:\n{answer.traceback}")
-        if isinstance(answer, Heard):
-            self._heard[answer.number] = answer.want
-        else:
-            self._resolved[answer.number].append(answer)
+        self._resolved[answer.number].append(answer)
 
     def _next_answer(self) -> Any:
         while True:

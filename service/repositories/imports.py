@@ -128,6 +128,15 @@ SELECT c.id, c.origin_source_id, c.relay_source_ids, s.id AS first_id, s.name AS
  WHERE c.id = ANY ($1::uuid[])
 """
 
+# Everything a batch could look up (what stored_facts' five queries would read for every name key,
+# source, claim and Wikidata identifier stored): an initial load reads it once, then keeps it.
+EVERYTHING_WANTED = """
+SELECT array(SELECT id FROM claims) AS claim_ids,
+       array(SELECT name_key FROM sources UNION SELECT alias_key FROM source_aliases) AS keys,
+       array(SELECT id FROM sources) AS source_ids,
+       array(SELECT identifiers ->> 'wikidata' FROM sources WHERE identifiers ? 'wikidata') AS wikidata
+"""
+
 WIKIDATA_TAKEN = """
 SELECT identifiers ->> 'wikidata' AS wikidata
   FROM sources
@@ -287,6 +296,20 @@ async def stored_facts(
         },
         upstreams=upstreams,
         wikidata_taken={r["wikidata"] for r in await conn.fetch(WIKIDATA_TAKEN, list(wikidata))} if wikidata else set(),
+    )
+
+
+async def everything_stored(conn: asyncpg.Connection) -> StoredFacts:
+    """What ``stored_facts`` answers for everything stored: every claim, name key, source and Wikidata
+    identifier (an initial load's memory of the stored data, which it then keeps up to date itself)."""
+    everything = await conn.fetchrow(EVERYTHING_WANTED)
+    return await stored_facts(
+        conn,
+        claim_ids=everything["claim_ids"],
+        keys=everything["keys"],
+        source_ids=everything["source_ids"],
+        upstream_ids=everything["claim_ids"],
+        wikidata=everything["wikidata"],
     )
 
 
