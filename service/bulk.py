@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,9 +53,19 @@ IMPORT_ACTOR = "import"
 # --- import --------------------------------------------------------------------------------------
 
 
+_BLANK_LINE = re.compile(rb"\n(?=[ \t\r\v\f]*\n)")  # a line's end, the next line blank
+_CHUNK = 1 << 20
+
+
 def _count_claim_lines(path: Path) -> int:
+    """The lines that are not blank (as ``bytes.strip`` sees them), counted a megabyte at a time."""
+    count, rest = 0, b""
     with path.open("rb") as file:
-        return sum(1 for line in file if line.strip())
+        while chunk := file.read(_CHUNK):
+            complete, newline, rest = (rest + chunk).rpartition(b"\n")
+            lines = b"\n" + complete + newline  # each whole line after a line end
+            count += lines.count(b"\n") - 1 - len(_BLANK_LINE.findall(lines))
+    return count + (1 if rest.strip() else 0)
 
 
 def _lines_of(file: str) -> Iterator[bytes]:

@@ -103,6 +103,24 @@ class TestImport:
             "A third valid claim.",
         ]
 
+    @pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 20])
+    def test_the_progress_bar_counts_the_lines_that_are_not_blank(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+    ) -> None:
+        monkeypatch.setattr(bulk, "_CHUNK", chunk)  # lines across the chunks read, at every offset
+        file = tmp_path / "claims.ndjson"
+        for content in [
+            b"",
+            b"\n\n",
+            b"{}",
+            b"{}\n",
+            b"{}\r\n \t\n{}\n\x0b\x0c\r\n\n{}",
+            b'  {} \n\n\n {"a": 1}\n   ',
+            b"\xc3\xa9\n\xa0\n",  # a line of a non-ASCII space is not blank, as bytes.strip sees it
+        ]:
+            file.write_bytes(content)
+            assert bulk._count_claim_lines(file) == sum(1 for line in content.split(b"\n") if line.strip()), content
+
     def test_an_all_valid_file_exits_zero_with_a_progress_bar_on_stderr(
         self, new_database: NewDatabase, tmp_path: Path
     ) -> None:
