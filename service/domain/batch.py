@@ -32,6 +32,8 @@ from service.errors import AmbiguousSource, Conflict, InvalidInput
 from service.model import AffiliationIn, ClaimIn, HopIn, SourceIn
 from service.repositories.imports import NewClaim, NewSource, SourceRef, StoredFacts, UpstreamRef
 
+_NO_SOURCES: list[SourceRef] = []  # never changed
+
 
 def _key(name: str, field: str) -> str:
     key = name_key(name)
@@ -75,6 +77,8 @@ class Batch:
         self._stored: dict[UUID, UpstreamRef] = {}
         """The claims of the batch so far, for the lines after them to link upstream."""
         self._made = _Made()
+        self._id_texts: dict[UUID, str] = {}
+        """Source ids as the snapshots write them: a few sources are on most hops."""
 
     def created_by_key(self) -> dict[str, list[SourceRef]]:
         """The sources the batch creates, under each key they will be found by, in creation order."""
@@ -110,7 +114,7 @@ class Batch:
 
     def _matching(self, key: str) -> list[SourceRef]:
         """Sources named or aliased ``key``, oldest first: stored ones, then those of the batch, then the line's."""
-        stored = self.facts.sources_by_key[key]
+        stored = self.facts.sources_by_key.get(key, _NO_SOURCES)
         made = self._by_key.get(key), self._made.by_key.get(key)
         if made == (None, None):
             return stored
@@ -280,7 +284,8 @@ class Batch:
                 "stated_at": _moment(claim.stated_at),
                 "chain": [
                     {
-                        "source_id": str(source.id),
+                        "source_id": self._id_texts.get(source.id)
+                        or self._id_texts.setdefault(source.id, str(source.id)),
                         "source_name": source.name,
                         "cue": cue,
                         "role": role,
@@ -363,30 +368,18 @@ class Known:
     Wikidata identifier), kept up to date with what each batch stores: an initial load's memory, for
     the load is the only writer while it runs, so that its batches need not read the database.
 
-    ``facts`` answers what ``stored_facts`` would read for a batch; ``add`` takes in what a batch
-    stores, as ``after`` does for one batch. What is stored any other way (a line stored on its own)
-    is not known here: the load then reads everything again.
+    ``everything`` is what a batch is resolved against (``Batch(known.everything)``); ``add`` takes in
+    what a batch stores, as ``after`` does for one batch. What is stored any other way (a line stored
+    on its own) is not known here: the load then reads everything again.
     """
 
     def __init__(self, everything: StoredFacts) -> None:
-        self._all = everything
-
-    def facts(self, want: Wanted) -> StoredFacts:
-        """What is stored of everything ``want`` names, as ``stored_facts`` reads it."""
-        known = self._all
-        by_key, survivors, upstreams = known.sources_by_key, known.survivors, known.upstreams
-        return StoredFacts(
-            stored_claim_ids={i for i in want.claim_ids if i in known.stored_claim_ids},
-            sources_by_key={key: list(by_key.get(key, ())) for key in want.keys},
-            survivors={i: survivors[i] for i in want.source_ids if i in survivors},
-            upstreams={i: upstreams[i] for i in want.upstream_ids if i in upstreams},
-            wikidata_taken={w for w in want.wikidata if w in known.wikidata_taken},
-        )
+        self.everything = everything
 
     def add(self, batch: Batch) -> None:
         """Take in what ``batch`` stores: its sources (each its own survivor, found under its keys after
         those stored before it) and its claims."""
-        known = self._all
+        known = self.everything
         for key, refs in batch.created_by_key().items():
             known.sources_by_key.setdefault(key, []).extend(refs)
         known.survivors.update((s.id, SourceRef(s.id, s.name, s.kind)) for s in batch.sources)

@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from service.domain.batch import Known
-from service.domain.lines import Head, Outcome, ParsedLine, copies, in_order, parse_all, resolve
+from service.domain.lines import Head, Outcome, ParsedLine, copies, in_order, parse, resolve
 from service.repositories.binary_copy import Copy
 from service.repositories.imports import StoredFacts
 
@@ -88,15 +88,14 @@ class _Resolving:
         if message.head is not None:
             self.head = message.head
         assert self.known is not None and self.head is not None, "the first batch comes with what is stored"
-        parsed = parse_all(message.segment, self.max_line_bytes)
-        batch, outcomes = resolve(
-            self.known.facts(parsed.want), [line for line in parsed.taken if isinstance(line, ParsedLine)]
-        )
+        taken = [parse(number, raw, self.max_line_bytes) for number, raw in message.segment]
+        # Against everything stored: what the batch needs of it is never read apart.
+        batch, outcomes = resolve(self.known.everything, [line for line in taken if isinstance(line, ParsedLine)])
         written, head = copies(batch, self.actor, sealed=(self.head, message.at))
         assert head is not None
         self.known.add(batch)
         self.head = head
-        return Resolved(message.number, in_order(parsed.taken, outcomes), written)
+        return Resolved(message.number, in_order(taken, outcomes), written)
 
 
 def _serve(requests: Any, answers: Any, actor: str | None, max_line_bytes: int | None) -> None:

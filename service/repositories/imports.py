@@ -39,7 +39,7 @@ class StoredFacts:
 
     stored_claim_ids: set[UUID]
     sources_by_key: dict[str, list[SourceRef]]
-    """Unmerged sources whose name or an alias folds to the key, oldest first: every key the batch looks up."""
+    """Unmerged sources whose name or an alias folds to the key, oldest first (a key absent: none)."""
     survivors: dict[UUID, SourceRef]
     """Each source id named that names a source: the unmerged source it is (or was merged into)."""
     upstreams: dict[UUID, UpstreamRef]
