@@ -471,6 +471,19 @@ class TestSameAsPostingWhenLoaded(TestSameAsPosting):
         assert len(compared.imported["claims"]) >= 15
 
 
+async def load_refusing_forbidden(
+    conn: asyncpg.Connection, body: bytes, *, batch_lines: int
+) -> tuple[Importer, imports.ImportReport, list[tuple[int, str | None]]]:
+    """``body`` loaded into a database whose claims refuse the text "Forbidden." (a rule the import
+    does not know, so that a batch holding it is refused whole); each failed line's number and the
+    constraint it broke."""
+    await conn.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
+    failures: list[LineFailure] = []
+    importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=batch_lines, load=True)
+    report = await importer.run(body.split(b"\n"))
+    return importer, report, [(f.number, f.problem.get("constraint")) for f in failures]
+
+
 class TestInitialLoad:
     async def test_it_builds_again_every_key_and_index_it_dropped(self, new_database: Callable[[], str]) -> None:
         conn = await db.connect(await asyncio.to_thread(new_database))
@@ -529,7 +542,6 @@ class TestInitialLoad:
     ) -> None:
         conn = await db.connect(await asyncio.to_thread(new_database))
         try:
-            await conn.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
             body = encode(
                 line("Allowed.", hop(inline("Hina", "outlet"))),
                 # Refused whole, then line by line: its new source is not stored either.
@@ -538,11 +550,9 @@ class TestInitialLoad:
                 line("Names the lost outlet.", hop(inline("Lost Outlet", "outlet"))),
                 line("Allowed too.", hop(inline("Lost Outlet", "outlet")), hop(inline("Hina", "outlet"))),
             )
-            failures: list[LineFailure] = []
-            importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=1, load=True)
-            report = await importer.run(body.split(b"\n"))
+            importer, report, failures = await load_refusing_forbidden(conn, body, batch_lines=1)
             assert (importer.loaded, importer.refused_batches, report.imported) == (True, 1, 3)
-            assert [(f.number, f.problem.get("constraint")) for f in failures] == [(2, "test_no_forbidden")]
+            assert failures == [(2, "test_no_forbidden")]
             assert await conn.fetchval("SELECT array_agg(name ORDER BY seq) FROM sources") == ["Hina", "Lost Outlet"]
             assert await conn.fetchval("SELECT count(*) FROM hops") == 4
             verified = await audit.verify(conn)
@@ -555,7 +565,6 @@ class TestInitialLoad:
     ) -> None:
         conn = await db.connect(await asyncio.to_thread(new_database))
         try:
-            await conn.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
             body = encode(
                 # Refused whole; then Kept is stored alone, with its new outlet, and Forbidden fails.
                 line("Kept.", hop(inline("Kept Outlet", "outlet")), id=CLAIM[0]),
@@ -566,12 +575,10 @@ class TestInitialLoad:
                 line("Lost again.", hop(inline("Lost Outlet", "outlet"))),
                 line("Links it too.", hop(inline("Kept Outlet", "outlet"), upstream_claim_id=CLAIM[0])),
             )
-            failures: list[LineFailure] = []
-            importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=2, load=True)
-            report = await importer.run(body.split(b"\n"))
+            importer, report, failures = await load_refusing_forbidden(conn, body, batch_lines=2)
             assert (importer.loaded, importer.refused_batches) == (True, 1)
             assert (report.imported, report.already_stored) == (4, 1)
-            assert [(f.number, f.problem.get("constraint")) for f in failures] == [(2, "test_no_forbidden")]
+            assert failures == [(2, "test_no_forbidden")]
             names = await conn.fetchval("SELECT array_agg(name ORDER BY seq) FROM sources")
             assert names == ["Kept Outlet", "Lost Outlet"]  # each made once
             assert await conn.fetchval("SELECT count(*) FROM hops WHERE upstream_claim_id = $1", UUID(CLAIM[0])) == 2
