@@ -216,9 +216,6 @@ class Importer:
         if numbered:
             yield numbered
 
-    def _parse_all(self, segment: list[tuple[int, bytes]]) -> Parsed:
-        return parse_all(segment, self.max_line_bytes)
-
     async def _prepare(
         self,
         segment: list[tuple[int, bytes]],
@@ -228,7 +225,7 @@ class Importer:
     ) -> Prepared:
         """Parse a batch and resolve it against the stored facts (read on ``conn``) and what ``earlier``
         stores."""
-        parsed = await asyncio.to_thread(self._parse_all, segment)
+        parsed = await asyncio.to_thread(parse_all, segment, self.max_line_bytes)
         want = parsed.want
         facts = await repo.stored_facts(conn, **want._asdict())
         if earlier is not None:
@@ -442,7 +439,7 @@ class Importer:
         except (*RETRYABLE, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
             self._refused(segment, exc)
             self._known = False
-            await self._store_each(self._parse_all(segment).taken)
+            await self._store_each(parse_all(segment, self.max_line_bytes).taken)
             self.on_lines(len(segment))
             return False
         self._count_all(ready.outcomes)

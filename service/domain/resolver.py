@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import queue
 import traceback
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -118,7 +117,7 @@ class Resolver:
 
     def __init__(self, actor: str | None, max_line_bytes: int | None) -> None:
         context = multiprocessing.get_context("spawn")  # the load runs threads and an event loop: no fork
-        self._resolved: defaultdict[int, deque[Resolved]] = defaultdict(deque)
+        self._resolved: dict[int, Resolved] = {}  # the load numbers every batch it sends anew
         self._requests = context.Queue()
         self._answers = context.Queue()
         self._process = context.Process(
@@ -142,17 +141,17 @@ class Resolver:
         self._requests.put(Resolve(number, segment, at, head, stored))
 
     async def resolved(self, number: int) -> Resolved:
-        """Batch ``number`` resolved (its oldest answer not yet taken)."""
-        while not self._resolved[number]:
+        """Batch ``number`` resolved."""
+        while number not in self._resolved:
             await self._answer()
-        return self._resolved[number].popleft()
+        return self._resolved.pop(number)
 
     async def _answer(self) -> None:
         """Take the next answer, whichever it is."""
         answer = await asyncio.to_thread(self._next_answer)
         if isinstance(answer, Failed):
             raise ResolverFailed(f"the load's resolving process failed:\n{answer.traceback}")
-        self._resolved[answer.number].append(answer)
+        self._resolved[answer.number] = answer
 
     def _next_answer(self) -> Any:
         while True:
