@@ -370,6 +370,16 @@ def new_database(server: Server) -> Iterator[Callable[[], str]]:
         server.drop_database(url)
 
 
+@pytest.fixture
+async def fresh(new_database: Callable[[], str]) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a new, migrated database of the test's own."""
+    conn = await db.connect(await asyncio.to_thread(new_database))
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 async def _both(
     posted_url: str, imported_url: str, body: bytes, batch_lines: int, *, load: bool = False
 ) -> tuple[Any, ...]:
@@ -485,107 +495,87 @@ async def load_refusing_forbidden(
 
 
 class TestInitialLoad:
-    async def test_it_builds_again_every_key_and_index_it_dropped(self, new_database: Callable[[], str]) -> None:
-        conn = await db.connect(await asyncio.to_thread(new_database))
-        try:
-            before = await keys_and_indexes(conn)
-            body = encode(*(line(f"Claim {n}.", hop(inline(f"Outlet {n % 3}", "outlet"))) for n in range(10)))
-            await import_batches(conn, body, batch_lines=3, load=True)
-            assert await keys_and_indexes(conn) == before
-            assert await conn.fetchval("SELECT count(*) FROM claims") == 10
-            assert await conn.fetchval("SELECT count(*) FROM audit_pending") == 0
-            assert (await audit.verify(conn)).entries == 10
-        finally:
-            await conn.close()
+    async def test_it_builds_again_every_key_and_index_it_dropped(self, fresh: asyncpg.Connection) -> None:
+        before = await keys_and_indexes(fresh)
+        body = encode(*(line(f"Claim {n}.", hop(inline(f"Outlet {n % 3}", "outlet"))) for n in range(10)))
+        await import_batches(fresh, body, batch_lines=3, load=True)
+        assert await keys_and_indexes(fresh) == before
+        assert await fresh.fetchval("SELECT count(*) FROM claims") == 10
+        assert await fresh.fetchval("SELECT count(*) FROM audit_pending") == 0
+        assert (await audit.verify(fresh)).entries == 10
 
-    async def test_a_load_that_fails_leaves_the_database_as_it_was(self, new_database: Callable[[], str]) -> None:
-        conn = await db.connect(await asyncio.to_thread(new_database))
-        try:
-            # A key the rules know nothing of, which the load drops, then cannot build over its rows.
-            await conn.execute("CREATE UNIQUE INDEX test_unique_text ON claims (text)")
-            before = await keys_and_indexes(conn)
-            body = encode(*(line("Twice.", hop(inline("Hina", "outlet"))) for _ in range(2)))
-            with pytest.raises(asyncpg.UniqueViolationError, match="test_unique_text"):
-                await Importer(conn, actor="import", on_failure=print, batch_lines=1, load=True).run(body.split(b"\n"))
-            assert await keys_and_indexes(conn) == before
-            for table in ("claims", "hops", "sources", "claim_revisions", "audit_log", "audit_pending"):
-                assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table
-        finally:
-            await conn.close()
+    async def test_a_load_that_fails_leaves_the_database_as_it_was(self, fresh: asyncpg.Connection) -> None:
+        # A key the rules know nothing of, which the load drops, then cannot build over its rows.
+        await fresh.execute("CREATE UNIQUE INDEX test_unique_text ON claims (text)")
+        before = await keys_and_indexes(fresh)
+        body = encode(*(line("Twice.", hop(inline("Hina", "outlet"))) for _ in range(2)))
+        with pytest.raises(asyncpg.UniqueViolationError, match="test_unique_text"):
+            await Importer(fresh, actor="import", on_failure=print, batch_lines=1, load=True).run(body.split(b"\n"))
+        assert await keys_and_indexes(fresh) == before
+        for table in ("claims", "hops", "sources", "claim_revisions", "audit_log", "audit_pending"):
+            assert await fresh.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
-    async def test_a_chain_the_database_refuses_fails_the_load_whole(self, new_database: Callable[[], str]) -> None:
-        conn = await db.connect(await asyncio.to_thread(new_database))
-        try:
-            # A trigger the rules know nothing of breaks one chain as it is written: its hop moves to 1.
-            await conn.execute(
-                """CREATE FUNCTION test_shift() RETURNS trigger LANGUAGE plpgsql AS $$
-                   BEGIN IF NEW.cue = 'shifted' THEN NEW.position := NEW.position + 1; END IF; RETURN NEW; END $$"""
-            )
-            await conn.execute(
-                "CREATE TRIGGER test_shift BEFORE INSERT ON hops FOR EACH ROW EXECUTE FUNCTION test_shift()"
-            )
-            body = encode(
-                *(line(f"Fine {n}.", hop(inline("Hina", "outlet"))) for n in range(5)),
-                line("Shifted.", hop(inline("Hina", "outlet"), "shifted")),
-            )
-            importer = Importer(conn, actor="import", on_failure=print, batch_lines=2, load=True)
-            with pytest.raises(asyncpg.IntegrityConstraintViolationError) as raised:
-                await importer.run(body.split(b"\n"))
-            assert raised.value.constraint_name == "chain_positions"
-            for table in ("claims", "hops", "sources", "claim_revisions", "audit_log", "audit_pending"):
-                assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table
-        finally:
-            await conn.close()
+    async def test_a_chain_the_database_refuses_fails_the_load_whole(self, fresh: asyncpg.Connection) -> None:
+        # A trigger the rules know nothing of breaks one chain as it is written: its hop moves to 1.
+        await fresh.execute(
+            """CREATE FUNCTION test_shift() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN IF NEW.cue = 'shifted' THEN NEW.position := NEW.position + 1; END IF; RETURN NEW; END $$"""
+        )
+        await fresh.execute(
+            "CREATE TRIGGER test_shift BEFORE INSERT ON hops FOR EACH ROW EXECUTE FUNCTION test_shift()"
+        )
+        body = encode(
+            *(line(f"Fine {n}.", hop(inline("Hina", "outlet"))) for n in range(5)),
+            line("Shifted.", hop(inline("Hina", "outlet"), "shifted")),
+        )
+        importer = Importer(fresh, actor="import", on_failure=print, batch_lines=2, load=True)
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError) as raised:
+            await importer.run(body.split(b"\n"))
+        assert raised.value.constraint_name == "chain_positions"
+        for table in ("claims", "hops", "sources", "claim_revisions", "audit_log", "audit_pending"):
+            assert await fresh.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
     async def test_after_a_refused_batch_the_next_is_resolved_against_what_its_lines_stored(
-        self, new_database: Callable[[], str]
+        self, fresh: asyncpg.Connection
     ) -> None:
-        conn = await db.connect(await asyncio.to_thread(new_database))
-        try:
-            body = encode(
-                line("Allowed.", hop(inline("Hina", "outlet"))),
-                # Refused whole, then line by line: its new source is not stored either.
-                line("Forbidden.", hop(inline("Lost Outlet", "outlet"))),
-                # Resolved while the batch before was written, as if Lost Outlet were stored: again, then.
-                line("Names the lost outlet.", hop(inline("Lost Outlet", "outlet"))),
-                line("Allowed too.", hop(inline("Lost Outlet", "outlet")), hop(inline("Hina", "outlet"))),
-            )
-            importer, report, failures = await load_refusing_forbidden(conn, body, batch_lines=1)
-            assert (importer.loaded, importer.refused_batches, report.imported) == (True, 1, 3)
-            assert failures == [(2, "test_no_forbidden")]
-            assert await conn.fetchval("SELECT array_agg(name ORDER BY seq) FROM sources") == ["Hina", "Lost Outlet"]
-            assert await conn.fetchval("SELECT count(*) FROM hops") == 4
-            verified = await audit.verify(conn)
-            assert (verified.ok, verified.entries) == (True, 3)
-        finally:
-            await conn.close()
+        body = encode(
+            line("Allowed.", hop(inline("Hina", "outlet"))),
+            # Refused whole, then line by line: its new source is not stored either.
+            line("Forbidden.", hop(inline("Lost Outlet", "outlet"))),
+            # Resolved while the batch before was written, as if Lost Outlet were stored: again, then.
+            line("Names the lost outlet.", hop(inline("Lost Outlet", "outlet"))),
+            line("Allowed too.", hop(inline("Lost Outlet", "outlet")), hop(inline("Hina", "outlet"))),
+        )
+        importer, report, failures = await load_refusing_forbidden(fresh, body, batch_lines=1)
+        assert (importer.loaded, importer.refused_batches, report.imported) == (True, 1, 3)
+        assert failures == [(2, "test_no_forbidden")]
+        assert await fresh.fetchval("SELECT array_agg(name ORDER BY seq) FROM sources") == ["Hina", "Lost Outlet"]
+        assert await fresh.fetchval("SELECT count(*) FROM hops") == 4
+        verified = await audit.verify(fresh)
+        assert (verified.ok, verified.entries) == (True, 3)
 
     async def test_what_a_refused_batch_stored_line_by_line_is_found_by_the_batches_after_it(
-        self, new_database: Callable[[], str]
+        self, fresh: asyncpg.Connection
     ) -> None:
-        conn = await db.connect(await asyncio.to_thread(new_database))
-        try:
-            body = encode(
-                # Refused whole; then Kept is stored alone, with its new outlet, and Forbidden fails.
-                line("Kept.", hop(inline("Kept Outlet", "outlet")), id=CLAIM[0]),
-                line("Forbidden.", hop(inline("Lost Outlet", "outlet"))),
-                # Resolved ahead as if the batch before were stored whole; again against what is.
-                line("Kept.", hop(inline("Kept Outlet", "outlet")), id=CLAIM[0]),
-                line("Links kept.", hop(inline("Kept Outlet", "outlet"), upstream_claim_id=CLAIM[0])),
-                line("Lost again.", hop(inline("Lost Outlet", "outlet"))),
-                line("Links it too.", hop(inline("Kept Outlet", "outlet"), upstream_claim_id=CLAIM[0])),
-            )
-            importer, report, failures = await load_refusing_forbidden(conn, body, batch_lines=2)
-            assert (importer.loaded, importer.refused_batches) == (True, 1)
-            assert (report.imported, report.already_stored) == (4, 1)
-            assert failures == [(2, "test_no_forbidden")]
-            names = await conn.fetchval("SELECT array_agg(name ORDER BY seq) FROM sources")
-            assert names == ["Kept Outlet", "Lost Outlet"]  # each made once
-            assert await conn.fetchval("SELECT count(*) FROM hops WHERE upstream_claim_id = $1", UUID(CLAIM[0])) == 2
-            verified = await audit.verify(conn)
-            assert (verified.ok, verified.entries) == (True, 4)
-        finally:
-            await conn.close()
+        body = encode(
+            # Refused whole; then Kept is stored alone, with its new outlet, and Forbidden fails.
+            line("Kept.", hop(inline("Kept Outlet", "outlet")), id=CLAIM[0]),
+            line("Forbidden.", hop(inline("Lost Outlet", "outlet"))),
+            # Resolved ahead as if the batch before were stored whole; again against what is.
+            line("Kept.", hop(inline("Kept Outlet", "outlet")), id=CLAIM[0]),
+            line("Links kept.", hop(inline("Kept Outlet", "outlet"), upstream_claim_id=CLAIM[0])),
+            line("Lost again.", hop(inline("Lost Outlet", "outlet"))),
+            line("Links it too.", hop(inline("Kept Outlet", "outlet"), upstream_claim_id=CLAIM[0])),
+        )
+        importer, report, failures = await load_refusing_forbidden(fresh, body, batch_lines=2)
+        assert (importer.loaded, importer.refused_batches) == (True, 1)
+        assert (report.imported, report.already_stored) == (4, 1)
+        assert failures == [(2, "test_no_forbidden")]
+        names = await fresh.fetchval("SELECT array_agg(name ORDER BY seq) FROM sources")
+        assert names == ["Kept Outlet", "Lost Outlet"]  # each made once
+        assert await fresh.fetchval("SELECT count(*) FROM hops WHERE upstream_claim_id = $1", UUID(CLAIM[0])) == 2
+        verified = await audit.verify(fresh)
+        assert (verified.ok, verified.entries) == (True, 4)
 
     async def test_a_database_holding_claims_is_imported_in_batches(self, conn: asyncpg.Connection) -> None:
         body = encode(line("First.", hop(inline("Hina", "outlet"))))
@@ -639,31 +629,27 @@ class TestLines:
 
     @pytest.mark.parametrize("load", [False, True], ids=["batched", "loaded"])
     async def test_a_batch_the_database_refuses_is_stored_line_by_line(
-        self, new_database: Callable[[], str], load: bool
+        self, fresh: asyncpg.Connection, load: bool
     ) -> None:
-        conn = await db.connect(await asyncio.to_thread(new_database))
-        try:
-            await conn.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
-            body = encode(
-                line("Allowed.", hop(inline("Hina", "outlet"))),
-                line("Forbidden.", hop(inline("Hina", "outlet"))),
-                line("Allowed too.", hop(inline("Hina", "outlet"))),
-            )
-            failures: list[LineFailure] = []
-            importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=10, load=load)
-            await importer.run(body.split(b"\n"))
-            assert (importer.refused_batches, importer.loaded) == (1, load)
-            assert [(f.number, f.problem["status"], f.problem.get("constraint")) for f in failures] == [
-                (2, 422, "test_no_forbidden")
-            ]
-            assert await conn.fetchval("SELECT array_agg(text ORDER BY seq) FROM claims") == [
-                "Allowed.",
-                "Allowed too.",
-            ]
-            assert await conn.fetchval("SELECT count(*) FROM sources") == 1
-            assert (await audit.verify(conn)).ok
-        finally:
-            await conn.close()
+        await fresh.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
+        body = encode(
+            line("Allowed.", hop(inline("Hina", "outlet"))),
+            line("Forbidden.", hop(inline("Hina", "outlet"))),
+            line("Allowed too.", hop(inline("Hina", "outlet"))),
+        )
+        failures: list[LineFailure] = []
+        importer = Importer(fresh, actor="import", on_failure=failures.append, batch_lines=10, load=load)
+        await importer.run(body.split(b"\n"))
+        assert (importer.refused_batches, importer.loaded) == (1, load)
+        assert [(f.number, f.problem["status"], f.problem.get("constraint")) for f in failures] == [
+            (2, 422, "test_no_forbidden")
+        ]
+        assert await fresh.fetchval("SELECT array_agg(text ORDER BY seq) FROM claims") == [
+            "Allowed.",
+            "Allowed too.",
+        ]
+        assert await fresh.fetchval("SELECT count(*) FROM sources") == 1
+        assert (await audit.verify(fresh)).ok
 
     async def test_the_database_refuses_a_broken_chain_written_in_bulk(self, conn: asyncpg.Connection) -> None:
         source = await conn.fetchval(
