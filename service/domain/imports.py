@@ -61,6 +61,7 @@ from service.domain.lines import (
     message,
     parse,
     parse_all,
+    parse_each,
     resolve,
 )
 from service.errors import ProvenanceError, problem_document
@@ -439,7 +440,7 @@ class Importer:
         except (*RETRYABLE, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
             self._refused(segment, exc)
             self._known = False
-            await self._store_each(parse_all(segment, self.max_line_bytes).taken)
+            await self._store_each(parse_each(segment, self.max_line_bytes))
             self.on_lines(len(segment))
             return False
         self._count_all(ready.outcomes)

@@ -113,9 +113,14 @@ class Parsed(NamedTuple):
     want: Wanted
 
 
+def parse_each(segment: list[tuple[int, bytes]], max_line_bytes: int | None = None) -> list[ParsedLine | LineFailure]:
+    """Each of a batch's numbered lines parsed (``parse``), in order."""
+    return [parse(number, raw, max_line_bytes) for number, raw in segment]
+
+
 def parse_all(segment: list[tuple[int, bytes]], max_line_bytes: int | None = None) -> Parsed:
     """A batch of numbered lines parsed, and what the lines that parsed need to read."""
-    taken = [parse(number, raw, max_line_bytes) for number, raw in segment]
+    taken = parse_each(segment, max_line_bytes)
     return Parsed(taken, wanted([(line.claim, line.claim_id) for line in taken if isinstance(line, ParsedLine)]))
 
 

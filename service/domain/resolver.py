@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from service.domain.batch import Known
-from service.domain.lines import Head, Outcome, ParsedLine, copies, in_order, parse, resolve
+from service.domain.lines import Head, Outcome, ParsedLine, copies, in_order, parse_each, resolve
 from service.repositories.binary_copy import Copy
 from service.repositories.imports import StoredFacts
 
@@ -87,7 +87,7 @@ class _Resolving:
         if message.head is not None:
             self.head = message.head
         assert self.known is not None and self.head is not None, "the first batch comes with what is stored"
-        taken = [parse(number, raw, self.max_line_bytes) for number, raw in message.segment]
+        taken = parse_each(message.segment, self.max_line_bytes)
         # Against everything stored: what the batch needs of it is never read apart.
         batch, outcomes = resolve(self.known.everything, [line for line in taken if isinstance(line, ParsedLine)])
         written, head = copies(batch, self.actor, sealed=(self.head, message.at))
