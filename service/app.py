@@ -16,6 +16,7 @@ from service.api.audit import AuditController
 from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, require_api_key
 from service.api.claims import ClaimController
 from service.api.drawing import draw_claim_trace
+from service.api.extract import extract_claims
 from service.api.health import HealthController
 from service.api.idempotency import provide_idempotency
 from service.api.imports import import_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SourceController,
             claim_propagation,
             claim_prov,
+            extract_claims,
             draw_claim_trace,
             source_network,
             trace_statement,

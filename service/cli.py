@@ -1,4 +1,4 @@
-"""The ``provenance`` command: serve, migrate, seed, import, export, and API keys.
+"""The ``provenance`` command: serve, migrate, seed, import, export, extract, and API keys.
 
 Every command reads ``DATABASE_URL``; without it, each uses the embedded PostgreSQL under
 ``--data-dir`` (default ``.provenance/``).
@@ -19,12 +19,14 @@ from types import FrameType
 from typing import TypeVar
 
 import asyncpg
+import msgspec
 
 from service import bulk, db, migrations, seeds
 from service.database import resolve_url
 from service.domain import audit, keys
 from service.domain.resolver import ResolverFailed
 from service.errors import ProvenanceError
+from service.model import ProposedClaim
 from service.settings import Settings
 
 log = logging.getLogger("provenance")
@@ -98,6 +100,58 @@ async def _with_connection(database_url: str, work: Callable[[asyncpg.Connection
         return result
     finally:
         await conn.close()
+
+
+def _chain_line(proposal: ProposedClaim) -> str:
+    hops = []
+    for hop in proposal.hops:
+        speaker = hop.speaker
+        detail = [hop.cue_span.text] + ([speaker.role] if speaker.role else [])
+        marks = {"stored": "", "new": " (new)", "ambiguous": " (ambiguous)"}[hop.source.match]
+        hops.append(f"{speaker.name}{marks} [{'; '.join(detail)}]")
+    return " -> ".join(hops)
+
+
+async def _extract(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
+    """Read each file, print its proposals, and store those sure enough when asked; the number stored."""
+    from service.domain import claims, extraction
+    from service.model import ExtractIn
+
+    stored = 0
+    for name in args.files:
+        text = Path(name).read_text(encoding="utf-8")
+        result = await extraction.extract(conn, ExtractIn(text=text))
+        if args.json:
+            print(msgspec.json.encode({"file": name, **msgspec.to_builtins(result)}).decode())
+        else:
+            print(f"{name}: {len(result.attributions)} attribution(s), {len(result.claims)} claim(s) ({result.model})")
+            for proposal in result.claims:
+                print(f"  {proposal.confidence:.2f} {proposal.claim.kind}: {proposal.claim.text[:100]!r}")
+                print(f"       {_chain_line(proposal)}")
+        if args.store:
+            for proposal in result.claims:
+                if proposal.confidence < args.min_confidence:
+                    continue
+                if any(hop.source.match == "ambiguous" for hop in proposal.hops):
+                    print(f"  not stored, a speaker is ambiguous: {proposal.claim.text[:80]!r}", file=sys.stderr)
+                    continue
+                await claims.create(conn, proposal.claim, actor=args.actor)
+                stored += 1
+    return stored
+
+
+def cmd_extract(args: argparse.Namespace) -> None:
+    """Print the claims each article proposes; with --store, store those at or above --min-confidence."""
+    if args.store and args.min_confidence is None:
+        sys.exit("provenance extract: --store needs --min-confidence (0 to 1): the proposals to accept")
+    try:
+        stored = asyncio.run(_with_connection(_database_url(args), lambda conn: _extract(conn, args)))
+    except (OSError, UnicodeDecodeError) as exc:
+        sys.exit(f"provenance extract: {exc}")
+    except ProvenanceError as exc:
+        sys.exit(f"provenance extract: {exc.detail}")
+    if args.store:
+        print(f"stored {stored} claim(s)", file=sys.stderr)
 
 
 def cmd_keys_create(args: argparse.Namespace) -> None:
@@ -226,6 +280,14 @@ def parser() -> argparse.ArgumentParser:
     dump = commands.add_parser("export", parents=[common], help="export every claim with its chain as NDJSON")
     dump.add_argument("--output", help="write to this file instead of stdout")
     dump.set_defaults(func=cmd_export)
+
+    read = commands.add_parser("extract", parents=[common], help="read attribution chains out of article files")
+    read.add_argument("files", nargs="+", metavar="FILE", help="article text files (UTF-8, paragraphs on lines)")
+    read.add_argument("--json", action="store_true", help="print each file's answer as POST /extract gives it")
+    read.add_argument("--store", action="store_true", help="store the proposed claims sure enough")
+    read.add_argument("--min-confidence", type=float, help="store only claims at or above this confidence")
+    read.add_argument("--actor", default="provenance-extract", help="who accepts them (recorded on each claim)")
+    read.set_defaults(func=cmd_extract)
 
     api_keys = commands.add_parser("keys", help="make, list and revoke API keys")
     key_commands = api_keys.add_subparsers(dest="keys_command", required=True)

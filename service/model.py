@@ -922,3 +922,120 @@ class Health(Out):
         ]
         | None
     ) = None
+
+
+# --- extraction ----------------------------------------------------------------------------------
+
+ArticleText = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=100_000,
+        description="The article's text, up to 100,000 characters (about 15,000 words); paragraphs on lines of "
+        "their own.",
+    ),
+]
+ExtractLanguage = Annotated[
+    Literal["en"],
+    Meta(description="The text's language: `en` only, the one the extraction model was trained for."),
+]
+
+
+class ExtractIn(Base):
+    """An article to read attribution chains out of; nothing is stored."""
+
+    text: ArticleText
+    appeared_in: (
+        Annotated[AppearedIn, Meta(description="Where the article appeared: copied into each proposed claim.")] | None
+    ) = None
+    language: ExtractLanguage = "en"
+
+
+class TextSpan(Out):
+    """A stretch of the submitted text, in Unicode code points: ``text == submitted[start:end]``."""
+
+    start: Annotated[int, Meta(ge=0, description="Where it starts (inclusive), in code points.")]
+    end: Annotated[int, Meta(ge=0, description="Where it ends (exclusive), in code points.")]
+    text: Annotated[str, Meta(description="The words themselves.")]
+
+
+class ExtractedAttribution(Out):
+    """One attribution found in the text: who (source), the words that mark it (cue), what (content)."""
+
+    id: Annotated[int, Meta(ge=0, description="Its number in this answer.")]
+    parent_id: Annotated[
+        int | None, Meta(description="The attribution whose content holds this one; null at the top level.")
+    ]
+    source: Annotated[TextSpan | None, Meta(description="Who the text says spoke; null when it names no one.")]
+    cue: Annotated[TextSpan, Meta(description='The words marking the attribution: "said", "according to".')]
+    content: Annotated[TextSpan, Meta(description="What was said, from its first to its last word.")]
+    content_parts: Annotated[
+        list[TextSpan], Meta(description="The content's pieces when a cue splits it (a split quote), else one.")
+    ]
+    confidence: Annotated[float, Meta(ge=0, le=1, description="The tagger's least sure label among its spans.")]
+
+
+class ProposedSource(Out):
+    """The stored source a hop's speaker is, or the ones it may be, or the new source to create."""
+
+    match: Annotated[
+        Literal["stored", "ambiguous", "new"],
+        Meta(
+            description="`stored`: one stored source has this name or alias (`id`); `ambiguous`: several stored "
+            "sources may be meant (`candidates`, never guessed); `new`: none, and `new` is the source to create."
+        ),
+    ]
+    id: Annotated[SourceId | None, Meta(description="The stored source, when `match` is `stored`.")] = None
+    score: Annotated[float | None, Meta(ge=0, le=1, description="How well its name matched (1: exactly).")] = None
+    candidates: Annotated[
+        list[Source], Meta(description="The stored sources it may be, best first, when `match` is `ambiguous`.")
+    ] = msgspec.field(default_factory=list)
+    new: Annotated[SourceIn | None, Meta(description="The source to create, when `match` is `new`.")] = None
+
+
+class Speaker(Out):
+    """Who speaks at a hop, as the text names them."""
+
+    name: Annotated[str, Meta(description="The name, without titles; for an unnamed speaker, the words used.")]
+    role: Annotated[str | None, Meta(description='The role the text gives ("spokesman"), if any.')]
+    organization: Annotated[str | None, Meta(description='The organization it speaks for ("Pentagon"), if named.')]
+    anonymous: Annotated[bool, Meta(description="True for an unnamed speaker (officials, sources).")]
+    resolved_from: Annotated[
+        Literal["span", "coreference"],
+        Meta(description='`coreference` when the text said "he", a role or a surname and an earlier name was meant.'),
+    ]
+
+
+class ProposedHop(Out):
+    """One hop of a proposed claim: the attribution it comes from, its speaker and the stored source proposed."""
+
+    attribution_id: Annotated[int, Meta(ge=0, description="The attribution of `attributions` it comes from.")]
+    source_span: Annotated[TextSpan | None, Meta(description="The source's words in the text.")]
+    cue_span: Annotated[TextSpan, Meta(description="The cue's words in the text.")]
+    speaker: Speaker
+    source: ProposedSource
+    on_behalf_of: Annotated[
+        SourceSummary | None,
+        Meta(description="The stored organization the speaker speaks for: the text's, else a stored affiliation."),
+    ]
+    confidence: Annotated[float, Meta(ge=0, le=1, description="How sure the tagger was of this attribution.")]
+
+
+class ProposedClaim(Out):
+    """A claim the text makes, ready to store: `claim` is a `POST /claims` body."""
+
+    claim: Annotated[ClaimIn, Meta(description="The body to send to `POST /claims`, after review.")]
+    content: Annotated[TextSpan, Meta(description="The claim's words in the text.")]
+    hops: Annotated[list[ProposedHop], Meta(description="Where each hop of `claim.chain` came from, in its order.")]
+    confidence: Annotated[
+        float, Meta(ge=0, le=1, description="The least sure of its attributions: a threshold to accept by.")
+    ]
+
+
+class Extraction(Out):
+    """The attributions read out of an article and the claims they propose; nothing was stored."""
+
+    model: Annotated[str, Meta(description="The extraction model's name and version.")]
+    language: LanguageTag
+    attributions: Annotated[list[ExtractedAttribution], Meta(description="Every attribution, outer before inner.")]
+    claims: Annotated[list[ProposedClaim], Meta(description="The claims they make, in the text's order.")]

@@ -1,0 +1,198 @@
+"""Reading an article's attribution chains: the model's proposals, each speaker linked to the stored sources.
+
+The model runs in a worker thread (it is CPU-bound: parsing and tagging), one article at a time
+per process, so that requests for the API's other routes keep being answered meanwhile. Each
+speaker's name then goes through the service's own source search (``sources.find``: names,
+aliases, spelling variants): one stored source with that exact name or alias is proposed, several
+(or only near spellings) are listed as candidates and never chosen, none proposes a new source.
+Nothing is stored.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Literal, cast
+from uuid import UUID
+
+import anyio
+import asyncpg
+
+from service import documents
+from service.domain import sources
+from service.extraction.extractor import Extractor, Node
+from service.extraction.proposals import ClaimDraft, drafts, speakers_of
+from service.extraction.speakers import Speaker, kind_of
+from service.extraction.tagger import MODEL_DIR, CharSpan
+from service.model import (
+    AffiliationIn,
+    AppearedIn,
+    ClaimIn,
+    ExtractedAttribution,
+    ExtractIn,
+    Extraction,
+    HopIn,
+    OrganizationRef,
+    ProposedClaim,
+    ProposedHop,
+    ProposedSource,
+    SourceIn,
+    SourceKind,
+    SourceSummary,
+    TextSpan,
+)
+from service.model import Speaker as SpeakerOut
+from service.repositories import sources as sources_repo
+
+# One article at a time per process: two would only share the same cores, each finishing later.
+_one_at_a_time = anyio.CapacityLimiter(1)
+# Near spellings of a name worth showing as candidates (1.0 is the exact name or an alias).
+CANDIDATE_SCORE = 0.5
+MAX_CANDIDATES = 5
+
+
+@functools.cache
+def extractor() -> Extractor:
+    """The process's extractor, loaded once (about a second and 150 MB) on first use."""
+    return Extractor(MODEL_DIR)
+
+
+@functools.cache
+def model_name() -> str:
+    """The model's name and version, from its card."""
+    meta = json.loads((MODEL_DIR / "meta.json").read_text(encoding="utf-8"))
+    return f"{meta['name']}-{meta['version']}"
+
+
+@dataclass
+class _Read:
+    nodes: list[Node]
+    speakers: dict[int, Speaker | None]
+    claims: list[ClaimDraft]
+
+
+def _read(text: str) -> _Read:
+    model = extractor()
+    nodes = model.attributions(model.tagger.parse(text))
+    speakers = speakers_of(nodes, model.tagger.inflected)
+    return _Read(nodes, speakers, drafts(text, nodes, speakers))
+
+
+def _span(text: str, span: CharSpan) -> TextSpan:
+    return TextSpan(start=span.start, end=span.end, text=text[span.start : span.end])
+
+
+def _attribution(text: str, node: Node) -> ExtractedAttribution:
+    parts = node.contents
+    return ExtractedAttribution(
+        id=node.id,
+        parent_id=node.parent,
+        source=_span(text, node.source) if node.source else None,
+        cue=_span(text, node.cue),
+        content=_span(text, CharSpan(parts[0].start, parts[-1].end)),
+        content_parts=[_span(text, part) for part in parts],
+        confidence=node.confidence,
+    )
+
+
+async def _link(conn: asyncpg.Connection, speaker: Speaker) -> ProposedSource:
+    """The stored source a speaker is, the candidates it may be, or the source to create."""
+    found = await sources.find(conn, speaker.name, kind=None, member_of=None, after=None, limit=MAX_CANDIDATES)
+    exact = [(score, record) for score, record in found if score == 1.0]
+    if speaker.anonymous:
+        # An unnamed speaker is only the stored one of exactly that description ("Pentagon sources").
+        exact = [(s, r) for s, r in exact if r["kind"] == "anonymous"]
+        found = exact
+    if len(exact) == 1:
+        return ProposedSource(match="stored", id=str(exact[0][1]["id"]), score=1.0)
+    near = exact or [(s, r) for s, r in found if s >= CANDIDATE_SCORE]
+    affiliations = []
+    if speaker.organization:
+        kind: Literal["organization", "outlet"] = (
+            "outlet" if kind_of(speaker.organization) == "outlet" else "organization"
+        )
+        affiliations = [
+            AffiliationIn(organization=OrganizationRef(name=speaker.organization, kind=kind), role=speaker.role)
+        ]
+    new = SourceIn(name=speaker.name, kind=cast(SourceKind, speaker.kind), affiliations=affiliations)
+    if near:
+        candidates = [documents.source(record, score) for score, record in near]
+        return ProposedSource(match="ambiguous", candidates=candidates, new=new)
+    return ProposedSource(match="new", new=new)
+
+
+async def _on_behalf_of(conn: asyncpg.Connection, speaker: Speaker, source: ProposedSource) -> SourceSummary | None:
+    """The stored organization the speaker speaks for: the one the text names, else the stored source's own."""
+    if speaker.organization:
+        found = await sources.find(conn, speaker.organization, kind=None, member_of=None, after=None, limit=3)
+        exact = [r for score, r in found if score == 1.0 and r["kind"] in sources.AFFILIABLE_KINDS]
+        if len(exact) == 1:
+            return SourceSummary(id=str(exact[0]["id"]), name=exact[0]["name"], kind=exact[0]["kind"])
+        return None
+    if source.match == "stored" and source.id is not None:
+        [record] = await sources_repo.documents(conn, [UUID(source.id)])
+        stored = documents.source(record)
+        if stored.affiliations:
+            return stored.affiliations[0].organization
+    return None
+
+
+async def extract(conn: asyncpg.Connection, body: ExtractIn) -> Extraction:
+    """Read the article's attributions and propose its claims, linking speakers to stored sources."""
+    text = body.text
+    read = await anyio.to_thread.run_sync(_read, text, limiter=_one_at_a_time)
+    linked: dict[tuple[str, bool], ProposedSource] = {}
+    behalf: dict[tuple[str, bool], SourceSummary | None] = {}
+    claims = []
+    for draft in read.claims:
+        hops_in = []
+        hops_out = []
+        for hop in draft.hops:
+            speaker = hop.speaker
+            key = (speaker.name, speaker.anonymous)
+            if key not in linked:
+                linked[key] = await _link(conn, speaker)
+                behalf[key] = await _on_behalf_of(conn, speaker, linked[key])
+            proposed = linked[key]
+            if proposed.match == "stored":
+                hops_in.append(HopIn(cue=hop.cue, source_id=proposed.id, role=speaker.role))
+            else:
+                assert proposed.new is not None
+                hops_in.append(HopIn(cue=hop.cue, source=proposed.new, role=speaker.role))
+            node = hop.node
+            hops_out.append(
+                ProposedHop(
+                    attribution_id=node.id,
+                    source_span=_span(text, node.source) if node.source else None,
+                    cue_span=_span(text, node.cue),
+                    speaker=SpeakerOut(
+                        name=speaker.name,
+                        role=speaker.role,
+                        organization=speaker.organization,
+                        anonymous=speaker.anonymous,
+                        resolved_from="coreference" if speaker.via == "coreference" else "span",
+                    ),
+                    source=proposed,
+                    on_behalf_of=behalf[key],
+                    confidence=node.confidence,
+                )
+            )
+        claim = ClaimIn(
+            text=draft.text[:10_000],
+            kind=draft.kind,  # type: ignore[arg-type]
+            chain=hops_in[:16],
+            language=body.language,
+            appeared_in=body.appeared_in or AppearedIn(),
+        )
+        claims.append(
+            ProposedClaim(
+                claim=claim, content=_span(text, draft.content), hops=hops_out[:16], confidence=draft.confidence
+            )
+        )
+    return Extraction(
+        model=model_name(),
+        language=body.language,
+        attributions=[_attribution(text, node) for node in read.nodes],
+        claims=claims,
+    )

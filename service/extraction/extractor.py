@@ -1,0 +1,212 @@
+"""Attributions at every level: the tagger's top layer, the wrappers and relays around it, the layers inside it.
+
+PolNeAR, which the tagger learnt from, annotates only the outermost layer. The layers it leaves
+out are found here, by three rules:
+
+- **Inside a content.** A content is looked into as a sentence of its own; what the tagger marks
+  there ("that Pentagon spokesman Patrick Ryder told reporters X") is an attribution nested in it.
+  Looked into again, to ``MAX_DEPTH`` levels.
+- **Wrappers.** A cue with a source but no content of its own, in the sentence of an attribution
+  that has one ("X, Ryder told reporters, **Hina reports**"), reports that attribution: it becomes
+  its parent.
+- **Relays.** "citing", "quoting", "according to" with a source and no content: the source the
+  wrapper relied on, a hop between the wrapper and the attribution ("Hina reports, **citing
+  Reuters**, ..."); without a wrapper, the relay is the outermost hop itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.extraction import patterns
+from service.extraction.spans import Grouped, TokenSpan, group
+from service.extraction.tagger import MODEL_DIR, CharSpan, Tagger, char_span
+from service.extraction.text import Paragraph
+
+MAX_DEPTH = 3
+# An inner attribution needs at least this many tokens of content around it to be looked for.
+MIN_NESTED_CONTENT = 4
+# Below this, an inner attribution the tagger marks is more likely noise than a layer.
+MIN_NESTED_CONFIDENCE = 0.5
+RELAY_CUES = frozenset({"cite", "citing", "quote", "quoting", "accord", "according"})
+
+
+@dataclass
+class Node:
+    """One attribution: where its parts are (code points), who holds it (``parent``), how sure we are."""
+
+    id: int
+    paragraph: Paragraph
+    cue_tokens: TokenSpan
+    source_tokens: TokenSpan | None
+    content_tokens: list[TokenSpan]
+    confidence: float
+    parent: int | None = None
+    children: list[int] = field(default_factory=list)
+    # A wrapper's or relay's content is the attribution it wraps, not text the tagger marked.
+    wraps: bool = False
+
+    @property
+    def cue(self) -> CharSpan:
+        return char_span(self.paragraph, self.cue_tokens)
+
+    @property
+    def source(self) -> CharSpan | None:
+        return char_span(self.paragraph, self.source_tokens) if self.source_tokens else None
+
+    @property
+    def contents(self) -> tuple[CharSpan, ...]:
+        return tuple(char_span(self.paragraph, span) for span in self.content_tokens)
+
+    @property
+    def extent(self) -> TokenSpan:
+        """The tokens from the first to the last of its parts."""
+        parts = [self.cue_tokens, *self.content_tokens] + ([self.source_tokens] if self.source_tokens else [])
+        return TokenSpan("ALL", min(p.start for p in parts), max(p.end for p in parts))
+
+
+def _confidence(grouped: Grouped) -> float:
+    parts = [grouped.cue, *grouped.contents] + ([grouped.source] if grouped.source else [])
+    return round(min(p.confidence for p in parts), 4)
+
+
+def _is_relay(paragraph: Paragraph, cue: TokenSpan) -> bool:
+    return any(
+        token.lower_ in RELAY_CUES or token.lemma_.lower() in RELAY_CUES for token in paragraph.doc[cue.start : cue.end]
+    )
+
+
+class Extractor:
+    """Finds the attributions of an article at every level (see the module's docstring)."""
+
+    def __init__(self, model_dir: Path = MODEL_DIR) -> None:
+        self.tagger = Tagger(model_dir)
+
+    def attributions(self, paragraphs: list[Paragraph]) -> list[Node]:
+        """Every attribution of the parsed paragraphs, outer before inner, in text order."""
+        nodes: list[Node] = []
+        for paragraph in paragraphs:
+            if len(paragraph.doc):
+                self._paragraph(paragraph, nodes)
+        ordered = sorted(nodes, key=lambda n: (self._depth(nodes, n), n.paragraph.start, n.extent.start))
+        renumber = {node.id: i for i, node in enumerate(ordered)}
+        for node in ordered:
+            node.id = renumber[node.id]
+            node.parent = renumber[node.parent] if node.parent is not None else None
+            node.children = sorted(renumber[c] for c in node.children)
+        return sorted(ordered, key=lambda n: n.id)
+
+    @staticmethod
+    def _depth(nodes: list[Node], node: Node) -> int:
+        by_id = {n.id: n for n in nodes}
+        depth = 0
+        while node.parent is not None:
+            node = by_id[node.parent]
+            depth += 1
+        return depth
+
+    def _add(self, nodes: list[Node], paragraph: Paragraph, grouped: Grouped, parent: Node | None) -> Node:
+        node = Node(
+            id=len(nodes),
+            paragraph=paragraph,
+            cue_tokens=grouped.cue,
+            source_tokens=grouped.source,
+            content_tokens=list(grouped.contents),
+            confidence=_confidence(grouped),
+        )
+        nodes.append(node)
+        if parent is not None:
+            node.parent = parent.id
+            parent.children.append(node.id)
+        return node
+
+    def _chain(self, nodes: list[Node], paragraph: Paragraph, chain: patterns.Chain) -> Node:
+        """The nodes of a chain read by its shape: each hop wraps the next; the last holds the content."""
+        parent: Node | None = None
+        for i, hop in enumerate(chain.hops):
+            last = i == len(chain.hops) - 1
+            grouped = Grouped(hop.cue, hop.source, [chain.content])
+            node = self._add(nodes, paragraph, grouped, parent)
+            node.confidence = 1.0
+            node.wraps = not last
+            parent = node
+        assert parent is not None
+        for node in nodes:
+            if node.wraps and node.paragraph is paragraph and node.children:
+                node.content_tokens = [self._extent(nodes, node)]
+        return parent
+
+    def _paragraph(self, paragraph: Paragraph, nodes: list[Node]) -> None:
+        shaped: set[int] = set()
+        for sentence in paragraph.doc.sents:
+            chain = patterns.read(sentence)
+            if chain is not None:
+                shaped.add(sentence.start)
+                innermost = self._chain(nodes, paragraph, chain)
+                self._nest(nodes, paragraph, innermost, len(chain.hops))
+        sentence_starts = {token.i: token.sent.start for token in paragraph.doc}
+        groups = [
+            g for g in group(paragraph.doc, self.tagger.label(paragraph))
+            if sentence_starts[g.cue.start] not in shaped
+        ]  # fmt: skip
+        with_content = [g for g in groups if g.contents]
+        bare = [g for g in groups if not g.contents and g.source is not None]
+        sentence_of = {token.i: sent.start for sent in paragraph.doc.sents for token in sent}
+        placed: dict[int, Node] = {}
+        for grouped in with_content:
+            placed[id(grouped)] = self._add(nodes, paragraph, grouped, None)
+        # Wrappers and relays: each takes the attribution of its sentence nearest to it.
+        wrapped_by: dict[int, list[Grouped]] = {}
+        for grouped in bare:
+            same = [g for g in with_content if sentence_of[g.cue.start] == sentence_of[grouped.cue.start]]
+            if not same:
+                continue
+            target = min(same, key=lambda g: g.cue.gap(grouped.cue))
+            wrapped_by.setdefault(id(target), []).append(grouped)
+        for grouped in with_content:
+            outer = wrapped_by.get(id(grouped), [])
+            if not outer:
+                continue
+            # Outermost first: the wrappers that are not relays, then the relays, each in text order.
+            outer.sort(key=lambda g: (_is_relay(paragraph, g.cue), g.cue.start))
+            inner = placed[id(grouped)]
+            outers = [self._add(nodes, paragraph, g, None) for g in outer]
+            for wrapper in outers:
+                wrapper.wraps = True
+                wrapper.content_tokens = [inner.extent]
+            for upper, lower in itertools.pairwise(outers):
+                lower.parent = upper.id
+                upper.children.append(lower.id)
+            outers[-1].children.append(inner.id)
+            inner.parent = outers[-1].id
+            for wrapper in outers:
+                wrapper.content_tokens = [self._extent(nodes, wrapper)]
+        for grouped in with_content:
+            self._nest(nodes, paragraph, placed[id(grouped)], 1)
+
+    def _extent(self, nodes: list[Node], node: Node) -> TokenSpan:
+        """What a wrapper's content covers: the parts of what it wraps, all the way down."""
+        by_id = {n.id: n for n in nodes}
+        spans = []
+        stack = list(node.children)
+        while stack:
+            child = by_id[stack.pop()]
+            if not child.wraps:
+                spans.append(child.extent)
+            stack.extend(child.children)
+        return TokenSpan("CON", min(s.start for s in spans), max(s.end for s in spans))
+
+    def _nest(self, nodes: list[Node], paragraph: Paragraph, node: Node, depth: int) -> None:
+        """Look into each content of ``node`` for the attributions it holds."""
+        if depth > MAX_DEPTH:
+            return
+        for content in node.content_tokens:
+            if content.end - content.start < MIN_NESTED_CONTENT:
+                continue
+            spans = self.tagger.label(paragraph, content.start, content.end)
+            for grouped in group(paragraph.doc, spans):
+                if grouped.contents and _confidence(grouped) >= MIN_NESTED_CONFIDENCE:
+                    child = self._add(nodes, paragraph, grouped, node)
+                    self._nest(nodes, paragraph, child, depth + 1)

@@ -1,0 +1,174 @@
+"""The sentence shapes news uses to chain attributions, read by their surface, where the tagger is weakest.
+
+PolNeAR annotates one layer only, so the tagger seldom sees a chain. These shapes are read here,
+by the words and commas of one sentence, and take precedence over the tagger in that sentence:
+
+- trailing: ``CONTENT, Ryder told reporters, Hina reports, citing Reuters.``: the reporters named
+  after the content, the last outermost; "citing", "quoting" relay for the one before them;
+- leading: ``Hina reports, citing Reuters, that Ryder told reporters CONTENT``: each reporter
+  names the next, the content last; "that" may introduce each;
+- ``According to X, CONTENT`` and ``CONTENT, according to X``.
+
+A shape is read only when it chains (two hops or more) or uses "according to", "citing" or
+"quoting": a plain "X said Y" is the tagger's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Span, Token
+
+from service.extraction.spans import TokenSpan
+from service.extraction.words import WORDS
+
+REPORTING = WORDS["reporting"]
+RELAYS = frozenset({"citing", "quoting"})
+AUDIENCE = frozenset({"reporters", "journalists", "media", "press", "lawmakers", "parliament", "congress"})
+# What may follow a reporting verb as part of its cue: "said in a statement", "told reporters on Tuesday".
+CUE_TAILS = (("in", "a", "statement"), ("in", "a", "briefing"), ("on", "twitter"), ("on", "telegram"))
+SEPARATORS = frozenset({",", "—", "–", ";", ":"})
+MAX_SOURCE_TOKENS = 10
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One reporter of a chain read from a sentence: where its source and cue are (paragraph tokens)."""
+
+    source: TokenSpan | None
+    cue: TokenSpan
+    relay: bool = False
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A sentence's chain: hops outermost first, and the content they report."""
+
+    hops: list[Hop]
+    content: TokenSpan
+
+
+def _segments(sentence: Span) -> list[list[Token]]:
+    """The sentence cut at its commas and dashes (outside quotation marks), without them and final punctuation."""
+    segments: list[list[Token]] = [[]]
+    inside = False
+    for token in sentence:
+        if token.text in "“«„" or (token.text == '"' and not inside):
+            inside = True
+        elif token.text in "”»" or (token.text == '"' and inside):
+            inside = False
+        if token.text in SEPARATORS and not inside:
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    while segments and segments[-1] and segments[-1][-1].is_punct and segments[-1][-1].text in ".!?":
+        segments[-1] = segments[-1][:-1]
+    return [s for s in segments if s]
+
+
+def _cue_end(tokens: list[Token], at: int) -> int:
+    """Where the cue starting at the reporting verb ``tokens[at]`` ends: with its audience and tail."""
+    end = at + 1
+    if end < len(tokens) and tokens[end].lower_ in AUDIENCE:
+        end += 1
+    elif end + 1 < len(tokens) and tokens[end].lower_ == "the" and tokens[end + 1].lower_ in AUDIENCE:
+        end += 2
+    for tail in CUE_TAILS:
+        words = tuple(t.lower_ for t in tokens[end : end + len(tail)])
+        if words == tail:
+            end += len(tail)
+            break
+    return end
+
+
+def _span(kind: str, tokens: list[Token]) -> TokenSpan:
+    return TokenSpan(kind, tokens[0].i, tokens[-1].i + 1)
+
+
+def _source(tokens: list[Token]) -> bool:
+    """Whether tokens can be a source: a short noun phrase with a noun or pronoun in it."""
+    return 0 < len(tokens) <= MAX_SOURCE_TOKENS and any(t.tag_.startswith(("NN", "PRP")) for t in tokens)
+
+
+def _reporter(segment: list[Token]) -> Hop | None:
+    """A segment that is only "SOURCE CUE" (trailing shape), "citing SOURCE" or "according to SOURCE"."""
+    words = [t.lower_ for t in segment]
+    if words[0] in RELAYS and _source(segment[1:]):
+        return Hop(_span("SRC", segment[1:]), _span("CUE", segment[:1]), relay=True)
+    if words[:2] == ["according", "to"] and _source(segment[2:]):
+        return Hop(_span("SRC", segment[2:]), _span("CUE", segment[:2]))
+    for at in range(1, len(segment)):
+        if words[at] in REPORTING and _cue_end(segment, at) == len(segment) and _source(segment[:at]):
+            return Hop(_span("SRC", segment[:at]), _span("CUE", segment[at:]))
+    return None
+
+
+def _leading(tokens: list[Token]) -> tuple[Hop, list[Token]] | None:
+    """ "SOURCE CUE [that] REST": the hop and the rest, when the tokens open so."""
+    words = [t.lower_ for t in tokens]
+    for at in range(1, min(len(tokens), MAX_SOURCE_TOKENS + 1)):
+        if words[at] in REPORTING and _source(tokens[:at]):
+            end = _cue_end(tokens, at)
+            rest = tokens[end:]
+            if rest and rest[0].lower_ == "that":
+                rest = rest[1:]
+            if len(rest) >= 3:
+                return Hop(_span("SRC", tokens[:at]), _span("CUE", tokens[at:end])), rest
+            return None
+    return None
+
+
+def _trailing(segments: list[list[Token]]) -> Chain | None:
+    first = next((i for i, s in enumerate(segments) if _reporter(s)), None)
+    if not first or not all(_reporter(s) for s in segments[first:]):
+        return None
+    content = [t for s in segments[:first] for t in s]
+    reporters = [h for h in (_reporter(s) for s in segments[first:]) if h is not None]
+    # Units of a reporter and the relays after it; the last unit is the outermost.
+    units: list[list[Hop]] = []
+    for hop in reporters:
+        if hop.relay and units:
+            units[-1].append(hop)
+        else:
+            units.append([hop])
+    hops = [hop for unit in reversed(units) for hop in unit]
+    return Chain(hops, _span("CON", content))
+
+
+def _opening(segments: list[list[Token]]) -> Chain | None:
+    hops: list[Hop] = []
+    index = 0
+    rest: list[Token] = []
+    while index < len(segments):
+        segment = segments[index]
+        words = [t.lower_ for t in segment]
+        reporter = _reporter(segment)
+        if reporter is not None and (reporter.relay or words[:2] == ["according", "to"] or index + 1 < len(segments)):
+            hops.append(reporter)
+            index += 1
+            continue
+        rest = [t for s in segments[index:] for t in s]
+        break
+    if rest and rest[0].lower_ == "that":
+        rest = rest[1:]
+    while (found := _leading(rest)) is not None:
+        hop, rest = found
+        hops.append(hop)
+    if not hops or len(rest) < 3:
+        return None
+    return Chain(hops, _span("CON", rest))
+
+
+def read(sentence: Span) -> Chain | None:
+    """The chain a sentence states in one of the shapes above, or None."""
+    segments = _segments(sentence)
+    if len(segments) < 1:
+        return None
+    for chain in (_trailing(segments), _opening(segments)):
+        if chain is None:
+            continue
+        doc = sentence.doc
+        marked = any(doc[h.cue.start].lower_ in RELAYS | {"according"} for h in chain.hops)
+        if len(chain.hops) >= 2 or marked:
+            return chain
+    return None

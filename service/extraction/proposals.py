@@ -1,0 +1,142 @@
+"""From attributions to proposed claims: the speaker of each hop, the chain of each claim, its text and kind.
+
+A claim is made for every attribution whose content says something of its own: a wrapper or a
+relay ("Hina reports, citing Reuters, that ...") only adds hops to the claims beneath it, and so
+does an attribution whose content is nothing but a nested one. A claim's chain is the speakers of
+its attribution and of every attribution around it, outermost first. A nested attribution whose
+speaker is its parent's ("I think", inside his own quote) adds no hop. An attribution whose speaker
+cannot be told (no source, or "I": the article's own author) makes no claim, and no hop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass, field
+
+from service.domain.names import name_key
+from service.extraction.extractor import Node
+from service.extraction.features import CLOSING_QUOTES, OPENING_QUOTES, STRAIGHT_QUOTES, quote_states
+from service.extraction.speakers import Coreference, Speaker
+from service.extraction.tagger import CharSpan
+
+QUOTES = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
+# An attribution whose nested attributions cover this share of its content's words says nothing more.
+WRAPPED_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class HopDraft:
+    """One hop of a proposed claim: the attribution it comes from and who speaks there."""
+
+    node: Node
+    speaker: Speaker
+    cue: str
+
+
+@dataclass
+class ClaimDraft:
+    """A proposed claim: its text and kind, its content span, its hops (outermost first), how sure we are."""
+
+    text: str
+    kind: str
+    content: CharSpan
+    hops: list[HopDraft] = field(default_factory=list)
+    confidence: float = 0.0
+
+
+def _clean(text: str, start: int, end: int) -> tuple[int, int]:
+    """A content's span without surrounding quotation marks, white space, a leading "that" or a final period."""
+    while True:
+        before = (start, end)
+        while start < end and (text[start].isspace() or text[start] in QUOTES):
+            start += 1
+        while end > start and (text[end - 1].isspace() or text[end - 1] in QUOTES or text[end - 1] in ".,;:"):
+            end -= 1
+        if text[start : start + 5].lower() == "that ":
+            start += 5
+        if (start, end) == before:
+            return start, end
+
+
+def _is_quote(node: Node) -> bool:
+    doc = node.paragraph.doc
+    states = quote_states(list(doc))
+    inside = [states[i] for span in node.content_tokens for i in range(span.start, span.end) if states[i] != 2]
+    return bool(inside) and all(s == 1 for s in inside)
+
+
+def _words(node: Node, spans: list[tuple[int, int]]) -> int:
+    doc = node.paragraph.doc
+    return sum(1 for s, e in spans for t in doc[s:e] if t.is_alpha and t.lower_ != "that")
+
+
+def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> dict[int, Speaker | None]:
+    """Each attribution's speaker, pronouns and short forms resolved in the order the text names them."""
+    coreference = Coreference(inflected)
+    order = sorted(
+        (n for n in nodes if n.source_tokens is not None),
+        key=lambda n: (n.paragraph.start, n.source_tokens.start if n.source_tokens else 0),
+    )
+    found: dict[int, Speaker | None] = {n.id: None for n in nodes}
+    for node in order:
+        assert node.source_tokens is not None
+        span = node.paragraph.doc[node.source_tokens.start : node.source_tokens.end]
+        found[node.id] = coreference.resolve(span)
+    return found
+
+
+def _same(a: Speaker, b: Speaker) -> bool:
+    return name_key(a.name) == name_key(b.name)
+
+
+def _repeats_parent(node: Node, by_id: dict[int, Node], speakers: dict[int, Speaker | None]) -> bool:
+    """Whether a nested attribution's speaker is the one of the attribution holding it."""
+    if node.parent is None:
+        return False
+    mine, theirs = speakers[node.id], speakers[node.parent]
+    return mine is not None and theirs is not None and _same(mine, theirs)
+
+
+def drafts(text: str, nodes: list[Node], speakers: dict[int, Speaker | None]) -> list[ClaimDraft]:
+    """The claims the attributions propose, in text order."""
+    by_id = {n.id: n for n in nodes}
+    claims = []
+    for node in nodes:
+        if node.wraps or _repeats_parent(node, by_id, speakers):
+            continue
+        inner = [
+            (c.extent.start, c.extent.end)
+            for c in (by_id[i] for i in node.children)
+            if not _repeats_parent(c, by_id, speakers)
+        ]
+        own = _words(node, [(s.start, s.end) for s in node.content_tokens])
+        if inner and _words(node, inner) >= WRAPPED_SHARE * own:
+            continue
+        hops: list[HopDraft] = []
+        chain: list[Node] = []
+        cursor: Node | None = node
+        while cursor is not None:
+            chain.append(cursor)
+            cursor = by_id[cursor.parent] if cursor.parent is not None else None
+        for step in reversed(chain):
+            speaker = speakers[step.id]
+            if speaker is None or (hops and _same(hops[-1].speaker, speaker)):
+                continue
+            cue = text[step.cue.start : step.cue.end]
+            hops.append(HopDraft(step, speaker, cue))
+        if not hops or speakers[node.id] is None:
+            continue
+        contents = node.contents
+        start, end = _clean(text, contents[0].start, contents[-1].end)
+        if end <= start:
+            continue
+        claims.append(
+            ClaimDraft(
+                text=text[start:end],
+                kind="quote" if _is_quote(node) else "paraphrase",
+                content=CharSpan(start, end),
+                hops=hops,
+                confidence=round(min(step.confidence for step in chain), 4),
+            )
+        )
+    return sorted(claims, key=lambda c: c.content.start)

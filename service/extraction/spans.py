@@ -1,0 +1,123 @@
+"""From token labels to attributions: spans read off the tagger's labels, then grouped around their cues.
+
+The tagger labels each token of a paragraph as part of a source, a cue or a content (BIO). A cue
+anchors an attribution; each content goes to the cue nearest it in the paragraph, each source to
+the cue of its sentence it is the subject of (else the nearest one there). A cue left without
+content may still wrap another attribution ("Hina reports, citing Reuters, ..."): the extractor
+decides (``service.extraction.extractor``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc
+
+# How far (in tokens) a content or source may lie from the cue it is given to.
+CONTENT_REACH = 60
+SOURCE_REACH = 12
+
+
+@dataclass(frozen=True)
+class TokenSpan:
+    """Tokens ``start`` to ``end`` (exclusive) of a paragraph, of one kind (``SRC``, ``CUE`` or ``CON``)."""
+
+    kind: str
+    start: int
+    end: int
+    confidence: float = 1.0
+
+    def gap(self, other: TokenSpan) -> int:
+        """Tokens between the two spans (0 when they touch or overlap)."""
+        return max(0, other.start - self.end, self.start - other.end)
+
+
+@dataclass
+class Grouped:
+    """One attribution in a paragraph: its cue, its source (if any) and its content pieces, in order."""
+
+    cue: TokenSpan
+    source: TokenSpan | None = None
+    contents: list[TokenSpan] = field(default_factory=list)
+
+
+def read_spans(labels: Sequence[str], marginals: Sequence[float] | None = None) -> list[TokenSpan]:
+    """The spans a BIO label sequence marks; an ``I-`` without its ``B-`` opens a span too."""
+    spans: list[TokenSpan] = []
+    kind: str | None = None
+    start = 0
+
+    def close(end: int) -> None:
+        if kind is not None:
+            confidence = min(marginals[start:end]) if marginals else 1.0
+            spans.append(TokenSpan(kind, start, end, confidence))
+
+    for i, label in enumerate(labels):
+        if label == "O":
+            close(i)
+            kind = None
+        elif label.startswith("B-") or label[2:] != kind:
+            close(i)
+            kind, start = label[2:], i
+    close(len(labels))
+    return spans
+
+
+def _subject_of(doc: Doc, source: TokenSpan, cue: TokenSpan) -> bool:
+    """Whether a token of ``source`` hangs (through its heads) from a token of ``cue``."""
+    cue_tokens = set(range(cue.start, cue.end))
+    for i in range(source.start, source.end):
+        node = doc[i]
+        for _ in range(6):
+            if node.head.i == node.i:
+                break
+            node = node.head
+            if node.i in cue_tokens:
+                return True
+    return False
+
+
+def _keep_contents(doc: Doc, cue: TokenSpan, contents: list[TokenSpan]) -> list[TokenSpan]:
+    """The contents a cue keeps: the nearest one, and one on the cue's other side in its sentence (a split quote)."""
+    if len(contents) <= 1:
+        return contents
+    nearest = min(contents, key=lambda c: (c.gap(cue), c.start))
+    kept = [nearest]
+    sentence = doc[cue.start].sent
+    other = [
+        c
+        for c in contents
+        if c is not nearest
+        and (c.start > cue.start) != (nearest.start > cue.start)
+        and sentence.start <= c.start < sentence.end + 1
+    ]
+    if other:
+        kept.append(min(other, key=lambda c: c.gap(cue)))
+    return sorted(kept, key=lambda c: c.start)
+
+
+def group(doc: Doc, spans: Sequence[TokenSpan]) -> list[Grouped]:
+    """The attributions of one paragraph, in the order of their cues (some perhaps without content)."""
+    cues = [Grouped(span) for span in spans if span.kind == "CUE"]
+    if not cues:
+        return []
+    sentence_of = {token.i: sent.start for sent in doc.sents for token in sent}
+    for span in spans:
+        if span.kind == "CON":
+            best = min(cues, key=lambda g: span.gap(g.cue))
+            if span.gap(best.cue) <= CONTENT_REACH:
+                best.contents.append(span)
+        elif span.kind == "SRC":
+            same = [g for g in cues if sentence_of[g.cue.start] == sentence_of[span.start]]
+            near = same or [g for g in cues if span.gap(g.cue) <= SOURCE_REACH]
+            if not near:
+                continue
+            subject = [g for g in near if g.source is None and _subject_of(doc, span, g.cue)]
+            free = subject or [g for g in near if g.source is None] or near
+            best = min(free, key=lambda g: span.gap(g.cue))
+            if best.source is None or span.gap(best.cue) < best.source.gap(best.cue):
+                best.source = span
+    for grouped in cues:
+        grouped.contents = _keep_contents(doc, grouped.cue, grouped.contents)
+    return cues

@@ -1,0 +1,9 @@
+"""The word lists of ``words.json``: reporting verbs, titles and roles, words of organizations and outlets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+_LISTS = json.loads(Path(__file__).with_name("words.json").read_text(encoding="utf-8"))
+WORDS: dict[str, frozenset[str]] = {name: frozenset(words) for name, words in _LISTS.items() if name != "about"}

@@ -1,0 +1,212 @@
+"""``POST /extract``: attribution chains read out of article text, speakers linked to stored sources, nothing stored."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from service import seeds
+from service.api.extract import EXAMPLE_FILE, EXAMPLE_TEXT
+from tests.conftest import create_source
+
+SEED_SENTENCE = EXAMPLE_TEXT
+NESTED = (
+    "Hina reports, citing Reuters, that Pentagon spokesman Patrick Ryder told reporters that Austin "
+    "initiated the conversation."
+)
+
+
+async def extract(client: httpx.AsyncClient, text: str, **fields: Any) -> dict[str, Any]:
+    response = await client.post("/extract", json={"text": text, **fields})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def chain_names(claim: dict[str, Any]) -> list[str]:
+    return [hop["speaker"]["name"] for hop in claim["hops"]]
+
+
+def claim_about(body: dict[str, Any], words: str) -> dict[str, Any]:
+    [claim] = [c for c in body["claims"] if words in c["claim"]["text"]]
+    return claim
+
+
+class TestNestedChains:
+    async def test_the_seed_sentence_is_one_claim_with_three_hops(self, client: httpx.AsyncClient) -> None:
+        body = await extract(client, SEED_SENTENCE)
+        claim = claim_about(body, "Austin initiated the conversation")
+        assert chain_names(claim) == ["Hina", "Reuters", "Patrick Ryder"]
+        assert [hop["cue"] for hop in claim["claim"]["chain"]] == ["reports", "citing", "told reporters"]
+        ryder = claim["hops"][2]["speaker"]
+        assert (ryder["role"], ryder["organization"]) == ("spokesman", "Pentagon")
+
+    async def test_the_chain_reads_alike_when_the_reporter_comes_first(self, client: httpx.AsyncClient) -> None:
+        claim = claim_about(await extract(client, NESTED), "Austin initiated the conversation")
+        assert chain_names(claim) == ["Hina", "Reuters", "Patrick Ryder"]
+
+    async def test_according_to_names_the_source(self, client: httpx.AsyncClient) -> None:
+        text = "The talks will resume next week, according to the Russian Defense Ministry."
+        claim = claim_about(await extract(client, text), "The talks will resume next week")
+        assert chain_names(claim) == ["Russian Defense Ministry"]
+
+    async def test_a_quote_split_by_its_cue_is_one_quote(self, client: httpx.AsyncClient) -> None:
+        text = "“We will not back down,” Zakharova said. “The answer will come.”"
+        body = await extract(client, text)
+        [claim] = [c for c in body["claims"] if "We will not back down" in c["claim"]["text"]]
+        assert claim["claim"]["kind"] == "quote"
+        assert chain_names(claim) == ["Zakharova"]
+
+    async def test_he_is_the_speaker_named_before(self, client: httpx.AsyncClient) -> None:
+        text = (
+            "Governor Mikhail Razvozhayev said that five people were killed in the attack. "
+            "He said that more than 100 others were injured."
+        )
+        body = await extract(client, text)
+        claim = claim_about(body, "more than 100 others were injured")
+        assert chain_names(claim) == ["Mikhail Razvozhayev"]
+        assert claim["hops"][0]["speaker"]["resolved_from"] == "coreference"
+
+
+class TestAnonymousSpeakers:
+    async def test_pentagon_sources_are_unnamed_speakers_of_the_pentagon(self, client: httpx.AsyncClient) -> None:
+        text = "Pentagon sources said that the strike had been planned for weeks."
+        claim = claim_about(await extract(client, text), "the strike had been planned for weeks")
+        speaker = claim["hops"][-1]["speaker"]
+        assert speaker["anonymous"] is True
+        assert speaker["organization"] == "Pentagon"
+        assert claim["claim"]["chain"][-1]["source"]["kind"] == "anonymous"
+
+    async def test_a_spokesman_who_declined_to_be_named_is_unnamed(self, client: httpx.AsyncClient) -> None:
+        text = (
+            "A spokesman for the National Security Council who declined to be named said that the call "
+            "had been requested by Moscow."
+        )
+        claim = claim_about(await extract(client, text), "the call had been requested by Moscow")
+        speaker = claim["hops"][-1]["speaker"]
+        assert speaker["anonymous"] is True
+        assert speaker["organization"] == "National Security Council"
+        assert speaker["role"] == "spokesman"
+
+
+class TestSpeakerLinking:
+    async def test_seeded_speakers_are_proposed_by_id(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        await seeds.load(conn)
+        claim = claim_about(await extract(client, SEED_SENTENCE), "Austin initiated the conversation")
+        proposed = [hop["source"] for hop in claim["hops"]]
+        assert [p["match"] for p in proposed] == ["stored", "stored", "stored"]
+        assert [p["id"] for p in proposed] == [
+            str(seeds.seed_id("source", key)) for key in ("hina", "reuters", "ryder")
+        ]
+        assert claim["hops"][2]["on_behalf_of"]["name"] == "Pentagon"
+        assert claim["claim"]["chain"][2] == {
+            "cue": "told reporters",
+            "source_id": str(seeds.seed_id("source", "ryder")),
+            "source": None,
+            "role": "spokesman",
+            "upstream_claim_id": None,
+        }
+
+    async def test_two_stored_sources_of_one_name_are_candidates_never_a_guess(self, client: httpx.AsyncClient) -> None:
+        await create_source(client, {"name": "Patrick Ryder", "kind": "person", "description": "the general"})
+        await create_source(client, {"name": "Patrick Ryder", "kind": "person", "description": "a namesake"})
+        claim = claim_about(await extract(client, SEED_SENTENCE), "Austin initiated the conversation")
+        proposed = claim["hops"][2]["source"]
+        assert proposed["match"] == "ambiguous"
+        assert proposed["id"] is None
+        assert {c["description"] for c in proposed["candidates"]} == {"the general", "a namesake"}
+
+    async def test_an_unknown_speaker_is_a_new_source(self, client: httpx.AsyncClient) -> None:
+        claim = claim_about(await extract(client, SEED_SENTENCE), "Austin initiated the conversation")
+        proposed = claim["hops"][2]["source"]
+        assert proposed["match"] == "new"
+        assert proposed["new"]["name"] == "Patrick Ryder"
+        assert proposed["new"]["kind"] == "person"
+        assert proposed["new"]["affiliations"][0]["organization"]["name"] == "Pentagon"
+
+
+class TestContract:
+    async def test_every_span_is_its_text_in_code_points(self, client: httpx.AsyncClient) -> None:
+        text = "🗞️ Ξ — " + SEED_SENTENCE + "\n\n“It was a 😀 call,” 𝒜lice Smith said."
+        body = await extract(client, text)
+        spans = []
+        for attribution in body["attributions"]:
+            spans += [attribution["cue"], attribution["content"], *attribution["content_parts"]]
+            spans += [attribution["source"]] if attribution["source"] else []
+        for claim in body["claims"]:
+            spans.append(claim["content"])
+            for hop in claim["hops"]:
+                spans += [hop["cue_span"]] + ([hop["source_span"]] if hop["source_span"] else [])
+        assert len(spans) > 10
+        for span in spans:
+            assert text[span["start"] : span["end"]] == span["text"]
+
+    async def test_parents_come_before_their_children(self, client: httpx.AsyncClient) -> None:
+        body = await extract(client, NESTED)
+        ids = [a["id"] for a in body["attributions"]]
+        assert ids == list(range(len(ids)))
+        assert any(a["parent_id"] is not None for a in body["attributions"])
+        for attribution in body["attributions"]:
+            assert attribution["parent_id"] is None or attribution["parent_id"] < attribution["id"]
+
+    async def test_extracting_stores_nothing(self, client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+        before = await conn.fetchval("SELECT (SELECT count(*) FROM claims) + (SELECT count(*) FROM sources)")
+        await extract(client, SEED_SENTENCE)
+        after = await conn.fetchval("SELECT (SELECT count(*) FROM claims) + (SELECT count(*) FROM sources)")
+        assert after == before
+
+    async def test_a_proposed_body_stores_as_is(self, client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+        await seeds.load(conn)
+        claim = claim_about(
+            await extract(client, SEED_SENTENCE, appeared_in={"title": "US and Russian defense ministers speak"}),
+            "Austin initiated the conversation",
+        )
+        created = await client.post("/claims", json=claim["claim"])
+        assert created.status_code == 201, created.text
+        trace = (await client.get(f"/claims/{created.json()['id']}/trace")).json()
+        assert trace["origin"]["source"]["name"] == "Patrick Ryder"
+        assert trace["origin"]["on_behalf_of"]["name"] == "Pentagon"
+        assert trace["claim"]["appeared_in"]["title"] == "US and Russian defense ministers speak"
+
+    async def test_reads_need_no_key(self, anonymous_client: httpx.AsyncClient) -> None:
+        assert (await anonymous_client.post("/extract", json={"text": SEED_SENTENCE})).status_code == 200
+
+    async def test_the_documented_example_is_what_the_model_answers(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        await seeds.load(conn)
+        body = await extract(client, SEED_SENTENCE)
+        if os.environ.get("PROVENANCE_RECORD_EXAMPLES"):  # after a new model: record, then `make openapi`
+            EXAMPLE_FILE.write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        assert json.loads(EXAMPLE_FILE.read_text(encoding="utf-8")) == body
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"text": ""}, "text"),
+            ({"text": "   \n\t "}, "text"),
+            ({"text": "a" * 100_001}, "text"),
+            ({"text": SEED_SENTENCE, "language": "fr"}, "language"),
+            ({"text": SEED_SENTENCE, "appeared_in": {"title": 5}}, "appeared_in.title"),
+            ({"text": SEED_SENTENCE, "store": True}, "store"),
+            ({}, "text"),
+        ],
+    )
+    async def test_is_a_422_naming_the_field(self, client: httpx.AsyncClient, body: dict[str, Any], field: str) -> None:
+        response = await client.post("/extract", json=body)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert field in response.text
+
+    async def test_a_text_without_attributions_proposes_nothing(self, client: httpx.AsyncClient) -> None:
+        body = await extract(client, "The sky over Sevastopol was clear on Sunday.")
+        assert body["claims"] == []

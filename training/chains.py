@@ -1,0 +1,106 @@
+"""Chain-exact and origin accuracy on the nested gold set (``tests/extract_gold/``, its README defines them).
+
+Each gold claim is matched to the proposed claim whose content overlaps it most (one to one,
+greedy, largest overlap first; an overlap must cover at least half of the shorter of the two).
+A hop matches when the proposed speaker's name folds to one of the gold hop's ``names`` (or to its
+last word: the gold lists "Donald Trump" and "Trump" alike), or, for an anonymous gold hop, when the
+proposed speaker is unnamed too. A gold claim without a match counts as wrong on both measures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from service.domain.names import name_key
+from service.extraction.extractor import Extractor
+from service.extraction.proposals import ClaimDraft, HopDraft, drafts, speakers_of
+from service.extraction.tagger import MODEL_DIR
+from training import corpus
+
+GOLD = Path(__file__).resolve().parents[1] / "tests" / "extract_gold"
+
+
+def gold_files() -> list[Path]:
+    """The gold set's files whose article is at hand, seed first."""
+    found = []
+    for path in sorted(GOLD.glob("*.json"), key=lambda p: (not p.name.startswith("seed"), p.name)):
+        try:
+            corpus.locate(json.loads(path.read_text(encoding="utf-8"))["article"])
+        except FileNotFoundError:
+            continue
+        found.append(path)
+    return found
+
+
+def article_text(gold: dict[str, Any]) -> str:
+    """The text a gold file's offsets refer to."""
+    return corpus.locate(gold["article"]).read_text(encoding="utf-8")
+
+
+def hop_matches(hop: HopDraft, gold: dict[str, Any]) -> bool:
+    """Whether a proposed hop names the gold hop's speaker."""
+    if gold.get("anonymous"):
+        return hop.speaker.anonymous
+    keys = {name_key(n) for n in gold["names"]}
+    name = hop.speaker.name
+    return name_key(name) in keys or (not hop.speaker.anonymous and name_key(name.split()[-1]) in keys)
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def match(proposed: list[ClaimDraft], gold: list[dict[str, Any]]) -> dict[int, ClaimDraft]:
+    """Gold claim index -> the proposed claim matched to it."""
+    pairs = []
+    for g, claim in enumerate(gold):
+        for p, draft in enumerate(proposed):
+            shared = _overlap((claim["start"], claim["end"]), (draft.content.start, draft.content.end))
+            shorter = min(claim["end"] - claim["start"], draft.content.end - draft.content.start)
+            if shared and shared * 2 >= shorter:
+                pairs.append((shared, g, p))
+    pairs.sort(reverse=True)
+    taken_g: dict[int, ClaimDraft] = {}
+    taken_p: set[int] = set()
+    for _, g, p in pairs:
+        if g not in taken_g and p not in taken_p:
+            taken_g[g] = proposed[p]
+            taken_p.add(p)
+    return taken_g
+
+
+def score_chains(model_dir: Path = MODEL_DIR, files: list[Path] | None = None) -> dict[str, Any]:
+    """Chain-exact and origin accuracy over the gold set, overall, for PolNeAR's articles and for the seed."""
+    extractor = Extractor(model_dir)
+    totals = {"all": [0, 0, 0, 0], "polnear": [0, 0, 0, 0], "seed": [0, 0, 0, 0], "nested": [0, 0, 0, 0]}
+    for path in files or gold_files():
+        gold = json.loads(path.read_text(encoding="utf-8"))
+        text = article_text(gold)
+        nodes = extractor.attributions(extractor.tagger.parse(text))
+        proposed = drafts(text, nodes, speakers_of(nodes, extractor.tagger.inflected))
+        matched = match(proposed, gold["claims"])
+        group = "seed" if gold["article"].startswith("seed/") else "polnear"
+        for g, claim in enumerate(gold["claims"]):
+            draft = matched.get(g)
+            exact = origin = False
+            if draft is not None:
+                origin = hop_matches(draft.hops[-1], claim["chain"][-1])
+                exact = len(draft.hops) == len(claim["chain"]) and all(
+                    hop_matches(h, gh) for h, gh in zip(draft.hops, claim["chain"], strict=True)
+                )
+            keys = ["all", group] + (["nested"] if len(claim["chain"]) > 1 else [])
+            for key in keys:
+                totals[key][0] += 1
+                totals[key][1] += exact
+                totals[key][2] += origin
+                totals[key][3] += draft is not None
+    result: dict[str, Any] = {}
+    for key, (n, exact, origin, found) in totals.items():
+        prefix = "" if key == "all" else f"{key}_"
+        result[f"{prefix}claims"] = n
+        result[f"{prefix}found"] = round(found / n, 3) if n else 0.0
+        result[f"{prefix}chain_exact"] = round(exact / n, 3) if n else 0.0
+        result[f"{prefix}origin"] = round(origin / n, 3) if n else 0.0
+    return result
