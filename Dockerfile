@@ -18,6 +18,8 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY service/ service/
 COPY alembic/ alembic/
 COPY seeds/ seeds/
+# The attribution model POST /extract reads with (service/extraction/tagger.py finds it beside the package).
+COPY models/ models/
 # Editable, from /app: service/migrations.py and service/seeds.py find alembic/ and seeds/ beside
 # the package's folder, so the package must be imported from /app/service, not site-packages.
 RUN pip install --no-deps -e .

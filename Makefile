@@ -33,13 +33,15 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-deps:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
-## The benchmark (bench/README.md): 10,000 and 1,000,000 claims; figures to bench/results/ and bench/README.md.
+## The benchmark (bench/README.md): 10,000 and 1,000,000 claims, then extraction; figures to bench/results/ and bench/README.md.
 bench: install bench-deps
 	$(BIN)/python -m bench.run --claims 10000 --claims 1000000 --profile
+	$(BIN)/python -m bench.extraction
 
 ## The same on 2,000 claims, a few seconds a scenario: fails on errors, never on speed (CI).
 bench-smoke: install bench-deps
 	$(BIN)/python -m bench.run --smoke
+	$(BIN)/python -m bench.extraction --smoke
 
 ## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver).
 bench-deps:
@@ -59,8 +61,8 @@ eval-extract-sample: install
 	$(BIN)/python -m training.evaluate --sample --floor models/attribution-en/scores.json
 
 lint: install
-	$(BIN)/ruff format --check service tests alembic bench
-	$(BIN)/ruff check service tests alembic bench
+	$(BIN)/ruff format --check service tests alembic bench training
+	$(BIN)/ruff check service tests alembic bench training
 	$(BIN)/mypy
 
 ## Lint the committed OpenAPI document with Spectral (ruleset spectral:oas): no error allowed.

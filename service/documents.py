@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from service.model import Affiliation, AppearedInOut, Claim, Hop, Retraction, Source, SourceSummary
+from service.model import Affiliation, AppearedInOut, Claim, Hop, Made, Retraction, Source, SourceSummary
 
 
 def appeared_in(record: Mapping[str, Any]) -> AppearedInOut:
@@ -19,6 +19,12 @@ def appeared_in(record: Mapping[str, Any]) -> AppearedInOut:
         outlet=record["outlet"],
         published_at=record["published_at"],
     )
+
+
+def made(record: Mapping[str, Any]) -> Made:
+    """How a claim was made, from a claim row."""
+    model = record["extracted_by"]
+    return Made(method="extraction" if model else "by hand", model=model, accepted_by=record["accepted_by"])
 
 
 def claim(record: Mapping[str, Any]) -> Claim:
@@ -39,6 +45,7 @@ def claim(record: Mapping[str, Any]) -> Claim:
             if record["status"] == "retracted"
             else None
         ),
+        made=made(record),
     )
 
 

@@ -288,6 +288,17 @@ class AppearedIn(Base):
         check_moments(published_at=self.published_at)
 
 
+ExtractedBy = Annotated[
+    str,
+    Meta(
+        pattern=rf"^[a-z0-9][a-z0-9.-]{{0,99}}{END}",
+        description="The extraction model whose proposal this is, as `POST /extract` names it in `model`; "
+        "leave it out for a claim written by hand.",
+        examples=["attribution-en-1.0.0"],
+    ),
+]
+
+
 class HopIn(Base):
     """One hop of a chain: a source by `source_id` or inline `source` (not both), and its cue. Only a
     hop linking an upstream claim may leave out its source."""
@@ -343,6 +354,7 @@ class ClaimIn(Base):
         default_factory=AppearedIn
     )
     stated_at: Annotated[AwareDateTime, Meta(description="When the origin said it, if known.")] | None = None
+    extracted_by: ExtractedBy | None = None
 
     def __post_init__(self) -> None:
         check_moments(stated_at=self.stated_at)
@@ -368,6 +380,20 @@ class AppearedInOut(Out):
     published_at: Annotated[datetime, Meta(description="When the piece was published.")] | None
 
 
+class Made(Out):
+    """How a claim came to be stored: written by hand, or extracted from an article and accepted."""
+
+    method: Annotated[
+        Literal["by hand", "extraction"],
+        Meta(description="`extraction` when it was stored from a `POST /extract` proposal, else `by hand`."),
+    ]
+    model: Annotated[str | None, Meta(description="The extraction model and version, for an extracted claim.")]
+    accepted_by: Annotated[
+        str | None,
+        Meta(description="The name of the API key that stored it (`seed` for seeded claims); null if none was."),
+    ]
+
+
 class Claim(Out):
     """A stored claim with its own chain and its traced origin."""
 
@@ -384,6 +410,7 @@ class Claim(Out):
     retraction: (
         Annotated[Retraction, Meta(description="Why and when the claim was retracted; null while it is active.")] | None
     )
+    made: Annotated[Made, Meta(description="How it was made: by hand, or extracted by which model; who stored it.")]
 
 
 class ClaimState(Out):
@@ -414,6 +441,7 @@ class ClaimSummary(Out):
     appeared_in: Annotated[AppearedInOut, Meta(description="The published piece it appeared in.")]
     stated_at: Annotated[datetime, Meta(description="When the origin said it, if known.")] | None
     status: ClaimStatusField
+    made: Annotated[Made, Meta(description="How it was made: by hand, or extracted by which model; who stored it.")]
 
 
 class PathHop(Out):
@@ -985,8 +1013,8 @@ class ProposedSource(Out):
             "sources may be meant (`candidates`, never guessed); `new`: none, and `new` is the source to create."
         ),
     ]
-    id: Annotated[SourceId | None, Meta(description="The stored source, when `match` is `stored`.")] = None
-    score: Annotated[float | None, Meta(ge=0, le=1, description="How well its name matched (1: exactly).")] = None
+    id: Annotated[SourceId, Meta(description="The stored source, when `match` is `stored`.")] | None = None
+    score: Annotated[float, Meta(ge=0, le=1, description="How well its name matched (1: exactly).")] | None = None
     candidates: Annotated[
         list[Source], Meta(description="The stored sources it may be, best first, when `match` is `ambiguous`.")
     ] = msgspec.field(default_factory=list)
@@ -1012,8 +1040,8 @@ class ProposedHop(Out):
     attribution_id: Annotated[int, Meta(ge=0, description="The attribution of `attributions` it comes from.")]
     source_span: Annotated[TextSpan | None, Meta(description="The source's words in the text.")]
     cue_span: Annotated[TextSpan, Meta(description="The cue's words in the text.")]
-    speaker: Speaker
-    source: ProposedSource
+    speaker: Annotated[Speaker, Meta(description="Who speaks at this hop, as the text names them.")]
+    source: Annotated[ProposedSource, Meta(description="The stored source proposed for the speaker.")]
     on_behalf_of: Annotated[
         SourceSummary | None,
         Meta(description="The stored organization the speaker speaks for: the text's, else a stored affiliation."),

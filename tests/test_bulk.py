@@ -242,13 +242,14 @@ async def _seed_with_upstream_links(url: str) -> None:
 
 
 def _portable(trace: dict[str, Any]) -> dict[str, Any]:
-    """A trace without what a rebuilt database may number differently: source ids, relations."""
+    """A trace without what a rebuilt database may number differently: source ids, relations, and who
+    stored each claim (the importer, there)."""
 
     def summary(source: dict[str, Any] | None) -> tuple[str, str] | None:
         return (source["name"], source["kind"]) if source else None
 
     return {
-        "claim": trace["claim"],
+        "claim": {**trace["claim"], "made": {**trace["claim"]["made"], "accepted_by": None}},
         "path": [(summary(h["source"]), h["cue"], h["role"], h["claim_id"]) for h in trace["path"]],
         "origin": (
             summary(trace["origin"]["source"]),

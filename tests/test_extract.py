@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -11,8 +14,9 @@ import httpx
 import pytest
 
 from service import seeds
+from service.domain import extraction
 from service.api.extract import EXAMPLE_FILE, EXAMPLE_TEXT
-from tests.conftest import create_source
+from tests.conftest import ADMIN_KEY_NAME, create_source
 
 SEED_SENTENCE = EXAMPLE_TEXT
 NESTED = (
@@ -71,6 +75,20 @@ class TestNestedChains:
         claim = claim_about(body, "more than 100 others were injured")
         assert chain_names(claim) == ["Mikhail Razvozhayev"]
         assert claim["hops"][0]["speaker"]["resolved_from"] == "coreference"
+
+    async def test_a_role_or_a_surname_alone_is_the_speaker_named_before(self, client: httpx.AsyncClient) -> None:
+        text = (
+            "Russian Foreign Ministry spokeswoman Maria Zakharova said that the talks had failed. "
+            "The spokeswoman added that Moscow would respond. "
+            "Zakharova said that the embassy had been told."
+        )
+        body = await extract(client, text)
+        for words in ("Moscow would respond", "the embassy had been told"):
+            claim = claim_about(body, words)
+            assert chain_names(claim) == ["Maria Zakharova"]
+            assert claim["hops"][0]["speaker"]["resolved_from"] == "coreference"
+        first = claim_about(body, "the talks had failed")["hops"][0]["speaker"]
+        assert (first["role"], first["organization"]) == ("spokeswoman", "Russian Foreign Ministry")
 
 
 class TestAnonymousSpeakers:
@@ -207,6 +225,125 @@ class TestBadInput:
         assert response.headers["content-type"].startswith("application/problem+json")
         assert field in response.text
 
+    @pytest.mark.parametrize(
+        "text",
+        [
+            '“”“”""',
+            "said said said, according to according to, citing citing.",
+            "\u0000\u200b\ufeff said",
+            "مرحبا قال المتحدث",
+            "x" * 20_000,
+            ", Hina reports, citing Reuters.",
+            "He said. She said. They said that.",
+            "\n\n\nA said B\n\n“",
+        ],
+    )
+    async def test_odd_text_is_read_without_error(self, client: httpx.AsyncClient, text: str) -> None:
+        body = await extract(client, text)
+        for attribution in body["attributions"]:
+            assert text[attribution["cue"]["start"] : attribution["cue"]["end"]] == attribution["cue"]["text"]
+
     async def test_a_text_without_attributions_proposes_nothing(self, client: httpx.AsyncClient) -> None:
         body = await extract(client, "The sky over Sevastopol was clear on Sunday.")
         assert body["claims"] == []
+
+
+class TestHowClaimsWereMade:
+    async def test_an_accepted_proposal_records_its_model_and_key(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        await seeds.load(conn)
+        body = await extract(client, SEED_SENTENCE)
+        proposal = claim_about(body, "Austin initiated the conversation")
+        created = (await client.post("/claims", json=proposal["claim"])).json()
+        made = {"method": "extraction", "model": body["model"], "accepted_by": ADMIN_KEY_NAME}
+        assert created["made"] == made
+        assert (await client.get(f"/claims/{created['id']}")).json()["made"] == made
+        assert (await client.get(f"/claims/{created['id']}/trace")).json()["claim"]["made"] == made
+        prov = (await client.get(f"/claims/{created['id']}/prov")).json()
+        entity = prov["entity"][f"claim:{created['id']}"]
+        assert entity["provenance:madeBy"] == "extraction"
+        assert entity["provenance:extractionModel"] == body["model"]
+        assert entity["provenance:acceptedBy"] == ADMIN_KEY_NAME
+
+    async def test_a_claim_written_by_hand_says_so(self, client: httpx.AsyncClient) -> None:
+        body = {
+            "text": "Austin called",
+            "kind": "paraphrase",
+            "chain": [{"source": {"name": "Hina", "kind": "outlet"}, "cue": "reports"}],
+        }
+        created = (await client.post("/claims", json=body)).json()
+        assert created["made"] == {"method": "by hand", "model": None, "accepted_by": ADMIN_KEY_NAME}
+        prov = (await client.get(f"/claims/{created['id']}/prov")).json()
+        assert prov["entity"][f"claim:{created['id']}"]["provenance:madeBy"] == "by hand"
+
+    async def test_a_malformed_model_name_is_a_422(self, client: httpx.AsyncClient) -> None:
+        body = {
+            "text": "Austin called",
+            "kind": "paraphrase",
+            "chain": [{"source": {"name": "Hina", "kind": "outlet"}, "cue": "reports"}],
+            "extracted_by": "Attribution EN!",
+        }
+        response = await client.post("/claims", json=body)
+        assert response.status_code == 422
+        assert "extracted_by" in response.text
+
+    async def test_the_import_refuses_a_line_claiming_extraction(self, client: httpx.AsyncClient) -> None:
+        line = {
+            "text": "Austin called",
+            "kind": "paraphrase",
+            "chain": [{"source": {"name": "Hina", "kind": "outlet"}, "cue": "reports"}],
+            "extracted_by": "attribution-en-1.0.0",
+        }
+        response = await client.post(
+            "/claims/import", content=json.dumps(line) + "\n", headers={"content-type": "application/x-ndjson"}
+        )
+        report = response.json()
+        assert (report["imported"], report["failed"]) == (0, 1)
+        assert "extracted_by" in json.dumps(report["failures"][0])
+
+
+class TestCommandLine:
+    def run(self, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "DATABASE_URL": database_url}
+        command = [sys.executable, "-m", "service.cli", "extract", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+    async def test_prints_each_files_proposals(self, app: Any, database_url: str, tmp_path: Path) -> None:
+        article = tmp_path / "article.txt"
+        article.write_text(SEED_SENTENCE + "\n", encoding="utf-8")
+        done = self.run(database_url, str(article))
+        assert done.returncode == 0, done.stderr
+        assert (
+            "Hina (new) [reports] -> Reuters (new) [citing] -> Patrick Ryder (new) [told reporters; spokesman]"
+            in done.stdout
+        )
+        as_json = json.loads(self.run(database_url, "--json", str(article)).stdout)
+        assert as_json["file"] == str(article)
+        assert chain_names(claim_about(as_json, "Austin initiated")) == ["Hina", "Reuters", "Patrick Ryder"]
+
+    async def test_stores_those_sure_enough_through_the_rules_of_post_claims(
+        self, app: Any, conn: asyncpg.Connection, database_url: str, tmp_path: Path
+    ) -> None:
+        article = tmp_path / "article.txt"
+        article.write_text(SEED_SENTENCE + "\nThe sky was clear, Zakharova said, maybe.\n", encoding="utf-8")
+        done = self.run(database_url, str(article), "--store", "--min-confidence", "0.99", "--actor", "desk-anna")
+        assert done.returncode == 0, done.stderr
+        rows = await conn.fetch(
+            "SELECT text, extracted_by, accepted_by FROM claim_documents WHERE text LIKE 'Austin initiated%'"
+        )
+        assert [(r["extracted_by"], r["accepted_by"]) for r in rows] == [(extraction.model_name(), "desk-anna")]
+        assert "stored 1 claim(s)" in done.stderr
+
+    async def test_store_without_a_threshold_is_refused(self, database_url: str, tmp_path: Path) -> None:
+        article = tmp_path / "article.txt"
+        article.write_text(SEED_SENTENCE, encoding="utf-8")
+        done = self.run(database_url, str(article), "--store")
+        assert done.returncode != 0
+        assert "--min-confidence" in done.stderr
+
+    def test_a_missing_file_is_one_line_not_a_traceback(self, database_url: str, tmp_path: Path) -> None:
+        done = self.run(database_url, str(tmp_path / "missing.txt"))
+        assert done.returncode == 1
+        assert "Traceback" not in done.stderr
+        assert "missing.txt" in done.stderr

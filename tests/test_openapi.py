@@ -21,7 +21,7 @@ DOCUMENT: dict[str, Any] = json.loads(COMMITTED.read_text(encoding="utf-8"))
 SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]
 
 # The verbs of operation ids: verbNoun in camelCase, e.g. createClaim, listClaims, traceClaim.
-VERBS = ("create", "list", "get", "update", "trace", "retract", "merge", "draw", "verify", "import")
+VERBS = ("create", "list", "get", "update", "trace", "retract", "merge", "draw", "verify", "import", "extract")
 OPERATION_ID = re.compile(rf"^(?:{'|'.join(VERBS)})(?:[A-Z][a-z0-9]*)+$")
 
 # The answers an integrator reads first: their 2xx JSON responses carry examples.

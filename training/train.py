@@ -2,7 +2,7 @@
 
 1. The parser: spaCy's ``spacy train`` on UD English EWT (``training/parser.cfg``: tagger and
    dependency parser on a small CNN, seed 0), with spaCy's lookup lemmatizer
-   (``spacy-lookups-data``) added; about 20 minutes on two cores.
+   (``spacy-lookups-data``) and its punctuation sentencizer added; about 20 minutes on two cores.
 2. The cue lexicon: how often each lemma is (part of) a cue in PolNeAR's training articles.
 3. The tagger: a CRF (``python-crfsuite``, L-BFGS, deterministic) labelling each token of a
    paragraph as source, cue or content (BIO), trained on PolNeAR's training articles parsed by (1).
@@ -36,7 +36,7 @@ from training.parsed import parse_all
 
 EWT = corpus.DATA / "ud-english-ewt"
 CONFIG = Path(__file__).with_name("parser.cfg")
-CRF_PARAMS = {"c1": 0.05, "c2": 0.01, "max_iterations": 150, "feature.possible_transitions": True}
+CRF_PARAMS = {"c1": 0.1, "c2": 0.01, "max_iterations": 200, "feature.possible_transitions": True}
 SEED = 15
 
 
@@ -57,6 +57,10 @@ def train_parser(out: Path) -> None:
         )  # fmt: skip
         nlp = spacy.load(work / "out" / "model-best")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"}).initialize()
+    # Sentences end at their punctuation, not where the parser guesses (it cut "..., Hina reports, citing
+    # Reuters." off its sentence); the parser keeps boundaries set before it.
+    nlp.add_pipe("sentencizer", before="parser")
+    nlp.add_pipe("opening_quotes_open_sentences", after="sentencizer")
     shutil.rmtree(out, ignore_errors=True)
     nlp.to_disk(out)
 
@@ -101,6 +105,32 @@ def train_tagger(
     return sequences
 
 
+VERSION = "1.0.0"
+
+
+def write_meta(out: Path, articles: int, paragraphs: int, parser_seconds: float, seconds: float) -> None:
+    """The model's card in machine form: name, version, what it was trained on and under which terms."""
+    parser_meta = json.loads((out / "parser" / "meta.json").read_text(encoding="utf-8"))
+    meta = {
+        "name": "attribution-en",
+        "version": VERSION,
+        "language": "en",
+        "pipeline": ["spaCy tagger and parser (UD English EWT)", "lookup lemmatizer", "CRF tagger (PolNeAR)"],
+        "parser": {
+            "config": "training/parser.cfg",
+            "seed": 0,
+            "ewt_dev": {k: round(parser_meta["performance"][k], 4) for k in ("tag_acc", "dep_uas", "dep_las")},
+        },
+        "tagger": {"crf": CRF_PARAMS, "articles": articles, "paragraphs": paragraphs},
+        "data": {
+            "UD_English-EWT": "commit 15d613d, CC BY-SA 4.0 (the parser is shared alike)",
+            "PolNeAR": "1.0.0, commit c3eee83, train compartment; its authors state no data licence",
+        },
+        "seconds": {"parser": round(parser_seconds), "all": round(seconds)},
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
@@ -137,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         f"parser {parser_seconds:.0f} s; tagger on {len(train_items)} articles ({sequences} paragraphs); "
         f"{seconds:.0f} s in all"
     )
+    if not args.holdout:
+        write_meta(args.out, len(train_items), sequences, parser_seconds, seconds)
     if args.holdout:
         from training.evaluate import score_polnear
 

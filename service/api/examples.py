@@ -31,6 +31,7 @@ from service.model import (
     ClaimState,
     ClaimSummary,
     Hop,
+    Made,
     NetworkLink,
     Origin,
     PathHop,
@@ -260,6 +261,8 @@ _APPEARED_IN = AppearedInOut(
     url=None, title=HEADLINE, author=None, outlet=None, published_at=datetime(2024, 6, 25, 18, 30, tzinfo=UTC)
 )
 
+# Stored by hand with the key of the README's first five minutes.
+MADE = Made(method="by hand", model=None, accepted_by="me")
 CLAIM = Claim(
     id=CLAIM_ID,
     text=CLAIM_TEXT,
@@ -275,6 +278,7 @@ CLAIM = Claim(
     created_at=STORED_AT,
     status="active",
     retraction=None,
+    made=MADE,
 )
 
 RELATION = Relation(
@@ -296,6 +300,7 @@ TRACE = Trace(
         appeared_in=_APPEARED_IN,
         stated_at=None,
         status="active",
+        made=MADE,
     ),
     path=[
         PathHop(position=i, source=source, cue=cue, role=role, claim_id=CLAIM_ID)

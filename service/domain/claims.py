@@ -147,7 +147,7 @@ def claim_row(own: Mapping[str, Any], origin: UUID, relays: list[UUID]) -> Claim
 @retrying
 async def create(
     conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None, actor: str | None = None
-) -> asyncpg.Record:
+) -> dict[str, Any]:
     """Store a claim with its chain and any sources it creates, and its first revision, all or nothing.
 
     Returns the claim's document as stored (``repositories.claims.documents``), read before commit.
@@ -162,7 +162,10 @@ async def create(
             "stated_at": claim.stated_at,
         }
         claim_id = await repo.insert(conn, claim_row(own, origin, relays), id=id, hops=hops)
+        if claim.extracted_by is not None:
+            await repo.set_extracted_by(conn, claim_id, claim.extracted_by)
         [document] = await repo.documents(conn, [claim_id])
         created = snapshot(documents.claim(document))
         await record(conn, claim_id, number=1, action="create", changes=created, actor=actor)
-        return document
+        # Read before its first revision was written: who accepted it is that revision's actor.
+        return {**document, "accepted_by": actor}

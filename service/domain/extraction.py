@@ -184,6 +184,7 @@ async def extract(conn: asyncpg.Connection, body: ExtractIn) -> Extraction:
             chain=hops_in[:16],
             language=body.language,
             appeared_in=body.appeared_in or AppearedIn(),
+            extracted_by=model_name(),
         )
         claims.append(
             ProposedClaim(

@@ -31,6 +31,8 @@ class ClaimLine(ClaimIn):
     """One NDJSON line: a ``POST /claims`` body, with the claim's ``id`` when it comes from an export."""
 
     id: Id | None = None
+    # The import stores claims as made by hand: an extracted claim goes through POST /claims, which records its model.
+    extracted_by: None = None
 
 
 class LineFailure(NamedTuple):

@@ -8,7 +8,9 @@ The document is built from the trace (``traces.trace``), never from a second wal
 - hop ``i`` ``wasDerivedFrom`` hop ``i + 1``, so the derivations walk from the outermost reporter
   (hop 0) to the origin. When the traced claim is a quote, each is a quotation (PROV-DM writes
   ``wasQuotedFrom`` as a derivation with ``prov:type`` ``prov:Quotation``).
-- each stored claim on the path is an entity, ``claim:<id>``, with its text and where it appeared,
+- each stored claim on the path is an entity, ``claim:<id>``, with its text, where it appeared and
+  how it was made (``provenance:madeBy``: by hand or extraction, its ``extractionModel`` and the key
+  that stored it, ``acceptedBy``),
   and the hop that stands for it is ``specializationOf`` it: hop 0 for the traced claim, and for an
   upstream claim the hop linking to it (the upstream claim's own first hop names the same source
   and is not repeated in the path). Specialization, not derivation, keeps the walk one line.
@@ -91,6 +93,11 @@ def _claim_entity(claim: ClaimSummary | Claim) -> Attributes:
     for key, moment in (("publishedAt", appeared.published_at), ("statedAt", claim.stated_at)):
         if moment is not None:
             attributes[f"provenance:{key}"] = _moment(moment)
+    attributes["provenance:madeBy"] = claim.made.method
+    if claim.made.model is not None:
+        attributes["provenance:extractionModel"] = claim.made.model
+    if claim.made.accepted_by is not None:
+        attributes["provenance:acceptedBy"] = claim.made.accepted_by
     return attributes
 
 

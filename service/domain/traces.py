@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from service.documents import appeared_in
+from service.documents import appeared_in, made
 from service.domain.names import fold
 from service.errors import InvalidInput, NotFound
 from service.model import (
@@ -110,6 +110,7 @@ def trace_from_record(record: asyncpg.Record) -> Trace:
             appeared_in=appeared_in(record),
             stated_at=record["stated_at"],
             status=record["status"],
+            made=made(record),
         ),
         path=path,
         origin=origin,

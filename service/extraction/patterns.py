@@ -61,7 +61,7 @@ def _segments(sentence: Span) -> list[list[Token]]:
             segments.append([])
         else:
             segments[-1].append(token)
-    while segments and segments[-1] and segments[-1][-1].is_punct and segments[-1][-1].text in ".!?":
+    while segments and segments[-1] and segments[-1][-1].is_punct:
         segments[-1] = segments[-1][:-1]
     return [s for s in segments if s]
 

@@ -105,7 +105,10 @@ def group(doc: Doc, spans: Sequence[TokenSpan]) -> list[Grouped]:
     sentence_of = {token.i: sent.start for sent in doc.sents for token in sent}
     for span in spans:
         if span.kind == "CON":
-            best = min(cues, key=lambda g: span.gap(g.cue))
+            # A cue of a sentence the content touches first ("“A,” she said. “B,” she said."), else the nearest.
+            touched = {sentence_of[i] for i in range(span.start, span.end)}
+            candidates = [g for g in cues if sentence_of[g.cue.start] in touched] or cues
+            best = min(candidates, key=lambda g: span.gap(g.cue))
             if span.gap(best.cue) <= CONTENT_REACH:
                 best.contents.append(span)
         elif span.kind == "SRC":
@@ -120,4 +123,37 @@ def group(doc: Doc, spans: Sequence[TokenSpan]) -> list[Grouped]:
                 best.source = span
     for grouped in cues:
         grouped.contents = _keep_contents(doc, grouped.cue, grouped.contents)
+    taken = {
+        i
+        for g in cues
+        for span in [g.cue, *g.contents, *([g.source] if g.source else [])]
+        for i in range(span.start, span.end)
+    }
+    for grouped in cues:
+        if not grouped.contents and grouped.source is not None:
+            rest = _rest_of_sentence(doc, grouped, taken)
+            if rest is not None:
+                grouped.contents = [rest]
     return cues
+
+
+def _rest_of_sentence(doc: Doc, grouped: Grouped, taken: set[int]) -> TokenSpan | None:
+    """The content the tagger left unmarked around a cue with a source: the rest of its sentence.
+
+    "Cook said Carter stopped the practice": after the cue when the sentence goes on there, else
+    before its source ("Carter stopped the practice, Cook said"), without the punctuation around.
+    """
+    assert grouped.source is not None
+    sentence = doc[grouped.cue.start].sent
+    parts = (grouped.cue, grouped.source)
+    after = max(p.end for p in parts)
+    before = min(p.start for p in parts)
+    spans = [(after, sentence.end), (sentence.start, before)]
+    for start, end in spans:
+        while start < end and (doc[start].is_punct or doc[start].is_space):
+            start += 1
+        while end > start and (doc[end - 1].is_punct or doc[end - 1].is_space) and doc[end - 1].text not in "”\"'":
+            end -= 1
+        if end - start >= 3 and not any(i in taken for i in range(start, end)):
+            return TokenSpan("CON", start, end, grouped.cue.confidence)
+    return None

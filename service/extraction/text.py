@@ -9,6 +9,25 @@ from dataclasses import dataclass
 from spacy.language import Language
 from spacy.tokens import Doc
 
+OPENING_QUOTES = frozenset('“«„‘"')
+
+
+@Language.component("opening_quotes_open_sentences")
+def opening_quotes_open_sentences(doc: Doc) -> Doc:
+    """Start a sentence at the opening quotation mark the sentencizer left at the end of the one before.
+
+    spaCy's sentencizer keeps every punctuation mark after a full stop with its sentence, so in
+    ``Reuters. “It was short,” he said`` the quotation mark would end the first sentence.
+    """
+    for token in doc[1:]:
+        nxt = token.nbor() if token.i + 1 < len(doc) else None
+        if nxt is not None and nxt.is_sent_start and token.text in OPENING_QUOTES and not token.is_sent_start:
+            if token.whitespace_ == "" and token.nbor(-1).whitespace_:
+                token.is_sent_start = True
+                nxt.is_sent_start = False
+    return doc
+
+
 PARAGRAPH = re.compile(r"[^\n]+")
 
 

@@ -48,6 +48,8 @@ SELECT c.origin_source_id, c.relay_source_ids, h.source_id AS first_source_id
  WHERE c.id = $1
 """
 
+SET_EXTRACTED_BY = "UPDATE claims SET extracted_by = $2 WHERE id = $1"
+
 CLAIM_DOCUMENTS = """
 SELECT d.* FROM claim_documents d JOIN unnest($1::uuid[]) WITH ORDINALITY AS k(id, n) ON k.id = d.id
  ORDER BY k.n
@@ -176,6 +178,11 @@ async def lock_chains(conn: asyncpg.Connection, *, shared: bool) -> None:
 async def exists(conn: asyncpg.Connection, claim_id: UUID) -> bool:
     """Whether a claim is stored under ``claim_id``."""
     return bool(await conn.fetchval(CLAIM_EXISTS, claim_id))
+
+
+async def set_extracted_by(conn: asyncpg.Connection, claim_id: UUID, model: str) -> None:
+    """Record the extraction model a claim was stored from (in the caller's transaction)."""
+    await conn.execute(SET_EXTRACTED_BY, claim_id, model)
 
 
 async def documents(conn: asyncpg.Connection, ids: Sequence[UUID]) -> list[asyncpg.Record]:
