@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from service import seeds
-from service.domain import extraction
 from service.api.extract import EXAMPLE_FILE, EXAMPLE_TEXT
+from service.domain import extraction
 from tests.conftest import ADMIN_KEY_NAME, create_source
 
 SEED_SENTENCE = EXAMPLE_TEXT

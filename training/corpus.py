@@ -31,9 +31,13 @@ def use(root: Path) -> None:
 
 def locate(relative: str) -> Path:
     """A file named relative to the data folder (``polnear/dev/...``) or beside it (``seed/...``)."""
+    path = Path(relative)
+    # PolNeAR keeps its texts under text/: "polnear/dev/x.txt" is polnear/dev/text/x.txt.
+    candidates = [path, path.parent / "text" / path.name]
     for base in (DATA, DATA.parent):
-        if (base / relative).exists():
-            return base / relative
+        for candidate in candidates:
+            if (base / candidate).exists():
+                return base / candidate
     raise FileNotFoundError(f"{relative} is neither in {DATA} nor beside it")
 
 

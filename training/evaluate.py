@@ -89,7 +89,8 @@ def run(model: Path) -> dict[str, Any]:
     started = time.monotonic()
     items = corpus.articles("dev")
     polnear = score_polnear(model, items)
-    print(f"PolNeAR dev from {corpus.DATA}: {len(items)} articles, {polnear['gold']} gold and "
+    where = "the committed sample" if corpus.DATA == corpus.SAMPLE else "the shared corpora"
+    print(f"PolNeAR dev, {where}: {len(items)} articles, {polnear['gold']} gold and "
           f"{polnear['predicted']} predicted top-level attributions")  # fmt: skip
     print(table(polnear))
     chains = score_chains(model)

@@ -7,10 +7,11 @@ by the words and commas of one sentence, and take precedence over the tagger in 
   after the content, the last outermost; "citing", "quoting" relay for the one before them;
 - leading: ``Hina reports, citing Reuters, that Ryder told reporters CONTENT``: each reporter
   names the next, the content last; "that" may introduce each;
-- ``According to X, CONTENT`` and ``CONTENT, according to X``.
+- ``According to X, CONTENT`` and ``CONTENT, according to X``;
+- ``A spokesman ... who declined to be named said CONTENT``: a source that says it goes unnamed.
 
-A shape is read only when it chains (two hops or more) or uses "according to", "citing" or
-"quoting": a plain "X said Y" is the tagger's.
+A shape is read only when it chains (two hops or more), uses "according to", "citing" or
+"quoting", or names an unnamed source: a plain "X said Y" is the tagger's.
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ AUDIENCE = frozenset({"reporters", "journalists", "media", "press", "lawmakers",
 CUE_TAILS = (("in", "a", "statement"), ("in", "a", "briefing"), ("on", "twitter"), ("on", "telegram"))
 SEPARATORS = frozenset({",", "—", "–", ";", ":"})
 MAX_SOURCE_TOKENS = 10
+# A source that says it is unnamed ("a spokesman ... who declined to be named") may run longer.
+ANONYMITY = (
+    "declined to be named", "declined to be identified", "asked not to be named", "asked not to be identified",
+    "on condition of anonymity", "not authorized to speak", "not authorised to speak", "requested anonymity",
+)  # fmt: skip
+MAX_UNNAMED_SOURCE_TOKENS = 25
+
+
+def _unnamed(tokens: list[Token]) -> bool:
+    """Whether the words say their speaker goes unnamed."""
+    text = " ".join(t.lower_ for t in tokens)
+    return any(phrase in text for phrase in ANONYMITY)
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,8 @@ def _span(kind: str, tokens: list[Token]) -> TokenSpan:
 
 def _source(tokens: list[Token]) -> bool:
     """Whether tokens can be a source: a short noun phrase with a noun or pronoun in it."""
-    return 0 < len(tokens) <= MAX_SOURCE_TOKENS and any(t.tag_.startswith(("NN", "PRP")) for t in tokens)
+    limit = MAX_UNNAMED_SOURCE_TOKENS if _unnamed(tokens) else MAX_SOURCE_TOKENS
+    return 0 < len(tokens) <= limit and any(t.tag_.startswith(("NN", "PRP")) for t in tokens)
 
 
 def _reporter(segment: list[Token]) -> Hop | None:
@@ -106,7 +120,7 @@ def _reporter(segment: list[Token]) -> Hop | None:
 def _leading(tokens: list[Token]) -> tuple[Hop, list[Token]] | None:
     """ "SOURCE CUE [that] REST": the hop and the rest, when the tokens open so."""
     words = [t.lower_ for t in tokens]
-    for at in range(1, min(len(tokens), MAX_SOURCE_TOKENS + 1)):
+    for at in range(1, min(len(tokens), MAX_UNNAMED_SOURCE_TOKENS + 1)):
         if words[at] in REPORTING and _source(tokens[:at]):
             end = _cue_end(tokens, at)
             rest = tokens[end:]
@@ -169,6 +183,7 @@ def read(sentence: Span) -> Chain | None:
             continue
         doc = sentence.doc
         marked = any(doc[h.cue.start].lower_ in RELAYS | {"according"} for h in chain.hops)
-        if len(chain.hops) >= 2 or marked:
+        unnamed = any(h.source and _unnamed(list(doc[h.source.start : h.source.end])) for h in chain.hops)
+        if len(chain.hops) >= 2 or marked or unnamed:
             return chain
     return None

@@ -21,10 +21,10 @@ def opening_quotes_open_sentences(doc: Doc) -> Doc:
     """
     for token in doc[1:]:
         nxt = token.nbor() if token.i + 1 < len(doc) else None
-        if nxt is not None and nxt.is_sent_start and token.text in OPENING_QUOTES and not token.is_sent_start:
-            if token.whitespace_ == "" and token.nbor(-1).whitespace_:
-                token.is_sent_start = True
-                nxt.is_sent_start = False
+        opens = token.text in OPENING_QUOTES and token.whitespace_ == "" and bool(token.nbor(-1).whitespace_)
+        if nxt is not None and nxt.is_sent_start and opens and not token.is_sent_start:
+            token.is_sent_start = True
+            nxt.is_sent_start = False
     return doc
 
 
