@@ -31,6 +31,9 @@ from service.domain import keys
 from service.settings import Settings
 
 ADMIN_KEY_NAME = "tests-admin"
+READING_POSTS = {"/extract"}
+"""POSTs that store nothing (reading an article's attributions): reads, declared and guarded as such, with
+no Idempotency-Key (nothing to replay)."""
 """The key the ``client`` fixture sends: the actor of every write it makes."""
 
 TABLES = ", ".join(

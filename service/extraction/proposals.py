@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass, field
 
+from spacy.tokens import Span
+
 from service.domain.names import name_key
 from service.extraction.extractor import Node
 from service.extraction.features import CLOSING_QUOTES, OPENING_QUOTES, STRAIGHT_QUOTES, quote_states
@@ -20,6 +22,7 @@ from service.extraction.speakers import Coreference, Speaker
 from service.extraction.tagger import CharSpan
 
 QUOTES = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
+SUBJECTS = frozenset({"nsubj", "nsubj:pass"})
 # An attribution whose nested attributions cover this share of its content's words says nothing more.
 WRAPPED_SHARE = 0.8
 
@@ -71,18 +74,40 @@ def _words(node: Node, spans: list[tuple[int, int]]) -> int:
 
 
 def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> dict[int, Speaker | None]:
-    """Each attribution's speaker, pronouns and short forms resolved in the order the text names them."""
+    """Each attribution's speaker, pronouns and short forms resolved in the order the text names them.
+
+    Where the text marks no source ("Putin ..., praising Kerry's efforts"), the speaker is the
+    subject the parse gives the cue's clause or the clause above it.
+    """
     coreference = Coreference(inflected)
-    order = sorted(
-        (n for n in nodes if n.source_tokens is not None),
-        key=lambda n: (n.paragraph.start, n.source_tokens.start if n.source_tokens else 0),
-    )
     found: dict[int, Speaker | None] = {n.id: None for n in nodes}
-    for node in order:
-        assert node.source_tokens is not None
-        span = node.paragraph.doc[node.source_tokens.start : node.source_tokens.end]
-        found[node.id] = coreference.resolve(span)
+    spans: list[tuple[tuple[int, int], int, Span]] = []
+    for node in nodes:
+        doc = node.paragraph.doc
+        if node.source_tokens is not None:
+            span: Span | None = doc[node.source_tokens.start : node.source_tokens.end]
+        else:
+            span = implicit_subject(node)
+        if span is not None:
+            spans.append(((node.paragraph.start, span.start), node.id, span))
+    for _, node_id, span in sorted(spans, key=lambda item: (item[0], item[1])):
+        found[node_id] = coreference.resolve(span)
     return found
+
+
+def implicit_subject(node: Node) -> Span | None:
+    """The subject the parse gives the cue's clause, or the clause above it, when the text marks no source."""
+    doc = node.paragraph.doc
+    verb = doc[node.cue_tokens.start]
+    for _ in range(4):
+        subjects = [c for c in verb.children if c.dep_ in SUBJECTS]
+        if subjects:
+            subject = subjects[0]
+            return doc[subject.left_edge.i : subject.right_edge.i + 1]
+        if verb.head.i == verb.i:
+            return None
+        verb = verb.head
+    return None
 
 
 def _same(a: Speaker, b: Speaker) -> bool:

@@ -35,7 +35,10 @@ FIRST_PERSON = frozenset({"i", "we", "me", "us", "my", "our"})
 TITLES = WORDS["titles"]
 ORGANIZATION_WORDS = WORDS["organization_words"]
 OUTLET_WORDS = WORDS["outlet_words"]
+# Nouns that describe one person: "the New York billionaire" refers back to someone named.
+PERSON_NOUNS = WORDS["person_nouns"]
 NAME_TAGS = frozenset({"NNP", "NNPS"})
+QUANTIFIERS = frozenset({"many", "some", "several", "most", "few", "other", "others", "both", "all", "more"})
 COMMON_TAGS = frozenset({"NN", "NNS"})
 
 
@@ -56,7 +59,7 @@ def _trim(tokens: list[Token]) -> list[Token]:
     """Without leading determiners and possessives, trailing punctuation, or a relative clause."""
     cut: list[Token] = []
     for token in tokens:
-        if token.lower_ in {"who", "which", "that", ","} and cut:
+        if token.lower_ in {"who", "which", "that", ",", "("} and cut:
             break
         cut.append(token)
     while cut and (cut[0].tag_ in {"DT", "PRP$", "POS"} or cut[0].is_punct):
@@ -88,7 +91,12 @@ def _capitalized(token: Token, inflected: Container[str]) -> bool:
     if not (token.text[:1].isupper() and any(c.isalpha() for c in token.text)):
         return False
     if token.is_sent_start and token.tag_ not in NAME_TAGS:
-        return token.lower_ not in inflected and token.lower_ not in TITLES
+        # Opening a sentence, a capital says nothing: a noun the tagger did not call proper is a name only
+        # if it is no common word ("Hina" may be tagged NN; "Officials", "Many", "Fifty" are not names),
+        # an adjective only before a name ("Russian Foreign Ministry").
+        if token.tag_ == "JJ" and token.lower_ not in QUANTIFIERS and token.i + 1 < len(token.doc):
+            return token.nbor().text[:1].isupper()
+        return token.tag_ in COMMON_TAGS and token.lower_ not in inflected and token.lower_ not in TITLES
     return True
 
 
@@ -110,16 +118,22 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     if len(tokens) == 1 and tokens[0].lower_ in PRONOUNS:
         return PRONOUNS[tokens[0].lower_]
     # "a spokesman for the National Security Council": the organization follows "for", "of", "at".
+    # "Sen. Susan Collins of Maine": the speaker before it. But "Former Secretary of State ... Hillary
+    # Clinton" names her at its end: a title before "of" and a name at the end keep the span whole.
     organization = None
     for i, token in enumerate(tokens):
         if token.lower_ in {"for", "of", "at", "from", "with"} and i > 0:
             after = _trim(tokens[i + 1 :])
-            if after and any(_capitalized(t, inflected) for t in after):
+            titled = tokens[i - 1].lower_ in TITLES and tokens[i - 1].is_title and _name_part(tokens[-1], inflected)
+            if after and any(_capitalized(t, inflected) for t in after) and not titled:
                 organization = _text(after)
                 tokens = tokens[:i]
             break
     head = tokens[-1]
     words = {t.lower_.strip(".") for t in tokens}
+    if len(tokens) == 1 and head.tag_ in {"NNPS", "NNS"} and head.lower_ not in OUTLET_WORDS:
+        # "Republicans", "Democrats": a group, not someone named.
+        return Speaker(name=head.text, kind="anonymous", anonymous=True)
     if _name_part(head, inflected):
         institutional = ORGANIZATION_WORDS | OUTLET_WORDS
         all_names = all(_capitalized(t, inflected) or not t.is_alpha or t.tag_ in {"IN", "CC"} for t in tokens)
@@ -166,6 +180,9 @@ class Coreference:
 
     def resolve(self, span: Span) -> Speaker | None:
         """The speaker a source span means, looking back when it only refers; None when nothing fits."""
+        antecedent = _antecedent(span)
+        if antecedent is not None:
+            return self.resolve(antecedent)
         found = read(span, self.inflected)
         if found is None:
             return None
@@ -186,11 +203,32 @@ class Coreference:
             for earlier in reversed(self.seen):
                 if not earlier.anonymous and earlier.role and found.role.split()[-1] in earlier.role.split():
                     return replace(earlier, via="coreference")
+        if found.anonymous and _definite_singular(span):
+            # "the Russian leader", "the New York billionaire": news names a person, then describes them.
+            for earlier in reversed(self.seen):
+                if earlier.kind == "person" and not earlier.anonymous:
+                    return replace(earlier, via="coreference")
         if not found.anonymous and found.kind == "person" and " " not in found.name:
             # A surname alone: the last person whose name ends with it.
             for earlier in reversed(self.seen):
                 if earlier.kind == "person" and earlier.name.split()[-1].lower() == found.name.lower():
                     return replace(earlier, via="coreference", role=found.role or earlier.role)
-        if not found.anonymous:
-            self.seen.append(found)
+        self.seen.append(found)
         return found
+
+
+def _antecedent(span: Span) -> Span | None:
+    """For a relative pronoun ("who said"), the noun phrase it stands for, as the parse attaches it."""
+    if len(span) != 1 or span[0].lower_ not in {"who", "which", "that"}:
+        return None
+    clause = span[0].head
+    if not clause.dep_.startswith("acl") or clause.head.i >= span[0].i:
+        return None
+    noun = clause.head
+    return noun.doc[noun.left_edge.i : noun.i + 1]
+
+
+def _definite_singular(span: Span) -> bool:
+    """Whether a source is a definite description of one person ("the Russian leader")."""
+    words = [t for t in span if not t.is_punct]
+    return len(words) >= 2 and words[0].lower_ == "the" and words[-1].lower_ in PERSON_NOUNS
