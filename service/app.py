@@ -31,6 +31,7 @@ from service.api.trace import trace_statement
 from service.db import pool_lifespan, provide_connection
 from service.domain.traces import StemStatistics
 from service.errors import Moved, moved_handler, problem_details_config
+from service.pages.routes import template_config, ui_router
 from service.sealing import sealer_lifespan, wake_after_write
 from service.settings import Settings
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             trace_statement,
             AuditController,
             HealthController,
+            ui_router(),
         ],
         dependencies={
             "conn": Provide(provide_connection),
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[ProblemDetailsPlugin(problem_details_config()), DescribedStructSchemaPlugin()],
         exception_handlers={Moved: moved_handler},
         openapi_config=openapi_config(),
+        template_config=template_config(),
         state=State({"settings": settings}),
     )
     every_method_in_allow(app)

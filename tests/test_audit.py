@@ -338,10 +338,10 @@ async def test_concurrent_writers_leave_the_log_contiguous_and_linear(roomy_app:
 
 
 async def stored_counts(conn: asyncpg.Connection) -> tuple[int, int]:
-    """How many entries are sealed in the log and how many wait to be."""
-    sealed = await conn.fetchval("SELECT count(*) FROM audit_log")
-    pending = await conn.fetchval("SELECT count(*) FROM audit_pending")
-    return sealed, pending
+    """How many entries are sealed in the log and how many wait to be, read in one snapshot: read apart, an
+    entry the sealer moved between the two reads was counted in neither."""
+    row = await conn.fetchrow("SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM audit_pending)")
+    return row[0], row[1]
 
 
 async def until_sealed(conn: asyncpg.Connection, entries: int, seconds: float = 5.0) -> None:

@@ -134,12 +134,16 @@ def test_documented_prov_json_has_the_fields_the_service_encodes(documented: typ
     assert shape(documented) == shape(encoded)
 
 
+# Routes that are not API operations: the interactive docs, and the workspace's pages (`/` sends a browser there).
+WORKSPACE_PATHS = ("/schema", "/ui")
+
+
 async def test_live_routes_are_the_documented_operations(app: Litestar) -> None:
     live = {
         (route.path.replace(":str", ""), method.lower())
         for route in app.routes
         for method in getattr(route, "methods", ())
-        if method not in {"HEAD", "OPTIONS"} and not route.path.startswith("/schema")
+        if method not in {"HEAD", "OPTIONS"} and not route.path.startswith(WORKSPACE_PATHS) and route.path != "/"
     }
     documented = {(path, method) for path, method, _ in operations(DOCUMENT)}
     assert live == documented

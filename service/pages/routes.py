@@ -1,0 +1,190 @@
+"""``/ui/``: find who said it, a claim, a source. Pages render the domain's own answers (the Structs the
+JSON API returns), never the API over HTTP; they work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Request, Router, get
+from litestar.datastructures import ResponseHeader
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import Parameter
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from litestar.template.config import TemplateConfig
+
+from service import documents
+from service.api.params import ClaimIdPath, SourceIdPath
+from service.db import Conn
+from service.domain import history, relations, reviews, traces
+from service.domain.drawing import draw_trace
+from service.domain.ids import path_id
+from service.errors import InvalidInput, NotFound, ProvenanceError
+from service.model import Claim, Trace
+from service.repositories import claims as claims_repo
+from service.repositories import sources as sources_repo
+from service.repositories.claims import ClaimFilters
+from service.settings import AppSettings
+
+HERE = Path(__file__).parent
+PAGE_SIZE = 10
+MAX_MATCHES = 50
+# Pages load only what the app serves itself; no inline script, ever. The chain drawing is inline
+# SVG with presentation attributes only, so styles need no exception either.
+SECURITY_HEADERS = [
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+]
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """Jinja2 over ``templates/``, autoescaping everything."""
+
+    def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.autoescape = True
+        engine.engine.filters["drawing"] = drawing
+
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=configure)
+
+
+def drawing(trace: Trace) -> str:
+    """The trace's SVG without its XML declaration, to sit inside the page (it escapes its own text)."""
+    from markupsafe import Markup
+
+    svg = draw_trace(trace)
+    return Markup(svg.split("?>", 1)[1] if svg.startswith("<?xml") else svg)
+
+
+@get("/", include_in_schema=False, opt={"scope": "public"})
+async def root(request: Request[Any, Any, Any]) -> Redirect:
+    """A browser asking for ``/`` gets the workspace; anything else, a 404 pointing at the API's docs."""
+    if request.accept.best_match(["text/html", "application/json"]) == "text/html":
+        return Redirect("/ui/", status_code=HTTP_303_SEE_OTHER)
+    raise NotFoundException("nothing here: the API is described at /schema, the workspace is at /ui/")
+
+
+@get("/", name="find")
+async def find(
+    conn: Conn,
+    settings: AppSettings,
+    statement: Annotated[str | None, Parameter(max_length=2000)] = None,
+    page: Annotated[int, Parameter(ge=1, le=MAX_MATCHES // PAGE_SIZE)] = 1,
+    include_retracted: Annotated[bool, Parameter(description="Also match retracted claims.")] = False,
+) -> Template:
+    """The search page: a statement in, its best matches out, each with its chain drawn."""
+    context: dict[str, Any] = {"statement": statement or "", "page": page, "include_retracted": include_retracted}
+    if statement and statement.strip():
+        try:
+            matches = await traces.trace_statement(
+                conn, statement, page * PAGE_SIZE + 1, settings.trace_max_depth, include_retracted=include_retracted
+            )
+        except InvalidInput as problem:
+            context["error"] = problem.detail
+            matches = []
+        context["matches"] = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        context["more"] = len(matches) > page * PAGE_SIZE and page < MAX_MATCHES // PAGE_SIZE
+        context["first_rank"] = (page - 1) * PAGE_SIZE + 1
+    return Template(template_name="find.html", context=context, headers=_headers())
+
+
+@get("/claims/{claim_id:str}", name="claim")
+async def claim(conn: Conn, settings: AppSettings, claim_id: ClaimIdPath) -> Template:
+    """A claim: where it appeared, its chain, origin, upstream claims, relations, reviews and revisions."""
+    cid = _id(claim_id)
+    records = await claims_repo.documents(conn, [cid])
+    if not records:
+        raise NotFound(f"no claim has the id {claim_id!r}")
+    stored: Claim = documents.claim(records[0])
+    trace = await traces.trace(conn, cid, settings.trace_max_depth)
+    upstream_ids = list(dict.fromkeys(UUID(hop.claim_id) for hop in trace.path if hop.claim_id != stored.id))
+    upstream = [documents.claim(r) for r in await claims_repo.documents(conn, upstream_ids)] if upstream_ids else []
+    context = {
+        "claim": stored,
+        "trace": trace,
+        "upstream": upstream,
+        "relations": await relations.of_claim(conn, cid),
+        "reviews": await reviews.of_claim(conn, cid),
+        "revisions": await history.revisions(conn, cid),
+    }
+    return Template(template_name="claim.html", context=context, headers=_headers())
+
+
+@get("/sources/{source_id:str}", name="source")
+async def source(
+    conn: Conn,
+    source_id: SourceIdPath,
+    originated_page: Annotated[int, Parameter(ge=1, le=100)] = 1,
+    relayed_page: Annotated[int, Parameter(ge=1, le=100)] = 1,
+) -> Template | Redirect:
+    """A source: its names, affiliations, the claims it originated and relayed (paged)."""
+    sid = _id(source_id)
+    records = await sources_repo.documents(conn, [sid])
+    if not records:
+        raise NotFound(f"no source has the id {source_id!r}")
+    if records[0]["merged_into"] is not None:
+        survivor = await sources_repo.survivor(conn, sid)
+        return Redirect(f"/ui/sources/{survivor}", status_code=HTTP_303_SEE_OTHER)
+    context = {
+        "source": documents.source(records[0]),
+        "originated": await _claims(conn, ClaimFilters(origin=sid), originated_page),
+        "relayed": await _claims(conn, ClaimFilters(via=sid), relayed_page),
+        "originated_page": originated_page,
+        "relayed_page": relayed_page,
+    }
+    return Template(template_name="source.html", context=context, headers=_headers())
+
+
+async def _claims(conn: Conn, filters: ClaimFilters, page: int) -> dict[str, Any]:
+    """One page of a source's claims, newest first (keyset pages walked from the newest), and whether more follow."""
+    before: int | None = None
+    for _ in range(page - 1):
+        records = await claims_repo.page(conn, filters, before_seq=before, limit=PAGE_SIZE + 1)
+        if len(records) <= PAGE_SIZE:
+            return {"items": [], "more": False}
+        before = records[PAGE_SIZE - 1]["seq"]
+    records = await claims_repo.page(conn, filters, before_seq=before, limit=PAGE_SIZE + 1)
+    return {"items": [documents.claim(r) for r in records[:PAGE_SIZE]], "more": len(records) > PAGE_SIZE}
+
+
+def _id(value: str) -> UUID:
+    return path_id(value, "id")
+
+
+def _headers() -> dict[str, str]:
+    return {header.name: str(header.value) for header in SECURITY_HEADERS}
+
+
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template:
+    """A page's problem as a page: what went wrong, in words, with the status it is."""
+    if isinstance(exc, ProvenanceError):
+        status, detail = exc.status, exc.detail
+    elif isinstance(exc, HTTPException):
+        status, detail = exc.status_code, exc.detail
+    else:
+        raise exc
+    return Template(
+        template_name="error.html", context={"status": status, "detail": detail}, status_code=status, headers=_headers()
+    )
+
+
+def ui_router() -> Router:
+    """Every page under ``/ui/``, and its stylesheet under ``/ui/static/``: reads, outside the API's document."""
+    static = create_static_files_router(path="/ui/static", directories=[HERE / "static"], opt={"scope": "public"})
+    pages = Router(
+        "/ui",
+        route_handlers=[find, claim, source],
+        include_in_schema=False,
+        opt={"scope": "read"},
+        exception_handlers={ProvenanceError: error_page, HTTPException: error_page},
+    )
+    return Router("/", route_handlers=[pages, static, root], include_in_schema=False)

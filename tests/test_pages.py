@@ -1,0 +1,201 @@
+"""The workspace under ``/ui/``: pages rendered by the app from the domain's answers, and read in a real browser."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
+
+from service import seeds
+from tests.conftest import claim_body, create_claim, hop, inline, serving
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+RYDER = str(seeds.seed_id("source", "ryder"))
+SEEDED_CLAIM = "628da9bb-78db-5b7e-81c0-506713da09c8"
+
+
+async def page(client: httpx.AsyncClient, path: str, status: int = 200) -> str:
+    response = await client.get(path, headers={"Accept": "text/html"})
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    return response.text
+
+
+@pytest.fixture
+async def seeded(conn: asyncpg.Connection) -> None:
+    await seeds.load(conn)
+
+
+class TestStack:
+    async def test_a_browser_asking_for_the_root_is_sent_to_the_workspace(
+        self, anonymous_client: httpx.AsyncClient
+    ) -> None:
+        response = await anonymous_client.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert (response.status_code, response.headers["location"]) == (303, "/ui/")
+
+    async def test_a_client_asking_for_json_at_the_root_gets_a_problem(
+        self, anonymous_client: httpx.AsyncClient
+    ) -> None:
+        response = await anonymous_client.get("/", headers={"Accept": "application/json"})
+        assert response.status_code == 404
+        assert "/schema" in response.json()["detail"]
+
+    async def test_pages_forbid_inline_scripts_and_share_one_layout(self, anonymous_client: httpx.AsyncClient) -> None:
+        response = await anonymous_client.get("/ui/")
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert '<link rel="stylesheet" href="/ui/static/style.css">' in response.text
+        assert "<script" not in response.text
+        css = await anonymous_client.get("/ui/static/style.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+    async def test_pages_are_not_part_of_the_api_document(self, anonymous_client: httpx.AsyncClient) -> None:
+        document = (await anonymous_client.get("/schema/openapi.json")).json()
+        assert not [path for path in document["paths"] if path == "/" or path.startswith("/ui")]
+
+
+@pytest.mark.usefixtures("seeded")
+class TestFind:
+    async def test_matches_come_ranked_with_score_origin_and_chain(self, anonymous_client: httpx.AsyncClient) -> None:
+        html = await page(anonymous_client, "/ui/?statement=Austin+initiated+the+call")
+        first = html.index("Austin initiated the conversation")
+        assert html.index("score 0.84") < first
+        assert f'href="/ui/sources/{RYDER}">Patrick Ryder</a>' in html
+        assert "as spokesman" in html and ">Pentagon</a>" in html
+        assert html.count("<svg") >= 1
+        assert 'value="Austin initiated the call"' in html
+
+    async def test_an_anonymous_origin_is_marked(self, anonymous_client: httpx.AsyncClient) -> None:
+        html = await page(anonymous_client, "/ui/?statement=Pentagon+sources+Ukraine+targets")
+        assert "anonymous source" in html
+
+    async def test_a_statement_without_letters_is_explained_beside_the_field(
+        self, anonymous_client: httpx.AsyncClient
+    ) -> None:
+        html = await page(anonymous_client, "/ui/?statement=%21%21%21")
+        assert 'class="field-error" id="statement-error"' in html
+        assert 'aria-invalid="true"' in html
+
+    async def test_retracted_claims_are_hidden_unless_asked(
+        self, client: httpx.AsyncClient, anonymous_client: httpx.AsyncClient
+    ) -> None:
+        created = await create_claim(client, claim_body("Zebras voted in Sevastopol", hop(inline("Hina", "outlet"))))
+        state = await client.get(f"/claims/{created['id']}/status")
+        retracted = await client.post(
+            f"/claims/{created['id']}/retract",
+            json={"reason": "never happened"},
+            headers={"If-Match": state.headers["etag"]},
+        )
+        assert retracted.status_code == 200, retracted.text
+        assert "Zebras voted" not in await page(anonymous_client, "/ui/?statement=zebras+voted")
+        shown = await page(anonymous_client, "/ui/?statement=zebras+voted&include_retracted=true")
+        assert "Zebras voted" in shown and "retracted" in shown
+
+    async def test_pages_of_matches_follow_each_other(
+        self, client: httpx.AsyncClient, anonymous_client: httpx.AsyncClient
+    ) -> None:
+        for n in range(12):
+            await create_claim(client, claim_body(f"Walruses counted {n} times", hop(inline("Hina", "outlet"))))
+        first = await page(anonymous_client, "/ui/?statement=walruses+counted")
+        assert first.count('class="match"') == 10
+        assert 'rel="next" href="/ui/?statement=walruses%20counted&amp;page=2"' in first
+        second = await page(anonymous_client, "/ui/?statement=walruses+counted&page=2")
+        assert second.count('class="match"') == 2
+        assert '<ol class="matches" start="11">' in second
+
+
+@pytest.mark.usefixtures("seeded")
+class TestClaimAndSource:
+    async def test_a_claim_shows_its_chain_relations_revisions_and_exports(
+        self, anonymous_client: httpx.AsyncClient, conn: asyncpg.Connection
+    ) -> None:
+        contradicted = await conn.fetchval(
+            "SELECT subject_id FROM claim_links WHERE type = 'contradicts' ORDER BY subject_id LIMIT 1"
+        )
+        html = await page(anonymous_client, f"/ui/claims/{contradicted}")
+        assert 'class="side-by-side relation-contradicts"' in html
+        assert "<strong>create</strong>" in html
+        assert f'href="/claims/{contradicted}/claimreview"' in html and f'href="/claims/{contradicted}/prov"' in html
+        assert "<svg" in html
+
+    async def test_a_retracted_claim_says_so_first(self, client: httpx.AsyncClient) -> None:
+        created = await create_claim(client, claim_body("Bears spoke", hop(inline("Hina", "outlet"))))
+        state = await client.get(f"/claims/{created['id']}/status")
+        await client.post(
+            f"/claims/{created['id']}/retract", json={"reason": "a joke"}, headers={"If-Match": state.headers["etag"]}
+        )
+        html = await page(client, f"/ui/claims/{created['id']}")
+        assert html.index('role="alert"') < html.index("<h1")
+        assert "a joke" in html
+
+    async def test_text_is_escaped_everywhere(self, client: httpx.AsyncClient) -> None:
+        body = claim_body('<script>alert("x")</script> said the parrot', hop(inline("<b>Polly</b>", "person")))
+        created = await create_claim(client, body)
+        for path in (f"/ui/claims/{created['id']}", "/ui/?statement=parrot", f"/ui/sources/{created['origin']['id']}"):
+            html = await page(client, path)
+            assert "<script>" not in html and "<b>Polly</b>" not in html
+            assert "&lt;b&gt;Polly&lt;/b&gt;" in html
+
+    async def test_a_source_shows_names_affiliations_and_its_claims(self, anonymous_client: httpx.AsyncClient) -> None:
+        html = await page(anonymous_client, f"/ui/sources/{RYDER}")
+        assert "<h1>Patrick Ryder</h1>" in html
+        assert "Pat Ryder" in html and ">Pentagon</a>, spokesman" in html
+        assert "Austin initiated the conversation" in html
+
+    async def test_an_unknown_claim_is_a_404_page(self, anonymous_client: httpx.AsyncClient) -> None:
+        html = await page(anonymous_client, "/ui/claims/00000000-0000-4000-8000-000000000000", status=404)
+        assert "<h1>Not found</h1>" in html
+
+    async def test_a_malformed_id_is_a_page_too(self, anonymous_client: httpx.AsyncClient) -> None:
+        html = await page(anonymous_client, "/ui/sources/not-an-id", status=404)
+        assert 'class="field-error"' in html
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make test-deps` (installs Debian's chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def served(database_url: str, tmp_path: Any) -> Iterator[str]:
+    """The app served on the test database, freshly seeded."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    with serving("--migrate", "--seed", env=env) as base:
+        yield base
+
+
+def test_a_fact_checker_finds_a_claim_and_follows_it_to_its_speaker(browser: Browser, served: str) -> None:
+    for width in (1280, 320):
+        tab = browser.new_page(viewport={"width": width, "height": 900})
+        tab.goto(f"{served}/")
+        expect(tab).to_have_url(re.compile(r"/ui/$"))
+        tab.get_by_label("A statement you read").fill("Austin initiated the call")
+        tab.keyboard.press("Enter")
+        expect(tab).to_have_url(re.compile(r"statement=Austin\+initiated\+the\+call"))
+        tab.get_by_role("link", name=re.compile("^Austin initiated the conversation")).first.click()
+        expect(tab.locator("h1")).to_contain_text("Austin initiated the conversation")
+        expect(tab.locator(".drawing svg")).to_be_visible()
+        tab.locator(".origin").get_by_role("link", name="Patrick Ryder").click()
+        expect(tab.locator("h1")).to_have_text("Patrick Ryder")
+        width_used = tab.evaluate("document.documentElement.scrollWidth")
+        assert width_used <= width, f"the page scrolls sideways at {width} px"
+        tab.close()
