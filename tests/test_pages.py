@@ -156,6 +156,15 @@ class TestClaimAndSource:
         assert "Pat Ryder" in html and ">Pentagon</a>, spokesman" in html
         assert "Austin initiated the conversation" in html
 
+    async def test_a_source_draws_whom_it_cites_and_who_cites_it(self, anonymous_client: httpx.AsyncClient) -> None:
+        reuters = seeds.seed_id("source", "reuters")
+        html = await page(anonymous_client, f"/ui/sources/{reuters}")
+        drawing = html[html.index("<svg") : html.index("</svg>")]
+        assert "Network of Reuters" in drawing
+        assert ">Hina<" in drawing and ">Patrick Ryder<" in drawing
+        assert "1 claim" in drawing
+        assert "is cited by 1 source(s) and cites 2." in drawing
+
     async def test_an_unknown_claim_is_a_404_page(self, anonymous_client: httpx.AsyncClient) -> None:
         html = await page(anonymous_client, "/ui/claims/00000000-0000-4000-8000-000000000000", status=404)
         assert "<h1>Not found</h1>" in html

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from service.model import PathHop, SourceKind, SourceSummary, Trace
+from service.model import PathHop, SourceKind, SourceNetwork, SourceSummary, Trace
 
 WIDTH = 600
 MARGIN = 24
@@ -296,5 +296,74 @@ def draw_trace(trace: Trace) -> str:
         f'<desc id="{ids}-desc">{xml(_describe(trace))}</desc>\n'
         f'<rect x="0.5" y="0.5" width="{WIDTH - 1}" height="{height - 1}" rx="10" fill="#ffffff" stroke="{RULE}"/>\n'
         + "\n".join(drawing.parts)
+        + "\n</svg>\n"
+    )
+
+
+# --- a source's network --------------------------------------------------------------------------
+
+NETWORK_ROW = 50
+NETWORK_BOX_W = 140
+NO_NETWORK = "no claim chains it with another source yet"
+
+
+def _network_box(source: SourceSummary, x: float, y: float, width: float, bold: bool = False) -> str:
+    style = STYLES[source.kind]
+    dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
+    lines = wrap(source.name, width - 16, 13, 2, bold=bold)
+    weight = "600" if bold else "400"
+    height = NETWORK_ROW - 8
+    text_y = y + height / 2 + 5 - (7 if len(lines) == 2 else 0)
+    return (
+        f"<g><title>{xml(source.name)} ({style.label})</title>"
+        f'<rect x="{x:g}" y="{y:g}" width="{width:g}" height="{height}" rx="{min(style.radius, height // 2)}" '
+        f'fill="{style.fill}" stroke="{style.stroke}" stroke-width="{2.5 if bold else 1.5}"{dash}/>'
+        + _text(lines, x + width / 2, text_y, 13, 14, fill=style.ink, text_anchor="middle", font_weight=weight)
+        + "</g>"
+    )
+
+
+def draw_network(network: SourceNetwork) -> str:
+    """Who cites the source (left) and whom it cites (right), each link labelled with its claims."""
+    rows = max(len(network.cites), len(network.cited_by), 1)
+    top = 58
+    height = top + rows * NETWORK_ROW + 30
+    centre_y = top + (rows * NETWORK_ROW) / 2 - NETWORK_ROW / 2
+    left_x, right_x = MARGIN, WIDTH - MARGIN - NETWORK_BOX_W
+    middle_x = (WIDTH - NETWORK_BOX_W) / 2
+    parts = [
+        _text(["CITED BY"], left_x, 36, 11, 0, fill=MUTED, letter_spacing="0.06em"),
+        _text(["CITES"], right_x + NETWORK_BOX_W, 36, 11, 0, fill=MUTED, letter_spacing="0.06em", text_anchor="end"),
+    ]
+    mid_y = centre_y + (NETWORK_ROW - 8) / 2
+    for side, links, x in (("left", network.cited_by, left_x), ("right", network.cites, right_x)):
+        for i, link in enumerate(links):
+            y = top + i * NETWORK_ROW
+            box_mid = y + (NETWORK_ROW - 8) / 2
+            start = x + NETWORK_BOX_W if side == "left" else middle_x + NETWORK_BOX_W
+            end = middle_x if side == "left" else x
+            parts.append(
+                f'<line x1="{start:g}" y1="{(box_mid if side == "left" else mid_y):g}" x2="{end:g}" '
+                f'y2="{(mid_y if side == "left" else box_mid):g}" stroke="{MUTED}" stroke-width="1.2"/>'
+            )
+            label = f"{link.claims} claim" + ("" if link.claims == 1 else "s")
+            parts.append(_network_box(link.source, x, y, NETWORK_BOX_W))
+            label_x = (start + end) / 2
+            label_y = ((box_mid + mid_y) / 2) - 6
+            parts.append(_text([label], label_x, label_y, 11, 0, fill=MUTED, text_anchor="middle"))
+    parts.append(_network_box(network.source, middle_x, centre_y, NETWORK_BOX_W, bold=True))
+    if not network.cites and not network.cited_by:
+        parts.append(_text([NO_NETWORK], WIDTH / 2, height - 14, 12, 0, fill=MUTED, text_anchor="middle"))
+    ids = f"network-{network.source.id}"
+    description = (
+        f"{network.source.name} is cited by {network.cited_by_total} source(s) and cites {network.cites_total}."
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:g}" viewBox="0 0 {WIDTH} {height:g}" '
+        f'role="img" aria-labelledby="{ids}-title {ids}-desc" font-family="{FONT}">\n'
+        f'<title id="{ids}-title">Network of {xml(network.source.name)}</title>\n'
+        f'<desc id="{ids}-desc">{xml(description)}</desc>\n'
+        f'<rect x="0.5" y="0.5" width="{WIDTH - 1}" height="{height - 1:g}" rx="10" fill="#ffffff" stroke="{RULE}"/>\n'
+        + "\n".join(parts)
         + "\n</svg>\n"
     )

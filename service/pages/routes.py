@@ -17,12 +17,13 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from service import documents
 from service.api.params import ClaimIdPath, SourceIdPath
 from service.db import Conn
-from service.domain import history, relations, reviews, traces
-from service.domain.drawing import draw_trace
+from service.domain import history, propagation, relations, reviews, traces
+from service.domain.drawing import draw_network, draw_trace
 from service.domain.ids import path_id
 from service.errors import InvalidInput, NotFound, ProvenanceError
 from service.model import Claim, Trace
@@ -34,6 +35,8 @@ from service.settings import AppSettings
 HERE = Path(__file__).parent
 PAGE_SIZE = 10
 MAX_MATCHES = 50
+# The sources drawn on each side of a source's network.
+NETWORK_LIMIT = 8
 # Pages load only what the app serves itself; no inline script, ever. The chain drawing is inline
 # SVG with presentation attributes only, so styles need no exception either.
 SECURITY_HEADERS = [
@@ -59,8 +62,6 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 def drawing(trace: Trace) -> str:
     """The trace's SVG without its XML declaration, to sit inside the page (it escapes its own text)."""
-    from markupsafe import Markup
-
     svg = draw_trace(trace)
     return Markup(svg.split("?>", 1)[1] if svg.startswith("<?xml") else svg)
 
@@ -136,6 +137,7 @@ async def source(
         return Redirect(f"/ui/sources/{survivor}", status_code=HTTP_303_SEE_OTHER)
     context = {
         "source": documents.source(records[0]),
+        "network": Markup(draw_network(await propagation.network(conn, sid, NETWORK_LIMIT))),
         "originated": await _claims(conn, ClaimFilters(origin=sid), originated_page),
         "relayed": await _claims(conn, ClaimFilters(via=sid), relayed_page),
         "originated_page": originated_page,
