@@ -28,10 +28,12 @@ test: install test-deps
 fuzz: install
 	$(BIN)/python tests/fuzz/run.py
 
-## What tests need beyond Python: Debian's headless chromium renders the trace drawing.
+## What tests need beyond Python: Debian's headless chromium (the trace drawing, the workspace's pages) and
+## axe-core from the npm registry (package-lock.json), which the browser tests run in each page.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-deps:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+	test -f node_modules/axe-core/axe.min.js || npm ci --silent --no-audit --no-fund
 
 ## The benchmark (bench/README.md): 10,000 and 1,000,000 claims, then extraction; figures to bench/results/ and bench/README.md.
 bench: install bench-deps

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,6 +17,10 @@ from service import seeds
 from tests.conftest import claim_body, create_claim, hop, inline, serving
 
 CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# 1280 px, the same at 200% zoom (640 CSS px), and a small phone.
+WIDTHS = (1280, 640, 320)
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -208,3 +213,55 @@ def test_a_fact_checker_finds_a_claim_and_follows_it_to_its_speaker(browser: Bro
         width_used = tab.evaluate("document.documentElement.scrollWidth")
         assert width_used <= width, f"the page scrolls sideways at {width} px"
         tab.close()
+
+
+def test_every_page_passes_axe_at_every_width_without_scrolling_sideways(browser: Browser, served: str) -> None:
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make test-deps` (npm ci installs axe-core)")
+    reuters = seeds.seed_id("source", "reuters")
+    contradicted = "72f68e28-c917-57fd-9a45-db2dbbb02b77"
+    pages = [
+        "/ui/?statement=Austin+initiated+the+call",
+        "/ui/?statement=%21",
+        f"/ui/claims/{contradicted}",
+        f"/ui/claims/{SEEDED_CLAIM}",
+        f"/ui/sources/{reuters}",
+        "/ui/claims/00000000-0000-4000-8000-000000000000",
+    ]
+    # The pages allow no script; the audit is injected by the test, so its tab bypasses the policy.
+    context = browser.new_context(bypass_csp=True)
+    try:
+        for width in WIDTHS:
+            tab = context.new_page()
+            tab.set_viewport_size({"width": width, "height": 900})
+            for path in pages:
+                tab.goto(f"{served}{path}")
+                tab.add_script_tag(path=str(AXE))
+                violations = tab.evaluate(
+                    "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
+                    ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
+                    WCAG,
+                )
+                assert violations == [], f"{path} at {width} px: {violations}"
+                assert tab.evaluate("document.documentElement.scrollWidth") <= width, f"{path} scrolls at {width} px"
+            tab.close()
+    finally:
+        context.close()
+
+
+def test_every_action_works_from_the_keyboard(browser: Browser, served: str) -> None:
+    tab = browser.new_page()
+    tab.goto(f"{served}/ui/")
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("document.activeElement.textContent") == "Skip to the content"
+    tab.keyboard.press("Enter")
+    expect(tab).to_have_url(re.compile(r"#main$"))
+    tab.focus("#statement")
+    tab.keyboard.type("Austin initiated the call")
+    tab.keyboard.press("Enter")
+    expect(tab.locator(".match").first).to_be_visible()
+    link = tab.get_by_role("link", name=re.compile("^Austin initiated the conversation")).first
+    link.focus()
+    tab.keyboard.press("Enter")
+    expect(tab.locator("h1")).to_contain_text("Austin initiated the conversation")
+    tab.close()
