@@ -35,15 +35,17 @@ test-deps:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 	test -f node_modules/axe-core/axe.min.js || npm ci --silent --no-audit --no-fund
 
-## The benchmark (bench/README.md): 10,000 and 1,000,000 claims, then extraction; figures to bench/results/ and bench/README.md.
+## The benchmark (bench/README.md): 10,000 and 1,000,000 claims, then extraction and the pages; figures to bench/results/ and bench/README.md.
 bench: install bench-deps
 	$(BIN)/python -m bench.run --claims 10000 --claims 1000000 --profile
 	$(BIN)/python -m bench.extraction
+	$(BIN)/python -m bench.pages
 
 ## The same on 2,000 claims, a few seconds a scenario: fails on errors, never on speed (CI).
 bench-smoke: install bench-deps
 	$(BIN)/python -m bench.run --smoke
 	$(BIN)/python -m bench.extraction --smoke
+	$(BIN)/python -m bench.pages --smoke
 
 ## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver).
 bench-deps:
