@@ -14,7 +14,6 @@ import functools
 import json
 from dataclasses import dataclass
 from typing import Literal, cast
-from uuid import UUID
 
 import anyio
 import asyncpg
@@ -37,13 +36,13 @@ from service.model import (
     ProposedClaim,
     ProposedHop,
     ProposedSource,
+    Source,
     SourceIn,
     SourceKind,
     SourceSummary,
     TextSpan,
 )
 from service.model import Speaker as SpeakerOut
-from service.repositories import sources as sources_repo
 
 # One article at a time per process: two would only share the same cores, each finishing later.
 _one_at_a_time = anyio.CapacityLimiter(1)
@@ -96,8 +95,9 @@ def _attribution(text: str, node: Node) -> ExtractedAttribution:
     )
 
 
-async def _link(conn: asyncpg.Connection, speaker: Speaker) -> ProposedSource:
-    """The stored source a speaker is, the candidates it may be, or the source to create."""
+async def _link(conn: asyncpg.Connection, speaker: Speaker) -> tuple[ProposedSource, Source | None]:
+    """The stored source a speaker is (and that source as stored), the candidates it may be, or the source
+    to create."""
     found = await sources.find(conn, speaker.name, kind=None, member_of=None, after=None, limit=MAX_CANDIDATES)
     exact = [(score, record) for score, record in found if score == 1.0]
     if speaker.anonymous:
@@ -105,7 +105,8 @@ async def _link(conn: asyncpg.Connection, speaker: Speaker) -> ProposedSource:
         exact = [(s, r) for s, r in exact if r["kind"] == "anonymous"]
         found = exact
     if len(exact) == 1:
-        return ProposedSource(match="stored", id=str(exact[0][1]["id"]), score=1.0)
+        record = exact[0][1]
+        return ProposedSource(match="stored", id=str(record["id"]), score=1.0), documents.source(record)
     near = exact or [(s, r) for s, r in found if s >= CANDIDATE_SCORE]
     affiliations = []
     if speaker.organization:
@@ -118,11 +119,11 @@ async def _link(conn: asyncpg.Connection, speaker: Speaker) -> ProposedSource:
     new = SourceIn(name=speaker.name, kind=cast(SourceKind, speaker.kind), affiliations=affiliations)
     if near:
         candidates = [documents.source(record, score) for score, record in near]
-        return ProposedSource(match="ambiguous", candidates=candidates, new=new)
-    return ProposedSource(match="new", new=new)
+        return ProposedSource(match="ambiguous", candidates=candidates, new=new), None
+    return ProposedSource(match="new", new=new), None
 
 
-async def _on_behalf_of(conn: asyncpg.Connection, speaker: Speaker, source: ProposedSource) -> SourceSummary | None:
+async def _on_behalf_of(conn: asyncpg.Connection, speaker: Speaker, stored: Source | None) -> SourceSummary | None:
     """The stored organization the speaker speaks for: the one the text names, else the stored source's own."""
     if speaker.organization:
         found = await sources.find(conn, speaker.organization, kind=None, member_of=None, after=None, limit=3)
@@ -130,11 +131,8 @@ async def _on_behalf_of(conn: asyncpg.Connection, speaker: Speaker, source: Prop
         if len(exact) == 1:
             return SourceSummary(id=str(exact[0]["id"]), name=exact[0]["name"], kind=exact[0]["kind"])
         return None
-    if source.match == "stored" and source.id is not None:
-        [record] = await sources_repo.documents(conn, [UUID(source.id)])
-        stored = documents.source(record)
-        if stored.affiliations:
-            return stored.affiliations[0].organization
+    if stored is not None and stored.affiliations:
+        return stored.affiliations[0].organization
     return None
 
 
@@ -152,8 +150,8 @@ async def extract(conn: asyncpg.Connection, body: ExtractIn) -> Extraction:
             speaker = hop.speaker
             key = (speaker.name, speaker.anonymous)
             if key not in linked:
-                linked[key] = await _link(conn, speaker)
-                behalf[key] = await _on_behalf_of(conn, speaker, linked[key])
+                linked[key], stored = await _link(conn, speaker)
+                behalf[key] = await _on_behalf_of(conn, speaker, stored)
             proposed = linked[key]
             if proposed.match == "stored":
                 hops_in.append(HopIn(cue=hop.cue, source_id=proposed.id, role=speaker.role))

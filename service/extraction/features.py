@@ -18,6 +18,8 @@ from spacy.tokens import Span, Token
 OPENING_QUOTES = frozenset("“«„")
 CLOSING_QUOTES = frozenset("”»")
 STRAIGHT_QUOTES = frozenset('"')
+# A token's quote state (``quote_states``): outside quotation marks, inside, or a mark itself.
+OUTSIDE, INSIDE, MARK = 0, 1, 2
 # The relations by which a reporting verb holds what was said, or who said it.
 CLAUSE_DEPS = frozenset({"ccomp", "parataxis", "xcomp", "nsubj", "nsubj:pass", "obj", "obl", "advcl", "csubj"})
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Span, Token
 
+from service.extraction.features import INSIDE, quote_states
 from service.extraction.spans import TokenSpan
 from service.extraction.words import WORDS
 
@@ -64,13 +65,9 @@ class Chain:
 def _segments(sentence: Span) -> list[list[Token]]:
     """The sentence cut at its commas and dashes (outside quotation marks), without them and final punctuation."""
     segments: list[list[Token]] = [[]]
-    inside = False
-    for token in sentence:
-        if token.text in "“«„" or (token.text == '"' and not inside):
-            inside = True
-        elif token.text in "”»" or (token.text == '"' and inside):
-            inside = False
-        if token.text in SEPARATORS and not inside:
+    tokens = list(sentence)
+    for token, state in zip(tokens, quote_states(tokens), strict=True):
+        if token.text in SEPARATORS and state != INSIDE:
             segments.append([])
         else:
             segments[-1].append(token)

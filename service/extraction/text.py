@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from spacy.language import Language
 from spacy.tokens import Doc
 
-OPENING_QUOTES = frozenset('“«„‘"')
+from service.extraction.features import OPENING_QUOTES, STRAIGHT_QUOTES
+
+# The marks a quotation may open with, single ones too.
+OPENS_QUOTATION = OPENING_QUOTES | STRAIGHT_QUOTES | frozenset("‘")
 
 
 @Language.component("opening_quotes_open_sentences")
@@ -21,7 +24,7 @@ def opening_quotes_open_sentences(doc: Doc) -> Doc:
     """
     for token in doc[1:]:
         nxt = token.nbor() if token.i + 1 < len(doc) else None
-        opens = token.text in OPENING_QUOTES and token.whitespace_ == "" and bool(token.nbor(-1).whitespace_)
+        opens = token.text in OPENS_QUOTATION and token.whitespace_ == "" and bool(token.nbor(-1).whitespace_)
         if nxt is not None and nxt.is_sent_start and opens and not token.is_sent_start:
             token.is_sent_start = True
             nxt.is_sent_start = False

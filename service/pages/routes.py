@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request, Router, get
-from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -39,15 +38,12 @@ MAX_MATCHES = 50
 NETWORK_LIMIT = 8
 # Pages load only what the app serves itself; no inline script, ever. The chain drawing is inline
 # SVG with presentation attributes only, so styles need no exception either.
-SECURITY_HEADERS = [
-    ResponseHeader(
-        name="Content-Security-Policy",
-        value="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    ),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-]
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -95,7 +91,7 @@ async def find(
         context["matches"] = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         context["more"] = len(matches) > page * PAGE_SIZE and page < MAX_MATCHES // PAGE_SIZE
         context["first_rank"] = (page - 1) * PAGE_SIZE + 1
-    return Template(template_name="find.html", context=context, headers=_headers())
+    return Template(template_name="find.html", context=context, headers=PAGE_HEADERS)
 
 
 @get("/claims/{claim_id:str}", name="claim")
@@ -117,7 +113,7 @@ async def claim(conn: Conn, settings: AppSettings, claim_id: ClaimIdPath) -> Tem
         "reviews": await reviews.of_claim(conn, cid),
         "revisions": await history.revisions(conn, cid),
     }
-    return Template(template_name="claim.html", context=context, headers=_headers())
+    return Template(template_name="claim.html", context=context, headers=PAGE_HEADERS)
 
 
 @get("/sources/{source_id:str}", name="source")
@@ -143,7 +139,7 @@ async def source(
         "originated_page": originated_page,
         "relayed_page": relayed_page,
     }
-    return Template(template_name="source.html", context=context, headers=_headers())
+    return Template(template_name="source.html", context=context, headers=PAGE_HEADERS)
 
 
 async def _claims(conn: Conn, filters: ClaimFilters, page: int) -> dict[str, Any]:
@@ -162,10 +158,6 @@ def _id(value: str) -> UUID:
     return path_id(value, "id")
 
 
-def _headers() -> dict[str, str]:
-    return {header.name: str(header.value) for header in SECURITY_HEADERS}
-
-
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template:
     """A page's problem as a page: what went wrong, in words, with the status it is."""
     if isinstance(exc, ProvenanceError):
@@ -175,7 +167,10 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template:
     else:
         raise exc
     return Template(
-        template_name="error.html", context={"status": status, "detail": detail}, status_code=status, headers=_headers()
+        template_name="error.html",
+        context={"status": status, "detail": detail},
+        status_code=status,
+        headers=PAGE_HEADERS,
     )
 
 
