@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             trace_statement,
             AuditController,
             HealthController,
-            ui_router(),
+            ui_router(settings),
         ],
         dependencies={
             "conn": Provide(provide_connection),

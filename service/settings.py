@@ -36,6 +36,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds ``provenance serve`` lets requests in flight finish after SIGTERM before cancelling them."""
     max_import_bytes: int = 134_217_728
     """The largest body ``POST /claims/import`` accepts (NDJSON, streamed); a larger one is a 413."""
+    session_secret: str | None = None
+    """The secret sealing the workspace's session cookies (AES-GCM) and signing its CSRF tokens; unset,
+    each process makes its own, so a restart signs everyone out and ``--workers N`` needs it set."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -54,6 +57,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "max_body_bytes": int(env.get("PROVENANCE_MAX_BODY_BYTES", "1048576")),
             "shutdown_timeout": int(env.get("PROVENANCE_SHUTDOWN_TIMEOUT", "20")),
             "max_import_bytes": int(env.get("PROVENANCE_MAX_IMPORT_BYTES", "134217728")),
+            "session_secret": env.get("PROVENANCE_SESSION_SECRET") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return msgspec.convert(values, cls)

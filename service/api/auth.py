@@ -5,6 +5,9 @@ Each route says what it needs in ``opt={"scope": ...}``: ``"public"`` (no key), 
 for every other method, so a new write route is guarded even if its author forgets (deny by
 default). ``read`` routes are open to anyone while ``Settings.public_reads`` holds; a key that is
 sent is checked all the same, so a revoked key is a 401 wherever it is used.
+
+The workspace's pages (``opt={"session_key": True}``) take the key a person entered once from their
+session cookie instead of a header; the same rules then apply to it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from service.errors import Forbidden, Unauthorized
 Access = Scope | Literal["public"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_KEY = "key"
+"""Where a page's session keeps the secret of the key entered on ``/ui/key``."""
 
 SECURITY_SCHEME = "bearerAuth"
 BEARER: list[SecurityRequirement] = [{SECURITY_SCHEME: []}]
@@ -77,6 +82,8 @@ async def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], route_
     if needed == "public":
         return
     token = bearer_token(connection)
+    if token is None and route_handler.opt.get("session_key"):
+        token = connection.session.get(SESSION_KEY)
     if token is None:
         if needed == "read" and connection.app.state.settings.public_reads:
             return

@@ -27,8 +27,13 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         value = msgspec.json.decode(await request.body())
     except msgspec.DecodeError:
         return  # not JSON at all: Litestar answers that with its 400
+    validated(value, data.annotation)
+
+
+def validated(value: Any, annotation: Any) -> Any:
+    """``value`` as ``annotation``, its JSON types taken strictly; a 422 naming the offending field if not."""
     try:
-        msgspec.convert(value, data.annotation, strict=True)
+        return msgspec.convert(value, annotation, strict=True)
     except msgspec.ValidationError as exc:
         message, _, where = str(exc).partition(_WHERE)
         path = where.rstrip("`").lstrip(".")

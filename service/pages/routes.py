@@ -24,26 +24,21 @@ from service.db import Conn
 from service.domain import history, propagation, relations, reviews, traces
 from service.domain.drawing import draw_network, draw_trace
 from service.domain.ids import path_id
-from service.errors import InvalidInput, NotFound, ProvenanceError
+from service.errors import Forbidden, InvalidInput, NotFound, ProvenanceError, Unauthorized
 from service.model import Claim, Trace
+from service.pages.common import PAGE_HEADERS
+from service.pages.record import RECORD_ROUTES
+from service.pages.safety import page_middleware
 from service.repositories import claims as claims_repo
 from service.repositories import sources as sources_repo
 from service.repositories.claims import ClaimFilters
-from service.settings import AppSettings
+from service.settings import AppSettings, Settings
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 10
 MAX_MATCHES = 50
 # The sources drawn on each side of a source's network.
 NETWORK_LIMIT = 8
-# Pages load only what the app serves itself; no inline script, ever. The chain drawing is inline
-# SVG with presentation attributes only, so styles need no exception either.
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -159,7 +154,16 @@ def _id(value: str) -> UUID:
 
 
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template:
-    """A page's problem as a page: what went wrong, in words, with the status it is."""
+    """A page's problem as a page: what went wrong, in words, with the status it is. A page that needs
+    a key (or a better one) answers with the form to enter it, and comes back once it is entered."""
+    if isinstance(exc, Unauthorized | Forbidden):
+        target = request.url.path if request.method == "GET" else "/ui/record"
+        return Template(
+            template_name="key.html",
+            context={"current": None, "next": target, "error": _key_needed(exc)},
+            status_code=exc.status,
+            headers=PAGE_HEADERS,
+        )
     if isinstance(exc, ProvenanceError):
         status, detail = exc.status, exc.detail
     elif isinstance(exc, HTTPException):
@@ -174,14 +178,24 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template:
     )
 
 
-def ui_router() -> Router:
-    """Every page under ``/ui/``, and its stylesheet under ``/ui/static/``: reads, outside the API's document."""
+def _key_needed(exc: Unauthorized | Forbidden) -> str:
+    if isinstance(exc, Forbidden):
+        return f"This page needs a key with the {exc.extra.get('needed', 'write')} scope; the key in use has less."
+    if "invalid_token" in (exc.headers or {}).get("WWW-Authenticate", ""):
+        return "The key in use is unknown or revoked: enter another one."
+    return "This page needs an API key: enter it once and it is kept until you sign out."
+
+
+def ui_router(settings: Settings) -> Router:
+    """Every page under ``/ui/``, and its stylesheet under ``/ui/static/``, outside the API's document.
+    Pages take the key from the session a person entered it in (``/ui/key``); every form is CSRF-checked."""
     static = create_static_files_router(path="/ui/static", directories=[HERE / "static"], opt={"scope": "public"})
     pages = Router(
         "/ui",
-        route_handlers=[find, claim, source],
+        route_handlers=[find, claim, source, *RECORD_ROUTES],
         include_in_schema=False,
-        opt={"scope": "read"},
+        opt={"scope": "read", "session_key": True},
+        middleware=page_middleware(settings),
         exception_handlers={ProvenanceError: error_page, HTTPException: error_page},
     )
     return Router("/", route_handlers=[pages, static, root], include_in_schema=False)
