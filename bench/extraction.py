@@ -26,18 +26,10 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.run import (
-    RESULTS,
-    ROOT,
-    WORK,
-    Cores,
-    _status_kb,
-    fresh_database,
-    process_tree,
-    provenance,
-    served,
-    server_url,
-)
+from bench.databases import fresh_database, provenance, server_url
+from bench.machine import Cores
+from bench.paths import RESULTS, ROOT, WORK
+from bench.processes import process_tree, served, status_kb
 
 SAMPLE = ROOT / "tests" / "extract_sample"
 WORDS = 1_000
@@ -123,8 +115,8 @@ def through_api(texts: list[str], rounds: int) -> dict[str, Any]:
                 if n:
                     latencies.append(time.perf_counter() - started)
         workers = process_tree(app.pid)
-        rss = max((_status_kb(pid, "VmRSS") for pid in workers), default=0)
-        peak = max((_status_kb(pid, "VmHWM") for pid in workers), default=0)
+        rss = max((status_kb(pid, "VmRSS") for pid in workers), default=0)
+        peak = max((status_kb(pid, "VmHWM") for pid in workers), default=0)
     latencies.sort()
     return {
         "requests": len(latencies),

@@ -26,7 +26,8 @@ from typing import Any
 
 import asyncpg
 
-from bench.run import WORK, provenance, server_url, with_database
+from bench.databases import provenance, server_url, with_database
+from bench.paths import WORK
 from service.repositories import audit as audit_repo
 from service.repositories import imports as imports_repo
 

@@ -20,7 +20,10 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.run import RESULTS, ROOT, WORK, Cores, fresh_database, provenance, served, server_url
+from bench.databases import fresh_database, provenance, server_url
+from bench.machine import Cores
+from bench.paths import RESULTS, ROOT, WORK
+from bench.processes import served
 from service import seeds
 
 CLAIM = "72f68e28-c917-57fd-9a45-db2dbbb02b77"  # the governor's casualty count: relations, a drawing

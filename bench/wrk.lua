@@ -4,7 +4,7 @@
 --   wrk ... -s bench/wrk.lua URL -- LINES_FILE                     each line a path to GET
 --   wrk ... -s bench/wrk.lua URL -- LINES_FILE POST PATH TOKEN     each line a JSON body to POST to PATH
 --
--- The files are written shuffled by bench/run.py, so walking them in order from a random start is
+-- The files are written shuffled by bench/workload.py, so walking them in order from a random start is
 -- random access; every thread (and its connections) shares its own copy.
 
 local lines = {}
