@@ -15,7 +15,9 @@ from service.api.allow import every_method_in_allow
 from service.api.audit import AuditController
 from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, require_api_key
 from service.api.claims import ClaimController
+from service.api.connections import pool_lifespan, provide_connection
 from service.api.drawing import draw_claim_trace
+from service.api.errors import moved_handler, problem_details_config
 from service.api.extract import extract_claims
 from service.api.health import HealthController
 from service.api.idempotency import provide_idempotency
@@ -28,9 +30,8 @@ from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
 from service.api.strict import strict_json_body
 from service.api.trace import trace_statement
-from service.db import pool_lifespan, provide_connection
 from service.domain.traces import StemStatistics
-from service.errors import Moved, moved_handler, problem_details_config
+from service.errors import Moved
 from service.pages.routes import template_config, ui_router
 from service.sealing import sealer_lifespan, wake_after_write
 from service.settings import Settings

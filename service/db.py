@@ -1,8 +1,7 @@
-"""The asyncpg pool, made in the app's lifespan, and the connection dependency."""
+"""The asyncpg pool: its connections' set-up, one acquired within a deadline, and the retry policy of writes."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,16 +10,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 import msgspec
-from litestar.di import NamedDependency
 
-from service.database import embedded_url
 from service.errors import DATABASE_UNAVAILABLE, Unavailable
 from service.repositories import server as server_repo
 
 if TYPE_CHECKING:
-    from litestar import Litestar
-    from litestar.datastructures import State
-
     from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,10 +55,6 @@ def retrying(
         raise AssertionError("unreachable")
 
     return retried
-
-
-Conn = NamedDependency[asyncpg.Connection]
-"""A handler parameter receiving the request's pooled connection."""
 
 
 # The binary formats, so that COPY (bulk import) can write JSON columns too: json's is its text,
@@ -165,36 +155,3 @@ async def warn_if_not_durable(pool: asyncpg.Pool, settings: Settings) -> None:
     for name, loss in DURABILITY_LOSSES.items():
         if durability[name] == "off":
             operator_log.warning("PostgreSQL runs with %s=off: %s", name, loss)
-
-
-def pool_lifespan(settings: Settings) -> Any:
-    """A lifespan context that opens the pool into ``app.state.pool`` and closes it at shutdown.
-
-    Without ``database_url`` the embedded server is started (or joined) here, not at import. At
-    shutdown, which uvicorn begins once the requests in flight have finished, the pool waits for its
-    connections to come back, for at most ``command_timeout``, then closes them.
-    """
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        database_url = settings.database_url
-        if database_url is None:
-            database_url = await asyncio.to_thread(embedded_url, settings.data_dir)
-        app.state.pool = await create_pool(database_url, settings)
-        await warn_if_not_durable(app.state.pool, settings)
-        try:
-            yield
-        finally:
-            try:
-                # Cancelled by the deadline, close() terminates the connections still out.
-                await asyncio.wait_for(app.state.pool.close(), timeout=settings.command_timeout)
-            except TimeoutError:
-                log.warning("connections still in use after %ss; the pool was terminated", settings.command_timeout)
-
-    return lifespan
-
-
-async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
-    """One pooled connection per request that needs the database, waited for at most a deadline."""
-    async with pooled(state.pool, state.settings.acquire_timeout) as conn:
-        yield conn

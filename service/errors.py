@@ -1,4 +1,6 @@
-"""The domain's exceptions and how every error becomes an RFC 9457 problem.
+"""The domain's exceptions, and what RFC 9457 problem each makes (``problem_of``): pure, so that the
+domain and the import can name a problem without the web framework; ``service.api.errors`` hands them
+to Litestar.
 
 Exception tree::
 
@@ -26,14 +28,12 @@ integrity errors are mapped here too, and anything else becomes a 500 problem wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
+from uuid import UUID
 
 import asyncpg
-from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
-from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +134,13 @@ class PreconditionRequired(ProvenanceError):
 
 
 class Moved(Exception):
-    """A merged source: the request belongs at its survivor (308 with ``Location``)."""
+    """A merged source: the request belongs at its survivor (the API answers 308 with ``Location``:
+    the same path under the survivor's id, with ``suffix`` after it)."""
 
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
+    def __init__(self, survivor: UUID, suffix: str = "") -> None:
+        super().__init__(survivor, suffix)
+        self.survivor = survivor
+        self.suffix = suffix
 
 
 class Unavailable(ProvenanceError):
@@ -148,50 +150,9 @@ class Unavailable(ProvenanceError):
     headers = {"Retry-After": "1"}
 
 
-def _problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> ProblemDetailsException:
-    return ProblemDetailsException(
-        status_code=status,
-        title=title or HTTPStatus(status).phrase,
-        detail=detail,
-        extra={k: v for k, v in extra.items() if v is not None} or None,
-    )
-
-
-def _from_domain(exc: ProvenanceError) -> ProblemDetailsException:
-    problem = _problem(exc.status, exc.detail, errors=exc.errors or None, **exc.extra)
-    problem.headers = exc.headers
-    return problem
-
-
-def _field_name(key: str | None, source: Any) -> str:
-    # Litestar names body fields "data" at the top level and query parameters by their own name.
-    return key if key and key != "data" else "body"
-
-
-def _from_http(exc: HTTPException) -> ProblemDetailsException:
-    errors = None
-    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
-        errors = [
-            FieldError(_field_name(item.get("key"), item.get("source")), str(item.get("message", "")))
-            for item in exc.extra
-            if isinstance(item, Mapping)
-        ]
-    status = exc.status_code
-    if errors and [e["message"] for e in errors] == ["'data'"]:
-        # Litestar's word for a request with no body at all: nothing to parse, so a 400.
-        return _problem(400, "the request needs a JSON body")
-    if errors:
-        # The request parsed but breaks the schema: invalid input, as PRODUCT.md section 3 says.
-        status = 422
-    detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else ""
-    problem = _problem(status, detail or HTTPStatus(status).description, errors=errors)
-    problem.headers = dict(exc.headers or {})
-    if status == 429 and "RateLimit-Reset" in problem.headers:
-        problem.headers["Retry-After"] = problem.headers["RateLimit-Reset"]
-    return problem
-
-
-_CONSTRAINT_MESSAGES = {
+# The problems the database's own constraints make, by constraint name: the rules raise the same
+# (``service.domain.rules.conflict``), so a refusal reads alike whichever of the two catches it.
+CONSTRAINT_PROBLEMS: dict[str, tuple[int, str]] = {
     "sources_wikidata_key": (409, "another source already has this Wikidata identifier"),
     "affiliations_unique": (409, "this affiliation is already recorded"),
     "claim_relations_unique": (409, "this relation is already recorded"),
@@ -200,20 +161,43 @@ _CONSTRAINT_MESSAGES = {
 }
 
 
-def _from_integrity(exc: asyncpg.IntegrityConstraintViolationError) -> ProblemDetailsException:
-    constraint = getattr(exc, "constraint_name", None) or ""
-    fallback = (
-        (422, "the request breaks a rule of the stored data")
-        if isinstance(exc, asyncpg.CheckViolationError)
-        else (409, "the request conflicts with stored data")
-    )
-    status, detail = _CONSTRAINT_MESSAGES.get(constraint, fallback)
-    return _problem(status, detail, constraint=constraint or None)
+class Problem(NamedTuple):
+    """An RFC 9457 problem: its status, detail and extension members, and the headers it goes with."""
+
+    status: int
+    detail: str
+    extra: dict[str, Any]
+    headers: dict[str, str] | None = None
+
+    @property
+    def title(self) -> str:
+        return HTTPStatus(self.status).phrase
 
 
-def _from_data_error(exc: asyncpg.DataError) -> ProblemDetailsException:
+def problem_of(exc: ProvenanceError | asyncpg.IntegrityConstraintViolationError | asyncpg.DataError) -> Problem:
+    """The problem a request refused with ``exc`` gets."""
+    if isinstance(exc, ProvenanceError):
+        extra = {k: v for k, v in {"errors": exc.errors or None, **exc.extra}.items() if v is not None}
+        return Problem(exc.status, exc.detail, extra, exc.headers)
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        constraint = getattr(exc, "constraint_name", None) or ""
+        fallback = (
+            (422, "the request breaks a rule of the stored data")
+            if isinstance(exc, asyncpg.CheckViolationError)
+            else (409, "the request conflicts with stored data")
+        )
+        status, detail = CONSTRAINT_PROBLEMS.get(constraint, fallback)
+        return Problem(status, detail, {"constraint": constraint} if constraint else {})
     # Class 22 errors are values PostgreSQL cannot store, such as a NUL character in a text.
-    return _problem(422, f"a value cannot be stored: {exc.args[0] if exc.args else 'invalid data'}")
+    return Problem(422, f"a value cannot be stored: {exc.args[0] if exc.args else 'invalid data'}", {})
+
+
+def problem_document(
+    exc: ProvenanceError | asyncpg.IntegrityConstraintViolationError | asyncpg.DataError,
+) -> dict[str, Any]:
+    """The problem+json body a request refused with ``exc`` gets, for reports that list several (bulk import)."""
+    problem = problem_of(exc)
+    return {"status": problem.status, "title": problem.title, "detail": problem.detail, **problem.extra}
 
 
 # What a request meets when PostgreSQL is down, restarting or out of reach: worth a retry, not a 500.
@@ -225,13 +209,6 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
 )
-
-
-def _from_unavailable(exc: Exception) -> ProblemDetailsException:
-    log.warning("database unavailable: %r", exc)
-    problem = _problem(503, "The database does not answer right now; retry in a moment.")
-    problem.headers = dict(Unavailable.headers or {})
-    return problem
 
 
 # How asyncpg's client reports a connection PostgreSQL dropped under a request, as misuse: a statement
@@ -249,57 +226,3 @@ def connection_lost(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _from_client_error(exc: Exception) -> ProblemDetailsException:
-    return _from_unavailable(exc) if connection_lost(exc) else _from_unexpected(exc)
-
-
-def _from_collision(exc: Exception) -> ProblemDetailsException:
-    log.warning("write rolled back after retries: %r", exc)
-    problem = _problem(503, "The write kept colliding with concurrent writes; retry in a moment.")
-    problem.headers = dict(Unavailable.headers or {})
-    return problem
-
-
-def _from_unexpected(exc: Exception) -> ProblemDetailsException:
-    log.exception("unhandled error", exc_info=exc)
-    return _problem(500, "The server failed to answer this request; it has been logged.")
-
-
-def problem_document(
-    exc: ProvenanceError | asyncpg.IntegrityConstraintViolationError | asyncpg.DataError,
-) -> dict[str, Any]:
-    """The problem+json body a request refused with ``exc`` gets, for reports that list several (bulk import)."""
-    if isinstance(exc, ProvenanceError):
-        problem = _from_domain(exc)
-    elif isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        problem = _from_integrity(exc)
-    else:
-        problem = _from_data_error(exc)
-    extra = problem.extra if isinstance(problem.extra, dict) else {}
-    return {"status": problem.status_code, "title": problem.title, "detail": problem.detail, **extra}
-
-
-def moved_handler(request: Request[Any, Any, Any], exc: Moved) -> Response[bytes]:
-    """A permanent redirect that keeps the method and body; it has no body of its own."""
-    return Response(b"", status_code=308, headers={"Location": exc.location}, media_type="text/plain")
-
-
-def problem_details_config() -> ProblemDetailsConfig:
-    """Every error of the app, as problem+json."""
-    mapping: dict[type[Exception], Any] = {
-        ProvenanceError: _from_domain,
-        HTTPException: _from_http,
-        asyncpg.IntegrityConstraintViolationError: _from_integrity,
-        asyncpg.DataError: _from_data_error,
-        **dict.fromkeys(DATABASE_UNAVAILABLE, _from_unavailable),
-        asyncpg.InterfaceError: _from_client_error,
-        # asyncpg's protocol left in a state it cannot go on from, as when PostgreSQL dies mid-reply;
-        # the pool closes that connection when it comes back.
-        asyncpg.InternalClientError: _from_unavailable,
-        asyncpg.TransactionRollbackError: _from_collision,
-        asyncpg.InvalidCachedStatementError: _from_collision,
-        Exception: _from_unexpected,
-    }
-    return ProblemDetailsConfig(exception_to_problem_detail_map=mapping)

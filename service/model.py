@@ -1,4 +1,4 @@
-"""The public model: request and response bodies of PRODUCT.md section 3, as msgspec Structs.
+"""The public model: request and response bodies of the HTTP contract (docs/contract.md), as msgspec Structs.
 
 Class docstrings describe the schemas of the OpenAPI document; field descriptions and examples live
 in ``Meta`` annotations (attribute docstrings do not reach it), shared through the aliases below.

@@ -8,11 +8,11 @@ from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from service.api import examples
+from service.api.connections import Conn
 from service.api.examples import with_examples
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.params import UUID_FORMAT
 from service.api.problems import problems
-from service.db import Conn
 from service.domain import audit as domain
 from service.domain.ids import field_id
 from service.model import AuditHead, AuditPage, AuditVerification

@@ -12,12 +12,12 @@ from litestar.params import JSONBody, Parameter
 from service import documents
 from service.api import examples
 from service.api.auth import BEARER, Actor
+from service.api.connections import Conn
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.params import ClaimIdPath, ClaimIfMatch, Moment, OptionalClaimIfMatch, SourceIdQuery, moment
 from service.api.problems import etag_header, problems
-from service.db import Conn
 from service.domain import claims as domain
 from service.domain import history, relations, sources, traces
 from service.domain.ids import path_id

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from litestar import get
 
+from service.api.connections import Conn
 from service.api.params import ClaimIdPath
 from service.api.problems import problems
-from service.db import Conn
 from service.domain import drawing, traces
 from service.domain.ids import path_id
 from service.settings import AppSettings

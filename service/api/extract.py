@@ -8,9 +8,9 @@ from pathlib import Path
 from litestar import post
 from litestar.params import JSONBody
 
+from service.api.connections import Conn
 from service.api.examples import example, with_examples
 from service.api.problems import problems
-from service.db import Conn
 from service.domain import extraction
 from service.errors import InvalidInput
 from service.model import ExtractIn, Extraction

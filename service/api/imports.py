@@ -22,10 +22,10 @@ from litestar.openapi.spec import (
 from msgspec import Meta
 
 from service.api.auth import BEARER, Actor
+from service.api.connections import Conn
 from service.api.examples import JsonExample
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.problems import FieldProblem, Problem, problems
-from service.db import Conn
 from service.domain.imports import LineFailure, import_lines, split_lines
 from service.errors import PROBLEM_MEDIA_TYPE
 from service.settings import AppSettings, Settings

@@ -7,10 +7,10 @@ from typing import Annotated
 from litestar import get
 from litestar.params import Parameter
 
+from service.api.connections import Conn
 from service.api.examples import NETWORK_ANSWER, with_examples
 from service.api.params import ClaimIdPath, SourceIdPath
 from service.api.problems import problems
-from service.db import Conn
 from service.domain import propagation as domain
 from service.domain.ids import path_id
 from service.model import Propagation, SourceNetwork

@@ -12,9 +12,9 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.params import Parameter
 from msgspec import UNSET, Meta, UnsetType
 
+from service.api.connections import Conn
 from service.api.params import ClaimIdPath
 from service.api.problems import problems
-from service.db import Conn
 from service.domain import prov
 from service.domain.ids import path_id
 from service.settings import AppSettings

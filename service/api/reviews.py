@@ -8,11 +8,11 @@ from litestar.params import JSONBody
 
 from service.api import examples
 from service.api.auth import BEARER, Actor
+from service.api.connections import Conn
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.params import ClaimIdPath, ReviewIdPath
 from service.api.problems import problems
-from service.db import Conn
 from service.domain import reviews as domain
 from service.domain.ids import path_id
 from service.model import ClaimReviewDocument, Review, ReviewIn, ReviewList

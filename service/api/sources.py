@@ -13,12 +13,12 @@ from service import documents
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.claims import claim_page
+from service.api.connections import Conn
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.params import UUID_FORMAT, SourceIdPath, SourceIfMatch
 from service.api.problems import etag_header, problems
-from service.db import Conn
 from service.domain import sources as domain
 from service.domain.ids import path_id
 from service.domain.names import name_key

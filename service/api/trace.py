@@ -8,9 +8,9 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
+from service.api.connections import Conn
 from service.api.examples import STATEMENT_TRACE_ANSWER, with_examples
 from service.api.problems import problems
-from service.db import Conn
 from service.domain import traces
 from service.model import StatementTrace
 from service.settings import AppSettings

@@ -18,28 +18,20 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
 
-from service.domain.claims import check_text, claim_row
-from service.domain.ids import field_id
+from service.domain import rules
+from service.domain.claims import claim_row
 from service.domain.names import deletes, name_key, name_tokens
-from service.domain.sources import AFFILIABLE_KINDS
-from service.errors import AmbiguousSource, Conflict, InvalidInput
-from service.model import AffiliationIn, ClaimIn, HopIn, SourceIn
-from service.repositories.imports import NewClaim, NewSource, SourceRef, StoredFacts, UpstreamRef
+from service.domain.rules import Membership, SourceRef, SourceToMake, UpstreamRef, at_once
+from service.model import ClaimIn
+from service.repositories.imports import NewClaim, NewSource, StoredFacts
 
 _NO_SOURCES: list[SourceRef] = []  # never changed
-
-
-def _key(name: str, field: str) -> str:
-    key = name_key(name)
-    if not key:
-        raise InvalidInput.field(field, "a name needs at least one letter or digit")
-    return key
 
 
 def _moment(value: datetime | None) -> Any:
@@ -53,11 +45,13 @@ class _Made:
 
     sources: list[NewSource] = field(default_factory=list)
     by_key: dict[str, list[SourceRef]] = field(default_factory=dict)
+    by_id: dict[UUID, NewSource] = field(default_factory=dict)
     wikidata: set[str] = field(default_factory=set)
 
     def add(self, source: NewSource, keys: list[str]) -> SourceRef:
         ref = SourceRef(source.id, source.name, source.kind)
         self.sources.append(source)
+        self.by_id[source.id] = source
         for key in keys:
             self.by_key.setdefault(key, []).append(ref)
         if "wikidata" in source.identifiers:
@@ -110,9 +104,9 @@ class Batch:
         self.claims.append(new)
         return True
 
-    # --- sources, as service.domain.sources resolves and creates them ----------------------------
+    # --- rules.Facts, answered from the facts read before the batch and what its lines made ----------
 
-    def _matching(self, key: str) -> list[SourceRef]:
+    async def named(self, key: str) -> list[SourceRef]:
         """Sources named or aliased ``key``, oldest first: stored ones, then those of the batch, then the line's."""
         stored = self.facts.sources_by_key.get(key, _NO_SOURCES)
         made = self._by_key.get(key), self._made.by_key.get(key)
@@ -120,143 +114,42 @@ class Batch:
             return stored
         return stored + (made[0] or []) + (made[1] or [])
 
-    def _survivor(self, source_id: UUID) -> SourceRef | None:
+    async def survivor(self, source_id: UUID) -> SourceRef | None:
         return self.facts.survivors.get(source_id)
 
-    def _resolve(self, source: SourceIn, field: str) -> SourceRef:
-        key = _key(source.name, f"{field}.name")
-        matches = self._matching(key)
-        if len(matches) > 1:
-            matches = [m for m in matches if m.kind == source.kind] or matches
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            return self._create(source, field)
-        candidates = [{"id": str(m.id), "name": m.name, "kind": m.kind} for m in matches]  # as SourceSummary
-        raise AmbiguousSource(
-            f"{field}: {source.name!r} matches {len(matches)} stored sources; name one by source_id",
-            errors=[InvalidInput.field(f"{field}.name", "matches several sources").errors[0]],
-            candidates=candidates,
-        )
+    async def upstream(self, claim_id: UUID) -> UpstreamRef | None:
+        return self._stored.get(claim_id) or self.facts.upstreams.get(claim_id)
 
-    def _create(self, source: SourceIn, field: str) -> SourceRef:
-        prefix = f"{field}." if field else ""
-        key = _key(source.name, f"{prefix}name")
-        keyed = [(alias.strip(), _key(alias, f"{prefix}aliases[{i}]")) for i, alias in enumerate(source.aliases)]
-        wikidata = source.identifiers.get("wikidata")
-        if wikidata is not None and (
-            wikidata in self.facts.wikidata_taken or wikidata in self._wikidata or wikidata in self._made.wikidata
-        ):
-            raise Conflict("another source already has this Wikidata identifier", constraint="sources_wikidata_key")
-        # An alias under the name's key is not stored, nor a second alias under one key.
-        aliases: list[tuple[str, str]] = []
-        seen = {key}
-        for alias, alias_key in keyed:
-            if alias_key not in seen:
-                seen.add(alias_key)
-                aliases.append((alias, alias_key))
-        name = source.name.strip()
-        tokens = sorted({token for n in [name, *(a for a, _ in aliases)] for token in name_tokens(n)})
+    async def wikidata_taken(self, wikidata: str) -> bool:
+        return wikidata in self.facts.wikidata_taken or wikidata in self._wikidata or wikidata in self._made.wikidata
+
+    async def create(self, source: SourceToMake) -> SourceRef:
+        names = [source.name, *(alias for alias, _ in source.aliases)]
+        tokens = sorted({token for name in names for token in name_tokens(name)})
         new = NewSource(
-            id=uuid.uuid4(),
+            id=source.id or uuid.uuid4(),
             kind=source.kind,
-            name=name,
-            name_key=key,
+            name=source.name,
+            name_key=source.name_key,
             description=source.description,
             identifiers=source.identifiers,
-            aliases=aliases,
+            aliases=source.aliases,
             tokens=tokens,
             token_deletes=[(k, token) for token in tokens for k in deletes(token)],  # unique: tokens are
             affiliations=[],
         )
-        ref = self._made.add(new, [key, *(k for _, k in aliases)])
-        members: set[tuple[UUID, str | None, date | None]] = set()
-        for i, affiliation in enumerate(source.affiliations):
-            org_id = self._affiliate(ref, affiliation, f"{prefix}affiliations[{i}]")
-            member = (org_id, affiliation.role, affiliation.since)
-            if member in members:
-                raise Conflict("this affiliation is already recorded", constraint="affiliations_unique")
-            members.add(member)
-            new.affiliations.append((org_id, affiliation.role, affiliation.since, affiliation.until))
-        return ref
+        return self._made.add(new, [source.name_key, *(key for _, key in source.aliases)])
 
-    def _affiliate(self, source: SourceRef, affiliation: AffiliationIn, field: str) -> UUID:
-        if (affiliation.organization_id is None) == (affiliation.organization is None):
-            raise InvalidInput.field(field, "give exactly one of organization_id and organization")
-        if affiliation.since and affiliation.until and affiliation.since > affiliation.until:
-            raise InvalidInput.field(f"{field}.until", "until is before since")
-        if affiliation.organization_id is not None:
-            found = self._survivor(field_id(affiliation.organization_id, f"{field}.organization_id"))
-            if found is None:
-                raise InvalidInput.field(f"{field}.organization_id", "no source has this id")
-            org = found
-        else:
-            assert affiliation.organization is not None
-            inline = SourceIn(name=affiliation.organization.name, kind=affiliation.organization.kind)
-            org = self._resolve(inline, f"{field}.organization")
-        if org.kind not in AFFILIABLE_KINDS:
-            raise InvalidInput.field(field, f"{org.name!r} is a {org.kind}, not an organization or outlet")
-        if org.id == source.id:
-            raise InvalidInput.field(field, "a source cannot be affiliated to itself")
-        return org.id
+    async def affiliate(self, source: SourceRef, membership: Membership) -> None:
+        self._made.by_id[source.id].affiliations.append(
+            (membership.organization_id, membership.role, membership.since, membership.until)
+        )
 
-    # --- the chain, as service.domain.claims resolves it -----------------------------------------
-
-    def _hop_source(self, hop: HopIn, field: str) -> SourceRef | None:
-        if hop.source_id is not None and hop.source is not None:
-            raise InvalidInput.field(field, "give one of source_id and source, not both")
-        if hop.source_id is not None:
-            survivor = self._survivor(field_id(hop.source_id, f"{field}.source_id"))
-            if survivor is None:
-                raise InvalidInput.field(f"{field}.source_id", "no source has this id")
-            return survivor
-        if hop.source is not None:
-            return self._resolve(hop.source, f"{field}.source")
-        return None
-
-    def _upstream(self, hop: HopIn, field: str, is_last: bool) -> tuple[UUID, UpstreamRef] | None:
-        if hop.upstream_claim_id is None:
-            return None
-        if not is_last:
-            raise InvalidInput.field(
-                f"{field}.upstream_claim_id", "only the last hop of a chain may link an upstream claim"
-            )
-        upstream_id = field_id(hop.upstream_claim_id, f"{field}.upstream_claim_id")
-        found = self._stored.get(upstream_id) or self.facts.upstreams.get(upstream_id)
-        if found is None:
-            raise InvalidInput.field(f"{field}.upstream_claim_id", "no claim has this id")
-        return upstream_id, found
+    # --- the claim, from its chain as the rules resolved it --------------------------------------
 
     def _claim(self, claim: ClaimIn, claim_id: UUID) -> tuple[NewClaim, UpstreamRef]:
         """The claim to store, and what a claim linking it upstream will need of it."""
-        check_text(claim.text)
-        hops: list[tuple[SourceRef, str, str | None, UUID | None]] = []
-        linked: UpstreamRef | None = None
-        for i, hop in enumerate(claim.chain):
-            field = f"chain[{i}]"
-            if not hop.cue.strip():
-                raise InvalidInput.field(f"{field}.cue", "the cue is blank")
-            source = self._hop_source(hop, field)
-            upstream = self._upstream(hop, field, is_last=i == len(claim.chain) - 1)
-            upstream_id = None
-            if upstream is not None:
-                upstream_id, linked = upstream
-                if source is None:
-                    source = linked.first_source
-                elif source.id != linked.first_source.id:
-                    raise InvalidInput.field(
-                        field, "the hop linking an upstream claim must name that claim's first source"
-                    )
-            if source is None:
-                raise InvalidInput.field(field, "give source_id or source")
-            hops.append((source, hop.cue.strip(), hop.role, upstream_id))
-
-        on_path = [source.id for source, _, _, _ in hops]
-        if linked is None:
-            origin, relays = on_path[-1], on_path[:-1]
-        else:
-            origin, relays = linked.origin_source_id, on_path[:-1] + list(linked.relay_source_ids)
-        relays = list(dict.fromkeys(relays))
+        chain = at_once(rules.resolve_chain(self, claim))
         appeared = claim.appeared_in
         own = {
             "text": claim.text,
@@ -267,8 +160,8 @@ class Batch:
         }
         new = NewClaim(
             id=claim_id,
-            row=claim_row(own, origin, relays),
-            hops=[(source.id, cue, role, upstream_id) for source, cue, role, upstream_id in hops],
+            row=claim_row(own, chain.origin, chain.relays),
+            hops=[(hop.source.id, hop.cue, hop.role, hop.upstream_claim_id) for hop in chain.hops],
             # What service.domain.claims.snapshot records of the stored claim, made from what is stored.
             snapshot={
                 "text": claim.text,
@@ -284,18 +177,18 @@ class Batch:
                 "stated_at": _moment(claim.stated_at),
                 "chain": [
                     {
-                        "source_id": self._id_texts.get(source.id)
-                        or self._id_texts.setdefault(source.id, str(source.id)),
-                        "source_name": source.name,
-                        "cue": cue,
-                        "role": role,
-                        "upstream_claim_id": str(upstream_id) if upstream_id is not None else None,
+                        "source_id": self._id_texts.get(hop.source.id)
+                        or self._id_texts.setdefault(hop.source.id, str(hop.source.id)),
+                        "source_name": hop.source.name,
+                        "cue": hop.cue,
+                        "role": hop.role,
+                        "upstream_claim_id": str(hop.upstream_claim_id) if hop.upstream_claim_id is not None else None,
                     }
-                    for source, cue, role, upstream_id in hops
+                    for hop in chain.hops
                 ],
             },
         )
-        return new, UpstreamRef(hops[0][0], origin, relays)
+        return new, UpstreamRef(chain.hops[0].source, chain.origin, chain.relays)
 
 
 class Wanted(NamedTuple):

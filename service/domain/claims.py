@@ -11,89 +11,31 @@ import msgspec
 
 from service import documents
 from service.db import retrying
-from service.domain import audit, sources
-from service.domain.ids import field_id
+from service.domain import audit, rules
 from service.domain.names import fold
-from service.errors import InvalidInput
+from service.domain.stored import DatabaseFacts
 from service.model import Claim, ClaimIn, HopIn, RevisionAction
 from service.repositories import claims as repo
 from service.repositories import history as history_repo
-from service.repositories import sources as sources_repo
-from service.repositories.claims import ClaimRow, NewHop, Upstream
-
-
-async def _hop_source(conn: asyncpg.Connection, hop: HopIn, field: str, inline: sources.InlineSources) -> UUID | None:
-    if hop.source_id is not None and hop.source is not None:
-        raise InvalidInput.field(field, "give one of source_id and source, not both")
-    if hop.source_id is not None:
-        # A merged source's id still names it: the hop goes to the survivor.
-        survivor = await sources_repo.survivor(conn, field_id(hop.source_id, f"{field}.source_id"))
-        if survivor is None:
-            raise InvalidInput.field(f"{field}.source_id", "no source has this id")
-        return survivor
-    if hop.source is not None:
-        return await inline.resolve(hop.source, f"{field}.source")
-    return None
-
-
-async def _upstream(conn: asyncpg.Connection, hop: HopIn, field: str, is_last: bool) -> Upstream | None:
-    if hop.upstream_claim_id is None:
-        return None
-    if not is_last:
-        raise InvalidInput.field(
-            f"{field}.upstream_claim_id", "only the last hop of a chain may link an upstream claim"
-        )
-    upstream_id = field_id(hop.upstream_claim_id, f"{field}.upstream_claim_id")
-    found = await repo.upstream(conn, upstream_id)
-    if found is None:
-        raise InvalidInput.field(f"{field}.upstream_claim_id", "no claim has this id")
-    return found
-
-
-def check_text(text: str) -> None:
-    """A claim's text must say something."""
-    if not text.strip():
-        raise InvalidInput.field("text", "the text is blank")
+from service.repositories.claims import ClaimRow, NewHop
 
 
 async def resolve_chain(conn: asyncpg.Connection, claim: ClaimIn) -> tuple[list[NewHop], UUID, list[UUID]]:
-    """The stored hops of a claim's chain, its origin and its relays (following the upstream link)."""
-    check_text(claim.text)
+    """The stored hops of a claim's chain, its origin and its relays, by the rules (``rules.resolve_chain``)."""
+    rules.check_text(claim.text)
     return await resolve_hops(conn, claim.chain)
 
 
 async def resolve_hops(conn: asyncpg.Connection, chain: Sequence[HopIn]) -> tuple[list[NewHop], UUID, list[UUID]]:
-    """The stored hops of a chain, its origin and its relays (following the upstream link)."""
-    hops: list[NewHop] = []
-    upstream: Upstream | None = None
+    """The stored hops of a chain, its origin and its relays (following the upstream link), by the rules
+    over the stored facts; inline sources that match nothing are created."""
     if any(hop.upstream_claim_id is not None for hop in chain):
         # Before any source is resolved: chain edits take this lock first too.
         await repo.lock_chains(conn, shared=True)
-    # The chain's inline sources are looked up together, when the first is resolved.
-    inline = sources.InlineSources(conn, [hop.source for hop in chain if hop.source and hop.source_id is None])
-    for i, hop in enumerate(chain):
-        field = f"chain[{i}]"
-        if not hop.cue.strip():
-            raise InvalidInput.field(f"{field}.cue", "the cue is blank")
-        source_id = await _hop_source(conn, hop, field, inline)
-        upstream = await _upstream(conn, hop, field, is_last=i == len(chain) - 1)
-        if upstream is not None:
-            if source_id is None:
-                source_id = upstream.first_source_id
-            elif source_id != upstream.first_source_id:
-                raise InvalidInput.field(field, "the hop linking an upstream claim must name that claim's first source")
-        if source_id is None:
-            raise InvalidInput.field(field, "give source_id or source")
-        upstream_id = UUID(hop.upstream_claim_id) if hop.upstream_claim_id else None
-        hops.append(NewHop(source_id, hop.cue.strip(), hop.role, upstream_id))
-
-    sources_on_path = [h.source_id for h in hops]
-    if upstream is None:
-        origin, relays = sources_on_path[-1], sources_on_path[:-1]
-    else:
-        # The upstream path starts with the linking hop's source, so its relays include it.
-        origin, relays = upstream.origin_source_id, sources_on_path[:-1] + list(upstream.relay_source_ids)
-    return hops, origin, list(dict.fromkeys(relays))
+    facts = DatabaseFacts(conn, [hop.source for hop in chain if hop.source and hop.source_id is None])
+    resolved = await rules.resolve_hops(facts, chain)
+    hops = [NewHop(hop.source.id, hop.cue, hop.role, hop.upstream_claim_id) for hop in resolved.hops]
+    return hops, resolved.origin, resolved.relays
 
 
 def snapshot(claim: Claim) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import anyio
 import asyncpg
 
 from service import documents
-from service.domain import sources
+from service.domain import rules, sources
 from service.extraction.extractor import Extractor, Node
 from service.extraction.proposals import ClaimDraft, drafts, speakers_of
 from service.extraction.speakers import Speaker, kind_of
@@ -127,7 +127,7 @@ async def _on_behalf_of(conn: asyncpg.Connection, speaker: Speaker, stored: Sour
     """The stored organization the speaker speaks for: the one the text names, else the stored source's own."""
     if speaker.organization:
         found = await sources.find(conn, speaker.organization, kind=None, member_of=None, after=None, limit=3)
-        exact = [r for score, r in found if score == 1.0 and r["kind"] in sources.AFFILIABLE_KINDS]
+        exact = [r for score, r in found if score == 1.0 and r["kind"] in rules.AFFILIABLE_KINDS]
         if len(exact) == 1:
             return SourceSummary(id=str(exact[0]["id"]), name=exact[0]["name"], kind=exact[0]["kind"])
         return None

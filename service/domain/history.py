@@ -15,7 +15,7 @@ import msgspec
 from msgspec import UnsetType
 
 from service.db import retrying
-from service.domain import audit, claims
+from service.domain import audit, claims, rules
 from service.domain.ids import field_id
 from service.domain.sources import etag, if_match_allows
 from service.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
@@ -78,7 +78,7 @@ async def edit(
     if if_match is None:
         raise PreconditionRequired("send If-Match with the ETag of the claim as you read it")
     if not isinstance(patch.text, UnsetType):
-        claims.check_text(patch.text)
+        rules.check_text(patch.text)
     async with conn.transaction():
         if not isinstance(patch.chain, UnsetType):
             # Before the row lock and any source, in the order creating a claim takes its locks.

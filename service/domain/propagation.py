@@ -113,7 +113,7 @@ async def network(conn: asyncpg.Connection, source_id: UUID, limit: int) -> Sour
     if survivor is None:
         raise NotFound(f"no source has the id {str(source_id)!r}")
     if survivor != source_id:
-        raise Moved(f"/sources/{survivor}/network?limit={limit}")
+        raise Moved(survivor, f"/network?limit={limit}")
     source = await sources_repo.summary(conn, source_id)
     assert source is not None
     cites = await repo.cites(conn, source_id, limit)

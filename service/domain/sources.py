@@ -11,11 +11,11 @@ from msgspec import UnsetType
 
 from service import documents
 from service.db import retrying
-from service.domain import audit
+from service.domain import audit, rules
 from service.domain.ids import field_id
 from service.domain.names import deletes, name_key, name_similarity, name_tokens
+from service.domain.stored import DatabaseFacts, index_names
 from service.errors import (
-    AmbiguousSource,
     Conflict,
     InvalidInput,
     Moved,
@@ -23,38 +23,14 @@ from service.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from service.model import AffiliationIn, MergeIn, SourceIn, SourcePatch, SourceSummary
+from service.model import AffiliationIn, MergeIn, SourceIn, SourcePatch
 from service.repositories import sources as repo
-
-AFFILIABLE_KINDS = frozenset({"organization", "outlet"})
-
-
-def _key(name: str, field: str) -> str:
-    key = name_key(name)
-    if not key:
-        raise InvalidInput.field(field, "a name needs at least one letter or digit")
-    return key
 
 
 async def create(conn: asyncpg.Connection, source: SourceIn, *, field: str = "", id: UUID | None = None) -> UUID:
-    """Store a new source with its aliases and affiliations (inside the caller's transaction)."""
-    prefix = f"{field}." if field else ""
-    key = _key(source.name, f"{prefix}name")
-    aliases = [(alias.strip(), _key(alias, f"{prefix}aliases[{i}]")) for i, alias in enumerate(source.aliases)]
-    source_id = await repo.insert(
-        conn,
-        id=id,
-        kind=source.kind,
-        name=source.name.strip(),
-        name_key=key,
-        description=source.description,
-        identifiers=source.identifiers,
-    )
-    await repo.insert_aliases(conn, source_id, [(a, k) for a, k in aliases if k != key])
-    await index_names(conn, source_id)
-    for i, affiliation in enumerate(source.affiliations):
-        await affiliate(conn, source_id, affiliation, f"{prefix}affiliations[{i}]")
-    return source_id
+    """Store a new source with its aliases and affiliations (inside the caller's transaction), by the rules."""
+    made = await rules.create_source(DatabaseFacts(conn), source, field, id=id)
+    return made.id
 
 
 @retrying
@@ -75,13 +51,6 @@ async def filter_id(conn: asyncpg.Connection, value: str | None, field: str) -> 
         return None
     source_id = field_id(value, field)
     return await repo.survivor(conn, source_id) or source_id
-
-
-async def index_names(conn: asyncpg.Connection, source_id: UUID) -> None:
-    """Index a source's names and aliases for finding it under spelling variants."""
-    tokens = {token for name in await repo.names_of(conn, source_id) for token in name_tokens(name)}
-    pairs = sorted({(key, token) for token in tokens for key in deletes(token)})
-    await repo.replace_name_tokens(conn, source_id, sorted(tokens), pairs)
 
 
 async def find(
@@ -120,103 +89,19 @@ async def find(
     return scored[:limit]
 
 
-async def affiliate(conn: asyncpg.Connection, source_id: UUID, affiliation: AffiliationIn, field: str) -> None:
-    """Record that ``source_id`` belongs to an organization or outlet (by id or inline)."""
-    if (affiliation.organization_id is None) == (affiliation.organization is None):
-        raise InvalidInput.field(field, "give exactly one of organization_id and organization")
-    if affiliation.since and affiliation.until and affiliation.since > affiliation.until:
-        raise InvalidInput.field(f"{field}.until", "until is before since")
-    if affiliation.organization_id is not None:
-        survivor = await repo.survivor(conn, field_id(affiliation.organization_id, f"{field}.organization_id"))
-        if survivor is None:
-            raise InvalidInput.field(f"{field}.organization_id", "no source has this id")
-        org_id = survivor
-    else:
-        assert affiliation.organization is not None
-        inline = SourceIn(name=affiliation.organization.name, kind=affiliation.organization.kind)
-        org_id = await resolve(conn, inline, f"{field}.organization")
-    org = await repo.summary(conn, org_id)
-    assert org is not None
-    if org["kind"] not in AFFILIABLE_KINDS:
-        raise InvalidInput.field(field, f"{org['name']!r} is a {org['kind']}, not an organization or outlet")
-    if org_id == source_id:
-        raise InvalidInput.field(field, "a source cannot be affiliated to itself")
-    await repo.insert_affiliation(conn, source_id, org_id, affiliation.role, affiliation.since, affiliation.until)
-
-
-def _decide(source: SourceIn, matches: list[asyncpg.Record], field: str) -> UUID | None:
-    """The stored source among ``matches`` an inline source names; None when there is none (to create it).
-
-    Several matches are narrowed to those of the requested kind; if still several, the request is
-    ambiguous and the problem lists the candidates.
-    """
-    if len(matches) > 1:
-        same_kind = [m for m in matches if m["kind"] == source.kind]
-        matches = same_kind or matches
-    if len(matches) == 1:
-        matched: UUID = matches[0]["id"]
-        return matched
-    if not matches:
-        return None
-    candidates = [msgspec.to_builtins(SourceSummary(id=str(m["id"]), name=m["name"], kind=m["kind"])) for m in matches]
-    raise AmbiguousSource(
-        f"{field}: {source.name!r} matches {len(matches)} stored sources; name one by source_id",
-        errors=[InvalidInput.field(f"{field}.name", "matches several sources").errors[0]],
-        candidates=candidates,
-    )
-
-
-class InlineSources:
-    """Resolves the inline sources of one request, one after another, reading their names' matches together.
-
-    One match reuses it, none creates it, several are narrowed by kind or refused (``_decide``).
-    The matches of every name are read in one query, before any lock: a name that matches committed
-    sources is decided from that read alone, since what is committed cannot be created twice. Only
-    the names matching nothing are locked: the shared lock keeps them apart from a bulk import's
-    batch, which creates sources under the same lock held exclusively; the name-key locks, taken
-    together in one order, make concurrent requests naming the same new source create it once.
-    They are read again after the locks, in a statement of their own, whose snapshot then shows
-    what an earlier holder committed. A source created here makes every name read again before the
-    next is resolved, as it may have taken that name or an alias of it.
-    """
-
-    def __init__(self, conn: asyncpg.Connection, sources: list[SourceIn]) -> None:
-        self.conn = conn
-        # A name without a letter or digit has no key: ``resolve`` refuses it when its turn comes.
-        self.keys = sorted({key for source in sources if (key := name_key(source.name))})
-        self.locked: set[str] = set()
-        # The matches of ``keys`` as last read; None before the first read and after a source was created.
-        self.matches: dict[str, list[asyncpg.Record]] | None = None
-
-    async def _read(self) -> dict[str, list[asyncpg.Record]]:
-        matches = await repo.matching_keys(self.conn, self.keys)
-        unlocked = [key for key in self.keys if not matches[key] and key not in self.locked]
-        if unlocked:
-            if not self.locked:
-                await repo.lock_source_creation(self.conn, shared=True)
-            await repo.lock_name_keys(self.conn, unlocked)
-            self.locked.update(unlocked)
-            matches |= await repo.matching_keys(self.conn, unlocked)
-        self.matches = matches
-        return matches
-
-    async def resolve(self, source: SourceIn, field: str) -> UUID:
-        """The stored source an inline source names, created if none matches it."""
-        key = _key(source.name, f"{field}.name")
-        if key not in self.keys:
-            self.keys.append(key)
-            self.matches = None
-        matches = self.matches if self.matches is not None else await self._read()
-        found = _decide(source, matches[key], field)
-        if found is not None:
-            return found
-        self.matches = None
-        return await create(self.conn, source, field=field)
-
-
 async def resolve(conn: asyncpg.Connection, source: SourceIn, field: str) -> UUID:
-    """The stored source an inline source names: one match reuses it, none creates it (see ``InlineSources``)."""
-    return await InlineSources(conn, [source]).resolve(source, field)
+    """The stored source an inline source names: one match reuses it, none creates it, several is a 422."""
+    found: UUID = (await rules.resolve_source(DatabaseFacts(conn, [source]), source, field)).id
+    return found
+
+
+async def affiliate(conn: asyncpg.Connection, source_id: UUID, affiliation: AffiliationIn, field: str) -> None:
+    """Record that a stored source belongs to an organization or outlet (by id or inline), by the rules."""
+    summary = await repo.summary(conn, source_id)
+    assert summary is not None
+    source = rules.SourceRef(source_id, summary["name"], summary["kind"])
+    facts = DatabaseFacts(conn)
+    await facts.affiliate(source, await rules.member_of(facts, source, affiliation, field))
 
 
 # --- edits and merges ----------------------------------------------------------------------------
@@ -235,7 +120,8 @@ def if_match_allows(if_match: str, version: int) -> bool:
 
 async def _moved(conn: asyncpg.Connection, source_id: UUID, suffix: str = "") -> Moved:
     survivor = await repo.survivor(conn, source_id)
-    return Moved(f"/sources/{survivor}{suffix}")
+    assert survivor is not None  # a merged source's survivor is stored
+    return Moved(survivor, suffix)
 
 
 async def redirect_if_merged(conn: asyncpg.Connection, record: asyncpg.Record, suffix: str = "") -> None:
@@ -269,7 +155,7 @@ async def edit(
             )
         before = await _snapshot(conn, source_id)
         name = current["name"] if isinstance(patch.name, UnsetType) else patch.name.strip()
-        key = _key(name, "name")
+        key = rules.key_of(name, "name")
         await repo.update(
             conn,
             source_id,
@@ -279,7 +165,7 @@ async def edit(
             identifiers=current["identifiers"] if isinstance(patch.identifiers, UnsetType) else patch.identifiers,
         )
         if not isinstance(patch.aliases, UnsetType):
-            aliases = [(alias.strip(), _key(alias, f"aliases[{i}]")) for i, alias in enumerate(patch.aliases)]
+            aliases = [(alias.strip(), rules.key_of(alias, f"aliases[{i}]")) for i, alias in enumerate(patch.aliases)]
             await repo.delete_aliases(conn, source_id)
             await repo.insert_aliases(conn, source_id, [(a, k) for a, k in aliases if k != key])
         if not isinstance(patch.affiliations, UnsetType):

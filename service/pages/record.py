@@ -28,8 +28,8 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from service import documents
 from service.api.auth import SESSION_KEY
+from service.api.connections import Conn
 from service.api.strict import validated
-from service.db import Conn
 from service.domain import claims, extraction, keys, sources, traces
 from service.domain.keys import ApiKey
 from service.errors import AmbiguousSource, FieldError, InvalidInput, ProvenanceError

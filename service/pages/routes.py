@@ -19,8 +19,8 @@ from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
 from service import documents
+from service.api.connections import Conn
 from service.api.params import ClaimIdPath, SourceIdPath
-from service.db import Conn
 from service.domain import history, propagation, relations, reviews, traces
 from service.domain.drawing import draw_network, draw_trace
 from service.domain.ids import path_id

@@ -9,6 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
+from service.domain.rules import SourceRef, UpstreamRef
+
 # A claim and its hops in one statement: the hops' foreign key to the claim is checked at its end,
 # when the claim is there, and their chain at commit, by the deferred triggers.
 INSERT_CLAIM = """
@@ -43,8 +45,8 @@ LOCK_CHAINS = "SELECT pg_advisory_xact_lock(hashtextextended('claim-chains', 0))
 LOCK_CHAINS_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended('claim-chains', 0))"
 
 UPSTREAM = """
-SELECT c.origin_source_id, c.relay_source_ids, h.source_id AS first_source_id
-  FROM claims c JOIN hops h ON h.claim_id = c.id AND h.position = 0
+SELECT c.origin_source_id, c.relay_source_ids, s.id, s.name, s.kind
+  FROM claims c JOIN hops h ON h.claim_id = c.id AND h.position = 0 JOIN sources s ON s.id = h.source_id
  WHERE c.id = $1
 """
 
@@ -90,14 +92,6 @@ LIST_CLAIMS_IN_RANGE = LIST_CLAIMS.replace(
 )
 
 
-class Upstream(NamedTuple):
-    """What a hop linking an upstream claim needs to know of it."""
-
-    first_source_id: UUID
-    origin_source_id: UUID
-    relay_source_ids: list[UUID]
-
-
 class ClaimRow(NamedTuple):
     """A claim's own columns, in the order INSERT_CLAIM and history's UPDATE_CLAIM bind them."""
 
@@ -139,10 +133,12 @@ class ClaimFilters(NamedTuple):
     contradicted: bool | None = None
 
 
-async def upstream(conn: asyncpg.Connection, claim_id: UUID) -> Upstream | None:
+async def upstream(conn: asyncpg.Connection, claim_id: UUID) -> UpstreamRef | None:
     """The first source, origin and relays of a stored claim, or ``None`` if there is none."""
     row = await conn.fetchrow(UPSTREAM, claim_id)
-    return Upstream(row["first_source_id"], row["origin_source_id"], row["relay_source_ids"]) if row else None
+    if row is None:
+        return None
+    return UpstreamRef(SourceRef(row["id"], row["name"], row["kind"]), row["origin_source_id"], row["relay_source_ids"])
 
 
 HopColumns = tuple[list[int], list[UUID], list[str], list[str | None], list[UUID | None]]

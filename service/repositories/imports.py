@@ -12,25 +12,10 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.domain.rules import SourceRef, UpstreamRef
 from service.repositories import binary_copy
 from service.repositories.binary_copy import Copy, count, date_, int2, jsonb, payload, row, send, uuid_array
 from service.repositories.claims import ClaimRow
-
-
-class SourceRef(NamedTuple):
-    """A source as the rules need it: its id, name and kind."""
-
-    id: UUID
-    name: str
-    kind: str
-
-
-class UpstreamRef(NamedTuple):
-    """What a hop linking an upstream claim needs of it."""
-
-    first_source: SourceRef
-    origin_source_id: UUID
-    relay_source_ids: list[UUID]
 
 
 @dataclass

@@ -238,8 +238,10 @@ WITH RECURSIVE chain (id, merged_into, depth) AS (
     UNION ALL
     SELECT s.id, s.merged_into, c.depth + 1 FROM chain c JOIN sources s ON s.id = c.merged_into WHERE c.depth < 64
 )
-SELECT id FROM chain WHERE merged_into IS NULL
+SELECT s.id, s.name, s.kind FROM chain c JOIN sources s ON s.id = c.id WHERE c.merged_into IS NULL
 """
+
+WIKIDATA_TAKEN = "SELECT EXISTS (SELECT FROM sources WHERE identifiers ->> 'wikidata' = $1)"
 
 UPDATE_SOURCE = """
 UPDATE sources
@@ -310,6 +312,17 @@ async def survivor(conn: asyncpg.Connection, source_id: UUID) -> UUID | None:
     """The unmerged source that ``source_id`` is, or was merged into; ``None`` if it is unknown."""
     found: UUID | None = await conn.fetchval(SURVIVOR, source_id)
     return found
+
+
+async def survivor_summary(conn: asyncpg.Connection, source_id: UUID) -> asyncpg.Record | None:
+    """The survivor of ``source_id`` (see ``survivor``) with its name and kind."""
+    return await conn.fetchrow(SURVIVOR, source_id)
+
+
+async def wikidata_taken(conn: asyncpg.Connection, wikidata: str) -> bool:
+    """Whether a source has this Wikidata identifier (by the unique index on it)."""
+    taken: bool = await conn.fetchval(WIKIDATA_TAKEN, wikidata)
+    return taken
 
 
 async def update(
