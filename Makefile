@@ -51,8 +51,8 @@ bench-smoke: install bench-deps
 bench-deps:
 	command -v wrk >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends wrk)
 
-## Train the attribution model (models/attribution-en/) from the corpora in ../shared/data (PROVENANCE_CORPORA
-## elsewhere): spaCy's parser on UD English EWT, then the CRF tagger on PolNeAR train; seeded, about 25 minutes.
+## Train the attribution model (models/attribution-en/) from the corpora (where PROVENANCE_CORPORA says,
+## see training/corpus.py): spaCy's parser on UD English EWT, then the CRF tagger on PolNeAR train; seeded, about 25 minutes.
 model: install
 	$(BIN)/python -m training.train
 

@@ -31,7 +31,7 @@ def server_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
-    from service.database import embedded_url
+    from service.embedded import embedded_url
 
     return embedded_url(WORK / "pgdata")
 

@@ -28,8 +28,8 @@ import asyncpg
 
 from bench.databases import provenance, server_url, with_database
 from bench.paths import WORK
+from service.imports import store as imports_repo
 from service.repositories import audit as audit_repo
-from service.repositories import imports as imports_repo
 
 # What is copied: each table with the columns the import itself writes with COPY (the rest left to
 # the database's defaults and generated columns, as for the import: the search vector, seq...).

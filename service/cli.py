@@ -21,11 +21,12 @@ from typing import TypeVar
 import asyncpg
 import msgspec
 
-from service import bulk, db, migrations, seeds
-from service.database import resolve_url
+from service import db, export, migrations, seeds
 from service.domain import audit, keys
-from service.domain.resolver import ResolverFailed
+from service.embedded import resolve_url
 from service.errors import ProvenanceError
+from service.imports import pipeline
+from service.imports.worker import WorkerFailed
 from service.model import ProposedClaim
 from service.settings import Settings
 
@@ -68,10 +69,10 @@ def cmd_import(args: argparse.Namespace) -> None:
     """Import NDJSON claims in batches, each line stored or reported; exit 1 if any line failed."""
     database_url = _database_url(args)
     try:
-        report = bulk.run_import(database_url, args.file, args.batch_lines)
+        report = pipeline.run_import(database_url, args.file, args.batch_lines)
     except OSError as exc:
         sys.exit(f"provenance import: {exc}")
-    except (asyncpg.PostgresError, ResolverFailed) as exc:
+    except (asyncpg.PostgresError, WorkerFailed) as exc:
         # Not a line's fault (those are reported line by line): a rebuilt key or a chain refused, or the
         # resolving process failing, ends an initial load rolled back whole.
         sys.exit(f"provenance import stopped, its transaction rolled back: {exc}")
@@ -87,7 +88,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def cmd_export(args: argparse.Namespace) -> None:
     """Export every claim with its chain as NDJSON, oldest first."""
-    count = bulk.run_export(_database_url(args), args.output)
+    count = export.run_export(_database_url(args), args.output)
     print(f"exported {count} claim(s)", file=sys.stderr)
 
 
@@ -272,8 +273,8 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--batch-lines",
         type=_positive,
-        default=bulk.BATCH_LINES,
-        help=f"lines stored in one transaction (default {bulk.BATCH_LINES})",
+        default=pipeline.BATCH_LINES,
+        help=f"lines stored in one transaction (default {pipeline.BATCH_LINES})",
     )
     load.set_defaults(func=cmd_import)
 

@@ -155,3 +155,9 @@ async def warn_if_not_durable(pool: asyncpg.Pool, settings: Settings) -> None:
     for name, loss in DURABILITY_LOSSES.items():
         if durability[name] == "off":
             operator_log.warning("PostgreSQL runs with %s=off: %s", name, loss)
+
+
+async def answers(pool: asyncpg.Pool, timeout: float) -> None:
+    """Return once a pooled connection has answered a trivial query; raise if none does within ``timeout``."""
+    async with pooled(pool, timeout) as conn:
+        await conn.fetchval("SELECT 1", timeout=timeout)

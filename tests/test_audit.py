@@ -18,8 +18,9 @@ from litestar import Litestar
 from service.app import create_app
 from service.domain import audit, claims, keys
 from service.settings import Settings
-from tests.conftest import (
+from tests.helpers import (
     ADMIN_KEY_NAME,
+    assert_problem,
     bearer,
     claim_body,
     create_claim,
@@ -29,6 +30,7 @@ from tests.conftest import (
     inline,
     issue_key,
     running,
+    ryder_story,
 )
 
 WRITERS = 100
@@ -69,7 +71,8 @@ async def size(client: httpx.AsyncClient) -> int:
 
 
 def ryder_claim(text: str = "Austin initiated the call") -> dict[str, Any]:
-    return claim_body(text, hop(inline("Hina", "outlet"), "reports"), hop(inline("Patrick Ryder"), "told reporters"))
+    """The seed story as Hina reports it without naming Reuters."""
+    return ryder_story(text, wire=None, role=None)
 
 
 class TestEachWriteAppendsOneEntry:
@@ -218,8 +221,7 @@ async def test_entity_keeps_the_entries_of_one_entity_oldest_first(client: httpx
 
 async def test_entity_that_is_not_an_id_is_422(client: httpx.AsyncClient) -> None:
     response = await client.get("/audit", params={"entity": "nope"})
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "entity"
+    assert_problem(response, 422, field="entity")
 
 
 async def test_pages_follow_the_cursor_and_link(client: httpx.AsyncClient) -> None:

@@ -20,9 +20,10 @@ from litestar import Litestar
 from service.app import create_app
 from service.domain import keys
 from service.settings import Settings
-from tests.conftest import (
+from tests.helpers import (
     ADMIN_KEY_NAME,
     READING_POSTS,
+    assert_problem,
     bearer,
     claim_body,
     create_claim,
@@ -54,12 +55,6 @@ def concrete(path: str) -> str:
 
 async def call(client: httpx.AsyncClient, method: str, path: str, **headers: str) -> httpx.Response:
     return await client.request(method.upper(), concrete(path), json={}, headers=headers)
-
-
-def assert_problem(response: httpx.Response, status: int) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["status"] == status
 
 
 async def stored_claim_count(conn: asyncpg.Connection) -> int:

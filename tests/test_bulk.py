@@ -15,11 +15,14 @@ from typing import Any
 import msgspec
 import pytest
 
-from service import bulk, db, migrations, seeds
+from service import db, migrations, seeds
+from service.api.etags import IfMatch
 from service.domain import claims as claims_domain
 from service.domain import history, traces
+from service.imports import pipeline
+from service.imports.lines import ClaimLine
 from service.model import ClaimIn, ClaimPatch
-from tests.conftest import Server, claim_body, hop, inline
+from tests.helpers import Server, claim_body, hop, inline
 
 PROVENANCE = [sys.executable, "-m", "service.cli"]
 
@@ -107,7 +110,7 @@ class TestImport:
     def test_the_progress_bar_counts_the_lines_that_are_not_blank(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
     ) -> None:
-        monkeypatch.setattr(bulk, "_CHUNK", chunk)  # lines across the chunks read, at every offset
+        monkeypatch.setattr(pipeline, "_CHUNK", chunk)  # lines across the chunks read, at every offset
         file = tmp_path / "claims.ndjson"
         for content in [
             b"",
@@ -119,7 +122,7 @@ class TestImport:
             b"\xc3\xa9\n\xa0\n",  # a line of a non-ASCII space is not blank, as bytes.strip sees it
         ]:
             file.write_bytes(content)
-            assert bulk._count_claim_lines(file) == sum(1 for line in content.split(b"\n") if line.strip()), content
+            assert pipeline._count_claim_lines(file) == sum(1 for line in content.split(b"\n") if line.strip()), content
 
     def test_an_all_valid_file_exits_zero_with_a_progress_bar_on_stderr(
         self, new_database: NewDatabase, tmp_path: Path
@@ -222,7 +225,7 @@ async def _seed_with_upstream_links(url: str) -> None:
             appeared_in={"url": "https://bugle.example/1", "published_at": "2024-06-26T08:00:00Z"},
             stated_at="2024-06-25T12:00:00+02:00",
         )
-        bugle_id = (await claims_domain.create(conn, msgspec.convert(bugle, ClaimIn)))["id"]
+        bugle_id = (await claims_domain.create(conn, msgspec.convert(bugle, ClaimIn))).claim.id
         echo = claim_body(
             FURTHER_DOWNSTREAM,
             hop(inline("Weekly Echo", "outlet"), "reprints"),
@@ -230,13 +233,13 @@ async def _seed_with_upstream_links(url: str) -> None:
         )
         await claims_domain.create(conn, msgspec.convert(echo, ClaimIn))
         late = claim_body(LATE_WIRE, hop(inline("Late Wire", "outlet"), "reports"), hop(inline("Charlie Dietz")))
-        late_id = (await claims_domain.create(conn, msgspec.convert(late, ClaimIn)))["id"]
+        late_id = (await claims_domain.create(conn, msgspec.convert(late, ClaimIn))).claim.id
         relinked = [
             hop(inline("Morning Post", "outlet"), "reports"),
             {"cue": "citing", "upstream_claim_id": str(late_id)},
         ]
         patch = msgspec.convert({"chain": relinked}, ClaimPatch)
-        await history.edit(conn, seeds.seed_id("claim", RELINKED_KEY), patch, "*")
+        await history.edit(conn, seeds.seed_id("claim", RELINKED_KEY), patch, IfMatch("*"))
     finally:
         await conn.close()
 
@@ -318,7 +321,7 @@ def round_trip(new_database: NewDatabase) -> RoundTrip:
 
 class TestExport:
     def test_export_writes_one_claim_line_per_claim_oldest_first(self, round_trip: RoundTrip) -> None:
-        lines = [msgspec.json.decode(line, type=bulk.ClaimLine) for line in round_trip.exported.stdout.splitlines()]
+        lines = [msgspec.json.decode(line, type=ClaimLine) for line in round_trip.exported.stdout.splitlines()]
         count = asyncio.run(_count(round_trip.original, "SELECT count(*) FROM claims"))
         assert len(lines) == count
         assert f"exported {count} claim(s)" in round_trip.exported.stderr
@@ -331,7 +334,7 @@ class TestExport:
         assert lines[-4].chain[0].source.aliases == ["The Bugle"]
 
     def test_a_claim_edited_to_link_a_newer_one_comes_after_it(self, round_trip: RoundTrip) -> None:
-        lines = [msgspec.json.decode(line, type=bulk.ClaimLine) for line in round_trip.exported.stdout.splitlines()]
+        lines = [msgspec.json.decode(line, type=ClaimLine) for line in round_trip.exported.stdout.splitlines()]
         assert lines[-1].id == str(seeds.seed_id("claim", RELINKED_KEY))
         assert lines[-1].chain[-1].upstream_claim_id == lines[-2].id
 

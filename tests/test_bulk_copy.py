@@ -18,23 +18,15 @@ from litestar import Litestar
 
 from bench import corpus
 from service import db, migrations, seeds
-from service.domain import audit, imports
+from service.domain import audit
 from service.domain import claims as claims_domain
 from service.domain import sources as sources_domain
-from service.domain.imports import ClaimLine, Importer, LineFailure, import_lines
 from service.errors import ProvenanceError, problem_document
+from service.imports import pipeline as imports
+from service.imports.pipeline import ClaimLine, Importer, LineFailure
 from service.model import MergeIn
 from service.repositories import claims as claims_repo
-from tests.conftest import (
-    ADMIN_KEY_NAME,
-    Server,
-    bearer,
-    claim_body,
-    fresh_app,
-    hop,
-    inline,
-    issue_key,
-)
+from tests.helpers import ADMIN_KEY_NAME, Server, assert_problem, bearer, claim_body, fresh_app, hop, inline, issue_key
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 PENTAGON = str(seeds.seed_id("source", "pentagon"))
@@ -542,7 +534,7 @@ class TestInitialLoad:
             line("Allowed.", hop(inline("Hina", "outlet"))),
             # Refused whole, then line by line: its new source is not stored either.
             line("Forbidden.", hop(inline("Lost Outlet", "outlet"))),
-            # Resolved while the batch before was written, as if Lost Outlet were stored: again, then.
+            # Answer while the batch before was written, as if Lost Outlet were stored: again, then.
             line("Names the lost outlet.", hop(inline("Lost Outlet", "outlet"))),
             line("Allowed too.", hop(inline("Lost Outlet", "outlet")), hop(inline("Hina", "outlet"))),
         )
@@ -561,7 +553,7 @@ class TestInitialLoad:
             # Refused whole; then Kept is stored alone, with its new outlet, and Forbidden fails.
             line("Kept.", hop(inline("Kept Outlet", "outlet")), id=CLAIM[0]),
             line("Forbidden.", hop(inline("Lost Outlet", "outlet"))),
-            # Resolved ahead as if the batch before were stored whole; again against what is.
+            # Answer ahead as if the batch before were stored whole; again against what is.
             line("Kept.", hop(inline("Kept Outlet", "outlet")), id=CLAIM[0]),
             line("Links kept.", hop(inline("Kept Outlet", "outlet"), upstream_claim_id=CLAIM[0])),
             line("Lost again.", hop(inline("Lost Outlet", "outlet"))),
@@ -622,8 +614,8 @@ class TestLines:
             line("One.", hop(inline("Hina", "outlet")), id=CLAIM[0]),
             line("One again.", hop(inline("Hina", "outlet")), id=CLAIM[0]),
         )
-        first = await import_lines(conn, body.split(b"\n"), actor="import", on_failure=print, batch_lines=10)
-        again = await import_lines(conn, body.split(b"\n"), actor="import", on_failure=print, batch_lines=10)
+        first = await Importer(conn, actor="import", on_failure=print, batch_lines=10).run(body.split(b"\n"))
+        again = await Importer(conn, actor="import", on_failure=print, batch_lines=10).run(body.split(b"\n"))
         assert (first.imported, first.already_stored, again.imported, again.already_stored) == (1, 1, 0, 2)
         assert await conn.fetchval("SELECT text FROM claims") == "One."
 
@@ -745,8 +737,7 @@ class TestEndpoint:
 
     async def test_json_is_415(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/claims/import", json=claim_body("x", hop(inline("Hina", "outlet"))))
-        assert response.status_code == 415
-        assert "application/x-ndjson" in response.json()["detail"]
+        assert_problem(response, 415, detail="application/x-ndjson")
 
     async def test_it_needs_a_write_key(self, app: Litestar, anonymous_client: httpx.AsyncClient) -> None:
         body = encode(line("x", hop(inline("Hina", "outlet"))))

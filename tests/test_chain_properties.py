@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.domain.names import fold
+from tests.helpers import assert_problem
 
 # The app and its database are set up once per test, not per example: examples share what earlier
 # ones stored, which the properties allow for (a name stored before resolves to that source).
@@ -199,7 +200,6 @@ class TestInvalidChains:
         invalid = broken(chain, data)
         before = await stored_rows(conn)
         response = await client.post("/claims", json=body(invalid))
-        assert response.status_code == 422, response.text
-        assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["errors"][0]["field"].startswith("chain")
+        problem = assert_problem(response, 422)
+        assert problem["errors"][0]["field"].startswith("chain")
         assert await stored_rows(conn) == before

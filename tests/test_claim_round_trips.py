@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 
 from service.repositories import sources as sources_repo
-from tests.conftest import bearer, claim_body, create_source, fresh_app, hop, inline, issue_key
+from tests.helpers import bearer, claim_body, create_source, fresh_app, hop, inline, issue_key
 
 # Statements are counted only while a test's request runs: the audit sealer shares the connection
 # from a task of its own, whose statements a query logger also sees.

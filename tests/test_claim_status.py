@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import claim_body, create_claim, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, hop, inline
 
 
 async def stored_claim(client: httpx.AsyncClient) -> dict[str, object]:
@@ -37,8 +37,7 @@ class TestClaimStatus:
 
     async def test_an_unknown_claim_is_404(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/claims/00000000-0000-0000-0000-000000000000/status")
-        assert response.status_code == 404
-        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem(response, 404)
 
     async def test_a_malformed_id_is_404(self, client: httpx.AsyncClient) -> None:
         assert (await client.get("/claims/not-an-id/status")).status_code == 404

@@ -13,16 +13,12 @@ import pytest
 from service.domain.names import fold
 from service.repositories import claims as repo
 from service.repositories.claims import ClaimRow, NewHop
-from tests.conftest import claim_body, create_claim, create_source, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, create_source, hop, inline, ryder_story
 
 
 class TestCreateClaim:
     async def test_created_claim_has_location_and_its_chain_in_order(self, client: httpx.AsyncClient) -> None:
-        body = claim_body(
-            "Austin initiated the conversation",
-            hop(inline("Hina", "outlet"), "reports"),
-            hop(inline("Reuters", "outlet"), "citing"),
-            hop(inline("Patrick Ryder"), "told reporters", role="spokesman"),
+        body = ryder_story(
             appeared_in={"title": "Ministers speak", "published_at": "2024-06-25T10:00:00Z"},
             stated_at="2024-06-25T09:00:00+02:00",
         )
@@ -53,21 +49,17 @@ class TestCreateClaim:
 
     async def test_unknown_source_id_is_422_naming_the_hop(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/claims", json=claim_body("x", hop("00000000-0000-0000-0000-000000000000")))
-        assert response.status_code == 422
-        assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["errors"][0]["field"] == "chain[0].source_id"
+        assert_problem(response, 422, field="chain[0].source_id")
 
     async def test_a_hop_with_both_source_and_source_id_is_422(self, client: httpx.AsyncClient) -> None:
         ryder = await create_source(client, {"name": "Patrick Ryder", "kind": "person"})
         both = {"cue": "said", "source_id": ryder["id"], "source": inline("Patrick Ryder")}
         response = await client.post("/claims", json=claim_body("x", both))
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "chain[0]"
+        assert_problem(response, 422, field="chain[0]")
 
     async def test_a_hop_with_no_source_is_422(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/claims", json=claim_body("x", hop(None)))
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "chain[0]"
+        assert_problem(response, 422, field="chain[0]")
 
     @pytest.mark.parametrize("field", ["text", "cue"])
     async def test_blank_text_or_cue_is_422(self, client: httpx.AsyncClient, field: str) -> None:
@@ -77,20 +69,18 @@ class TestCreateClaim:
         else:
             body["chain"][0]["cue"] = " \t "
         response = await client.post("/claims", json=body)
-        assert response.status_code == 422
-        assert field in response.json()["errors"][0]["field"]
+        problem = assert_problem(response, 422)
+        assert field in problem["errors"][0]["field"]
 
     async def test_more_than_sixteen_hops_is_422(self, client: httpx.AsyncClient) -> None:
         body = claim_body("x", *[hop(inline(f"Relay {i}", "outlet")) for i in range(17)])
         response = await client.post("/claims", json=body)
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "chain"
+        assert_problem(response, 422, field="chain")
 
     async def test_naive_times_are_refused(self, client: httpx.AsyncClient) -> None:
         body = claim_body("x", hop(inline("Someone")), stated_at="2024-06-25T09:00:00")
         response = await client.post("/claims", json=body)
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "stated_at"
+        assert_problem(response, 422, field="stated_at")
 
 
 class TestInlineSourceResolution:
@@ -139,11 +129,8 @@ class TestInlineSourceResolution:
         one = await create_source(client, {"name": "John Smith", "kind": "person"})
         two = await create_source(client, {"name": "J. Smith", "kind": "person", "aliases": ["John Smith"]})
         response = await client.post("/claims", json=claim_body("x", hop(inline("john smith"))))
-        assert response.status_code == 422
-        problem = response.json()
-        assert response.headers["content-type"] == "application/problem+json"
+        problem = assert_problem(response, 422, field="chain[0].source.name")
         assert {c["id"] for c in problem["candidates"]} == {one["id"], two["id"]}
-        assert problem["errors"][0]["field"] == "chain[0].source.name"
 
     async def test_several_matches_are_narrowed_by_kind(self, client: httpx.AsyncClient) -> None:
         await create_source(client, {"name": "Reuters", "kind": "person"})
@@ -189,9 +176,7 @@ class TestInlineSourceResolution:
         await create_source(client, {"name": "Major Dietz", "kind": "person"})
         body = claim_body("x", hop(inline("Charlie Dietz", aliases=["Major Dietz"])), hop(inline("Major Dietz")))
         response = await client.post("/claims", json=body)
-        assert response.status_code == 422
-        problem = response.json()
-        assert problem["errors"][0]["field"] == "chain[1].source.name"
+        problem = assert_problem(response, 422, field="chain[1].source.name")
         assert [c["name"] for c in problem["candidates"]] == ["Major Dietz", "Charlie Dietz"]
 
     async def test_an_organization_created_for_an_affiliation_is_reused_by_a_later_hop(
@@ -228,8 +213,7 @@ class TestInlineSourceResolution:
         await create_source(client, {"name": "John Smith", "kind": "person"})
         await create_source(client, {"name": "J. Smith", "kind": "person", "aliases": ["John Smith"]})
         response = await client.post("/claims", json=claim_body("x", hop(first), hop(second)))
-        assert response.status_code == 422
-        [error] = response.json()["errors"]
+        [error] = assert_problem(response, 422)["errors"]
         assert error["field"] == field
         assert detail in error["message"]
 

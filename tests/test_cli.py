@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import serving
+from tests.helpers import serving
 
 PROVENANCE = [sys.executable, "-m", "service.cli"]
 

@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import claim_body, create_source, hop, inline
+from tests.helpers import claim_body, create_source, hop, inline
 
 
 async def test_fifty_claims_naming_one_new_source_at_once_create_it_once(

@@ -12,8 +12,8 @@ import msgspec
 import pytest
 
 from bench import corpus
-from service.bulk import ClaimLine
 from service.domain.names import fold
+from service.imports.lines import ClaimLine
 
 CLAIMS = 3000
 

@@ -11,44 +11,18 @@ import subprocess
 import time
 import zlib
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 
 import httpx
 import pytest
 
 from service.domain.drawing import STYLES, WIDTH, wrap
-from tests.conftest import claim_body, create_claim, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, hop, inline, relayed_ryder_story
 
 SVG = "{http://www.w3.org/2000/svg}"
 CHROMIUM = Path("/usr/bin/chromium")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
-
-
-async def hina_report(client: httpx.AsyncClient) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Hina reports, citing Reuters (an upstream claim), what Pentagon spokesman Ryder told reporters."""
-    wire = await create_claim(
-        client,
-        claim_body(
-            "Austin initiated the conversation",
-            hop(inline("Reuters", "outlet"), "reports"),
-            hop(
-                inline("Patrick Ryder", affiliations=[{"organization": {"name": "Pentagon"}, "role": "spokesman"}]),
-                "told reporters",
-                role="spokesman",
-            ),
-        ),
-    )
-    hina = await create_claim(
-        client,
-        claim_body(
-            "Austin initiated the conversation",
-            hop(inline("Hina", "outlet"), "reports"),
-            hop(None, "citing", upstream_claim_id=wire["id"]),
-        ),
-    )
-    return hina, wire
 
 
 async def draw(client: httpx.AsyncClient, claim_id: str) -> tuple[str, ElementTree.Element]:
@@ -87,7 +61,7 @@ class TestDrawing:
     async def test_a_box_per_hop_from_the_origin_down_to_the_outermost_reporter(
         self, client: httpx.AsyncClient
     ) -> None:
-        hina, _ = await hina_report(client)
+        hina, _ = await relayed_ryder_story(client)
         _, root = await draw(client, hina["id"])
         boxes = sources(root)
         assert [words(box)[0] for box in boxes] == ["Patrick Ryder", "Reuters", "Hina"]
@@ -97,14 +71,14 @@ class TestDrawing:
     async def test_each_arrow_is_labelled_with_the_cue_of_the_source_it_comes_from(
         self, client: httpx.AsyncClient
     ) -> None:
-        hina, _ = await hina_report(client)
+        hina, _ = await relayed_ryder_story(client)
         _, root = await draw(client, hina["id"])
         assert cues(root) == ["\u201ctold reporters\u201d", "\u201cciting\u201d", "\u201creports\u201d"]
 
     async def test_the_origin_is_emphasised_with_its_role_and_organization_under_it(
         self, client: httpx.AsyncClient
     ) -> None:
-        hina, _ = await hina_report(client)
+        hina, _ = await relayed_ryder_story(client)
         _, root = await draw(client, hina["id"])
         origin, *relays = sources(root)
         assert origin.get("data-origin") == "true"
@@ -146,7 +120,7 @@ class TestDrawing:
         assert len(set(fills.values())) == 4
 
     async def test_hops_recorded_in_an_upstream_claim_say_which(self, client: httpx.AsyncClient) -> None:
-        hina, wire = await hina_report(client)
+        hina, wire = await relayed_ryder_story(client)
         _, root = await draw(client, hina["id"])
         # Hina's own second hop names Reuters; only Ryder's words come from the wire story
         via = [any(f"via claim {wire['id'][:8]}" in line for line in words(box)) for box in sources(root)]
@@ -170,7 +144,7 @@ class TestDrawing:
         assert root.find(f".//{SVG}script") is None
 
     async def test_the_drawing_fetches_nothing_and_runs_nothing(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_report(client)
+        hina, _ = await relayed_ryder_story(client)
         text, root = await draw(client, hina["id"])
         assert not [e.tag for e in root.iter() if e.tag in {f"{SVG}script", f"{SVG}style", f"{SVG}image"}]
         attributes = [(name, value) for e in root.iter() for name, value in e.attrib.items()]
@@ -181,7 +155,7 @@ class TestDrawing:
         assert root.get("font-family") == "system-ui, sans-serif"
 
     async def test_it_has_an_accessible_title_and_description(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_report(client)
+        hina, _ = await relayed_ryder_story(client)
         _, root = await draw(client, hina["id"])
         title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
         assert title is not None
@@ -208,11 +182,10 @@ class TestDrawing:
     async def test_unknown_or_malformed_claim_is_404(self, client: httpx.AsyncClient) -> None:
         for claim_id in ("00000000-0000-0000-0000-000000000000", "not-an-id"):
             response = await client.get(f"/claims/{claim_id}/trace.svg")
-            assert response.status_code == 404
-            assert response.headers["content-type"] == "application/problem+json"
+            assert_problem(response, 404)
 
     async def test_the_json_trace_beside_it_still_answers(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_report(client)
+        hina, _ = await relayed_ryder_story(client)
         response = await client.get(f"/claims/{hina['id']}/trace")
         assert response.status_code == 200
         assert response.json()["hops"] == 3
@@ -322,7 +295,7 @@ class TestRendering:
     async def test_headless_chromium_renders_the_drawing_not_blank(
         self, client: httpx.AsyncClient, tmp_path: Path
     ) -> None:
-        hina, _ = await hina_report(client)
+        hina, _ = await relayed_ryder_story(client)
         text, root = await draw(client, hina["id"])
         svg = tmp_path / "trace.svg"
         svg.write_text(text, encoding="utf-8")

@@ -10,24 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import claim_body, hop, inline
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem with ``status``; returns its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str) and problem["title"]
-    assert isinstance(problem["detail"], str) and problem["detail"]
-    return problem
-
-
-def error_fields(problem: dict[str, Any]) -> list[str]:
-    return [error["field"] for error in problem.get("errors") or []]
+from tests.helpers import assert_problem, claim_body, hop, inline
 
 
 def reuters() -> dict[str, Any]:
@@ -65,31 +48,26 @@ class TestProblemShape:
 class TestInvalidInputNamesTheField:
     async def test_wrong_type_of_a_top_level_field_names_it(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/claims", json={"text": 42, "kind": "quote", "chain": [reuters()]})
-        problem = assert_problem(response, 422)
-        assert error_fields(problem) == ["text"]
+        assert_problem(response, 422, field="text")
 
     async def test_wrong_type_of_a_nested_field_names_its_path(self, client: httpx.AsyncClient) -> None:
         body = claim_body("Austin initiated the conversation", {"cue": 7, "source": inline("Reuters", "outlet")})
-        problem = assert_problem(await client.post("/claims", json=body), 422)
-        assert error_fields(problem) == ["chain[0].cue"]
+        assert_problem(await client.post("/claims", json=body), 422, field="chain[0].cue")
 
     async def test_wrong_type_deep_inside_an_inline_source_names_its_path(self, client: httpx.AsyncClient) -> None:
         body = claim_body("x", reuters(), hop({"name": ["Ryder"], "kind": "person"}, "said"))
-        problem = assert_problem(await client.post("/claims", json=body), 422)
-        assert error_fields(problem) == ["chain[1].source.name"]
+        assert_problem(await client.post("/claims", json=body), 422, field="chain[1].source.name")
 
     async def test_rule_broken_in_a_later_hop_names_that_hop(self, client: httpx.AsyncClient) -> None:
         body = claim_body("x", reuters(), hop(str(uuid.uuid4()), "said"))
-        problem = assert_problem(await client.post("/claims", json=body), 422)
-        assert error_fields(problem) == ["chain[1].source_id"]
+        assert_problem(await client.post("/claims", json=body), 422, field="chain[1].source_id")
 
     @pytest.mark.parametrize("path", ["/claims", "/sources"])
     @pytest.mark.parametrize("limit", ["0", "201", "-1", "ten"])
     async def test_limit_out_of_range_is_422_naming_limit(
         self, client: httpx.AsyncClient, path: str, limit: str
     ) -> None:
-        problem = assert_problem(await client.get(path, params={"limit": limit}), 422)
-        assert error_fields(problem) == ["limit"]
+        assert_problem(await client.get(path, params={"limit": limit}), 422, field="limit")
 
     async def test_limit_at_its_bounds_is_accepted(self, client: httpx.AsyncClient) -> None:
         assert (await client.get("/claims", params={"limit": "1"})).status_code == 200

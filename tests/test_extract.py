@@ -16,7 +16,7 @@ import pytest
 from service import seeds
 from service.api.extract import EXAMPLE_FILE, EXAMPLE_TEXT
 from service.domain import extraction
-from tests.conftest import ADMIN_KEY_NAME, create_source
+from tests.helpers import ADMIN_KEY_NAME, assert_problem, create_source
 
 SEED_SENTENCE = EXAMPLE_TEXT
 NESTED = (
@@ -221,8 +221,7 @@ class TestBadInput:
     )
     async def test_is_a_422_naming_the_field(self, client: httpx.AsyncClient, body: dict[str, Any], field: str) -> None:
         response = await client.post("/extract", json=body)
-        assert response.status_code == 422, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 422)
         assert field in response.text
 
     @pytest.mark.parametrize(

@@ -15,13 +15,11 @@ import os
 import pwd
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from service import migrations
 from service.app import create_app
 from service.errors import connection_lost
 from service.settings import Settings
-from tests.conftest import Server, bearer, claim_body, free_port, hop, inline, issue_key, running
+from tests.helpers import Server, bearer, claim_body, free_port, hop, inline, issue_key, running, served_process
 
 OUTLETS = ["Reuters", "Hina", "Tanjug", "Agence France-Presse", "Kyodo", "Yonhap"]
 
@@ -108,38 +106,6 @@ def running_postmaster(postmaster: Postmaster) -> Iterator[Postmaster]:
     postmaster.start()
     yield postmaster
     postmaster.stop_after_kill()
-
-
-@contextmanager
-def served_process(
-    env: dict[str, str], log: Path, ready_within: float = 60
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``provenance serve`` on a free port, logging to ``log``, once it is ready; killed if a test left it running."""
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--log-level", "warning"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + ready_within
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.1)  # polling a starting process; bounded by the deadline above
-        yield process, base
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def service_env(database_url: str, **variables: str) -> dict[str, str]:
@@ -248,7 +214,7 @@ async def test_claims_answered_201_survive_a_killed_postgresql_and_nothing_is_ha
     key = await make_key(url)
     env = service_env(url, PROVENANCE_ACQUIRE_TIMEOUT="2", PROVENANCE_COMMAND_TIMEOUT="5")
     load = Load()
-    with served_process(env, tmp_path / "serve.log") as (process, base):
+    with served_process(env=env, log=tmp_path / "serve.log", ready_within=60) as (process, base):
         async with httpx.AsyncClient(base_url=base, headers=bearer(key), timeout=10) as client:
             writers = [asyncio.create_task(load.writer(client, n)) for n in range(6)]
             try:
@@ -311,7 +277,8 @@ async def waiting_on_locks(database_url: str, count: int, within: float = 20) ->
 async def test_sigterm_finishes_the_requests_in_flight_then_exits_0(database_url: str, tmp_path: Path) -> None:
     key = await make_key(database_url)
     log = tmp_path / "serve.log"
-    with served_process(service_env(database_url, PROVENANCE_POOL_MAX_SIZE="12"), log) as (process, base):
+    env = service_env(database_url, PROVENANCE_POOL_MAX_SIZE="12")
+    with served_process(env=env, log=log, ready_within=60) as (process, base):
         async with httpx.AsyncClient(base_url=base, headers=bearer(key), timeout=30) as client:
             first = await client.post("/claims", json=claim_body("drained under load", *chain_of(0, 2)))
             assert first.status_code == 201, first.text

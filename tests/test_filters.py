@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import claim_body, create_claim, create_source, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, create_source, hop, inline
 
 
 @pytest.fixture
@@ -67,8 +67,7 @@ async def test_filters_combine(client: httpx.AsyncClient, claims: dict[str, dict
 )
 async def test_bad_facet_values_are_422(client: httpx.AsyncClient, param: str, value: str) -> None:
     response = await client.get("/claims", params={param: value})
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == param
+    assert_problem(response, 422, field=param)
 
 
 async def test_sources_member_of(client: httpx.AsyncClient) -> None:
@@ -83,8 +82,7 @@ async def test_sources_member_of(client: httpx.AsyncClient) -> None:
     found = (await client.get("/sources", params={"member_of": pentagon["id"], "q": "patrick"})).json()["items"]
     assert [s["id"] for s in found] == [ryder["id"]]
     bad = await client.get("/sources", params={"member_of": "nope"})
-    assert bad.status_code == 422
-    assert bad.json()["errors"][0]["field"] == "member_of"
+    assert_problem(bad, 422, field="member_of")
 
 
 @pytest.mark.parametrize("param", ["since", "until"])
@@ -94,8 +92,7 @@ async def test_since_and_until_other_than_rfc_3339_with_an_offset_are_422(
 ) -> None:
     # A number was read as a Unix time: until=0.5 answered 200 with an empty list.
     response = await client.get("/claims", params={param: value})
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == param
+    assert_problem(response, 422, field=param)
 
 
 async def test_since_and_until_with_an_offset_bound_the_publication(client: httpx.AsyncClient) -> None:

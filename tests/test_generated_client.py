@@ -24,7 +24,7 @@ import pytest
 
 from service import db
 from service.domain import keys
-from tests.conftest import empty_tables, serving
+from tests.helpers import empty_tables, serving
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"

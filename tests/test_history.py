@@ -12,7 +12,7 @@ import pytest
 
 from service import seeds
 from service.repositories import claims as claims_repo
-from tests.conftest import ADMIN_KEY_NAME, claim_body, create_claim, hop, inline
+from tests.helpers import ADMIN_KEY_NAME, assert_problem, claim_body, create_claim, hop, inline, ryder_story
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
 WAITING_FOR_ADVISORY_LOCK = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)"
@@ -68,30 +68,15 @@ async def statement_ids(client: httpx.AsyncClient, statement: str, **params: Any
 async def claim(client: httpx.AsyncClient) -> dict[str, Any]:
     """Hina reporting, citing Reuters, what Patrick Ryder told reporters."""
     return await create_claim(
-        client,
-        claim_body(
-            "Austin initiated the conversation",
-            hop(inline("Hina", "outlet"), "reports"),
-            hop(inline("Reuters", "outlet"), "citing"),
-            hop(inline("Patrick Ryder"), "told reporters", role="spokesman"),
-            appeared_in={"title": "Ministers speak", "published_at": "2024-06-25T10:00:00Z"},
-        ),
+        client, ryder_story(appeared_in={"title": "Ministers speak", "published_at": "2024-06-25T10:00:00Z"})
     )
 
 
 @pytest.fixture
 async def linked(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
     """A wire story, a report linking it upstream, and a report linking that report upstream."""
-    wire = await create_claim(
-        client,
-        claim_body(
-            "the call lasted an hour", hop(inline("Reuters", "outlet"), "reports"), hop(inline("Patrick Ryder"))
-        ),
-    )
-    report = await create_claim(
-        client,
-        claim_body("x", hop(inline("Hina", "outlet"), "reports"), hop(None, "citing", upstream_claim_id=wire["id"])),
-    )
+    wire = await create_claim(client, ryder_story("the call lasted an hour", outlet=None, ryder_cue="said", role=None))
+    report = await create_claim(client, ryder_story("x", upstream=wire["id"]))
     echo = await create_claim(
         client,
         claim_body("y", hop(inline("Daily", "outlet"), "reports"), hop(None, "citing", upstream_claim_id=report["id"])),
@@ -180,8 +165,7 @@ class TestPreconditions:
         self, client: httpx.AsyncClient, claim: dict[str, Any]
     ) -> None:
         response = await patch(client, claim["id"], {"text": "other"}, None)
-        assert response.status_code == 428
-        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem(response, 428)
         assert (await read(client, claim["id"])).json() == claim
 
     async def test_a_stale_etag_is_412_and_changes_nothing(
@@ -220,8 +204,7 @@ class TestPreconditions:
         self, client: httpx.AsyncClient, claim: dict[str, Any], body: dict[str, Any], field: str
     ) -> None:
         response = await patch(client, claim["id"], body, '"1"')
-        assert response.status_code == 422, response.text
-        assert response.json()["errors"][0]["field"] == field
+        assert_problem(response, 422, field=field)
         after = await read(client, claim["id"])
         assert (after.json(), after.headers["etag"]) == (claim, '"1"')
         assert len(await revisions(client, claim["id"])) == 1
@@ -241,13 +224,7 @@ class TestNoOp:
             {"text": "Austin initiated the conversation", "kind": "paraphrase", "language": "en"},
             {"appeared_in": {"title": "Ministers speak", "published_at": "2024-06-25T12:00:00+02:00"}},
             {"stated_at": None},
-            {
-                "chain": [
-                    hop(inline("HINA", "outlet"), "reports"),
-                    hop(inline("Reuters", "outlet"), " citing "),
-                    hop(inline("Patrick Ryder"), "told reporters", role="spokesman"),
-                ]
-            },
+            {"chain": ryder_story(outlet="HINA", wire_cue=" citing ")["chain"]},
         ],
     )
     async def test_a_patch_changing_nothing_writes_nothing(
@@ -303,8 +280,7 @@ class TestChainEdits:
             hop(None, "citing", upstream_claim_id=linked[upstream]["id"]),
         ]
         response = await patch(client, wire["id"], {"chain": chain}, '"1"')
-        assert response.status_code == 409, response.text
-        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem(response, 409)
         after = await read(client, wire["id"])
         assert (after.json(), after.headers["etag"]) == (wire, '"1"')
         assert len(await revisions(client, wire["id"])) == 1
@@ -346,10 +322,10 @@ class TestChainEdits:
         loose = await create_claim(client, claim_body("z", hop(inline("Sky", "outlet"))))
         wrong_source = [hop(inline("Sky", "outlet")), hop(inline("Hina", "outlet"), upstream_claim_id=wire)]
         response = await patch(client, loose["id"], {"chain": wrong_source}, "*")
-        assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "chain[1]")
+        assert_problem(response, 422, field="chain[1]")
         not_last = [hop(None, upstream_claim_id=wire), hop(inline("Sky", "outlet"))]
         response = await patch(client, loose["id"], {"chain": not_last}, "*")
-        assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "chain[0].upstream_claim_id")
+        assert_problem(response, 422, field="chain[0].upstream_claim_id")
 
 
 class TestRetract:
@@ -389,8 +365,7 @@ class TestRetract:
     async def test_retracting_twice_is_409(self, client: httpx.AsyncClient, claim: dict[str, Any]) -> None:
         await retract(client, claim["id"])
         again = await retract(client, claim["id"], "again")
-        assert again.status_code == 409
-        assert again.headers["content-type"] == "application/problem+json"
+        assert_problem(again, 409)
         assert len(await revisions(client, claim["id"])) == 2
 
     async def test_a_retracted_claim_cannot_be_edited(self, client: httpx.AsyncClient, claim: dict[str, Any]) -> None:
@@ -412,8 +387,7 @@ class TestRetract:
         self, client: httpx.AsyncClient, claim: dict[str, Any], body: dict[str, Any]
     ) -> None:
         response = await client.post(f"/claims/{claim['id']}/retract", json=body)
-        assert response.status_code == 422, response.text
-        [error] = response.json()["errors"]
+        [error] = assert_problem(response, 422)["errors"]
         assert "reason" in f"{error['field']}: {error['message']}"
         assert (await read(client, claim["id"])).json()["status"] == "active"
 

@@ -10,7 +10,7 @@ from litestar import Litestar
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import bearer, claim_body, hop, inline, issue_key, running
+from tests.helpers import assert_problem, bearer, claim_body, hop, inline, issue_key, running
 
 READS, WRITES = 3, 2
 
@@ -44,8 +44,7 @@ async def test_reads_count_down_then_429_with_retry_after(limited: httpx.AsyncCl
         assert response.headers["ratelimit-remaining"] == str(remaining)
         assert 0 < int(response.headers["ratelimit-reset"]) <= 60
     refused = await limited.get("/claims")
-    assert refused.status_code == 429
-    assert refused.headers["content-type"] == "application/problem+json"
+    assert_problem(refused, 429)
     assert 0 < int(refused.headers["retry-after"]) <= 60
     assert refused.headers["ratelimit-remaining"] == "0"
 
@@ -100,7 +99,6 @@ async def test_a_body_over_the_limit_is_413_and_stores_nothing(
     writer = bearer(await issue_key(limited_app.state.pool, "writer", "write"))
     body = claim_body("x" * 3000, hop(inline("Hina", "outlet")))
     response = await limited.post("/claims", json=body, headers=writer)
-    assert response.status_code == 413
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 413)
     async with limited_app.state.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM claims") == 0

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from service import migrations
-from tests.conftest import Server
+from tests.helpers import Server
 
 
 @pytest.fixture

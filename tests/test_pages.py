@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from service import seeds
-from tests.conftest import claim_body, create_claim, hop, inline, issue_key, serving
+from tests.helpers import assert_problem, claim_body, create_claim, hop, inline, issue_key, serving
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -58,8 +58,7 @@ class TestStack:
         self, anonymous_client: httpx.AsyncClient
     ) -> None:
         response = await anonymous_client.get("/", headers={"Accept": "application/json"})
-        assert response.status_code == 404
-        assert "/schema" in response.json()["detail"]
+        assert_problem(response, 404, detail="/schema")
 
     async def test_pages_forbid_inline_scripts_and_share_one_layout(self, anonymous_client: httpx.AsyncClient) -> None:
         response = await anonymous_client.get("/ui/")

@@ -14,9 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import claim_body, create_claim, create_source, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, create_source, hop, inline
 
-PROBLEM = "application/problem+json"
 LINK_NEXT = re.compile(r'^<([^>]+)>;\s*rel="next"$')
 
 Make = Callable[[httpx.AsyncClient, range], Awaitable[list[str]]]
@@ -117,19 +116,6 @@ async def follow_cursors(
         if between_pages is not None:
             await between_pages()
         params = {**listing.params, "limit": str(limit), "cursor": cursor}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    assert problem["title"] and problem["detail"]
-    return problem
-
-
-def error_fields(problem: dict[str, Any]) -> list[str]:
-    return [error["field"] for error in problem.get("errors") or []]
 
 
 @pytest.mark.parametrize("listing", LISTINGS, ids=str)
@@ -250,8 +236,7 @@ class TestPages:
         self, client: httpx.AsyncClient, listing: Listing, cursor: str
     ) -> None:
         response = await client.get(listing.path, params={**listing.params, "cursor": cursor})
-        problem = assert_problem(response, 422)
-        assert error_fields(problem) == ["cursor"]
+        assert_problem(response, 422, field="cursor")
 
     async def test_cursor_with_an_out_of_range_key_is_422_naming_cursor(
         self, client: httpx.AsyncClient, listing: Listing
@@ -260,8 +245,7 @@ class TestPages:
         response = await client.get(
             listing.path, params={**listing.params, "cursor": forge_cursor(listing.cursor_kind, *key)}
         )
-        problem = assert_problem(response, 422)
-        assert error_fields(problem) == ["cursor"]
+        assert_problem(response, 422, field="cursor")
 
 
 class TestNewestFirst:
@@ -305,8 +289,7 @@ class TestCursorsBelongToTheirList:
         cursor = first.json()["next_cursor"]
         assert cursor is not None
         response = await client.get(target.path, params={**target.params, "cursor": cursor})
-        problem = assert_problem(response, 422)
-        assert error_fields(problem) == ["cursor"]
+        assert_problem(response, 422, field="cursor")
 
 
 class TestSourceClaimPages:

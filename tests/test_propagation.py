@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from service.domain import propagation
-from tests.conftest import claim_body, create_claim, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, hop, inline, ryder_hop, ryder_story
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
 
@@ -38,26 +38,14 @@ def edges(body: dict[str, Any]) -> list[tuple[str, str, list[str], list[str]]]:
     return [(by_id[e["from"]], by_id[e["to"]], e["cues"], e["claims"]) for e in body["edges"]]
 
 
-def ryder(cue: str = "told reporters") -> dict[str, Any]:
-    return hop(inline("Patrick Ryder"), cue)
-
-
 @pytest.fixture
 async def spread(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
     """One statement three ways: Ryder directly; Hina citing Reuters citing Ryder; AP citing Ryder.
     Linked in a line (hina same_as ap, ap same_as direct), so the group needs more than one step."""
-    direct = await create_claim(client, claim_body("Austin initiated the call", ryder()))
-    hina = await create_claim(
-        client,
-        claim_body(
-            "Austin initiated the conversation",
-            hop(inline("Hina", "outlet"), "reports"),
-            hop(inline("Reuters", "outlet"), "citing"),
-            ryder(),
-        ),
-    )
+    direct = await create_claim(client, claim_body("Austin initiated the call", ryder_hop()))
+    hina = await create_claim(client, ryder_story(role=None))
     ap = await create_claim(
-        client, claim_body("Austin made the call", hop(inline("AP", "outlet"), "reports"), ryder("said"))
+        client, claim_body("Austin made the call", hop(inline("AP", "outlet"), "reports"), ryder_hop("said"))
     )
     await relate(client, hina["id"], ap["id"])
     await relate(client, direct["id"], ap["id"])
@@ -115,7 +103,7 @@ class TestGraph:
                 "Austin called first",
                 hop(inline("Tass", "outlet"), "writes"),
                 hop(inline("Reuters", "outlet"), "according to"),
-                ryder("said"),
+                ryder_hop("said"),
             ),
         )
         await relate(client, tass["id"], spread["hina"]["id"])
@@ -129,9 +117,7 @@ class TestGroup:
     async def test_a_claim_without_same_as_relations_gives_its_own_path_only(
         self, client: httpx.AsyncClient, spread: dict[str, dict[str, Any]]
     ) -> None:
-        alone = await create_claim(
-            client, claim_body("x", hop(inline("Reuters", "outlet"), "reports"), ryder("told reporters"))
-        )
+        alone = await create_claim(client, ryder_story("x", outlet=None, role=None))
         body = await get_propagation(client, alone["id"])
         assert body["claims"] == [alone["id"]]
         assert [(n["source"]["name"], n["is_origin"]) for n in body["nodes"]] == [
@@ -172,31 +158,19 @@ class TestGroup:
     @pytest.mark.parametrize("claim_id", [UNKNOWN, "not-an-id"])
     async def test_an_unknown_or_malformed_claim_is_404(self, client: httpx.AsyncClient, claim_id: str) -> None:
         response = await client.get(f"/claims/{claim_id}/propagation")
-        assert response.status_code == 404
-        assert response.headers["content-type"] == "application/problem+json"
-        assert claim_id in response.json()["detail"]
+        assert_problem(response, 404, detail=claim_id)
 
 
 class TestUpstream:
     @pytest.fixture
     async def wire(self, client: httpx.AsyncClient) -> dict[str, Any]:
         """The Reuters wire story, told by Ryder."""
-        return await create_claim(
-            client,
-            claim_body("Austin initiated the conversation", hop(inline("Reuters", "outlet"), "reports"), ryder()),
-        )
+        return await create_claim(client, ryder_story(outlet=None, role=None))
 
     @pytest.fixture
     async def hina(self, client: httpx.AsyncClient, wire: dict[str, Any]) -> dict[str, Any]:
         """Hina, citing the stored wire story."""
-        return await create_claim(
-            client,
-            claim_body(
-                "Austin initiated the conversation",
-                hop(inline("Hina", "outlet"), "reports"),
-                hop(None, "citing", upstream_claim_id=wire["id"]),
-            ),
-        )
+        return await create_claim(client, ryder_story(upstream=wire["id"]))
 
     async def test_a_claim_linking_an_upstream_claim_contributes_the_upstream_path(
         self, client: httpx.AsyncClient, hina: dict[str, Any]
@@ -236,7 +210,7 @@ class TestFirst:
             claim_body(
                 "x",
                 hop(inline("AP", "outlet"), "reports"),
-                ryder(),
+                ryder_hop(),
                 stated_at="2024-06-25T15:00:00Z",
                 appeared_in={"published_at": "2024-06-25T16:00:00Z"},
             ),
@@ -264,7 +238,7 @@ class TestFirst:
         self, client: httpx.AsyncClient
     ) -> None:
         undated = await create_claim(client, claim_body("x", hop(inline("Blogger"))))
-        stated = await create_claim(client, claim_body("x", ryder(), stated_at="2024-06-26T12:00:00Z"))
+        stated = await create_claim(client, claim_body("x", ryder_hop(), stated_at="2024-06-26T12:00:00Z"))
         published = await create_claim(
             client,
             claim_body("x", hop(inline("Lloyd Austin")), appeared_in={"published_at": "2024-06-26T08:00:00Z"}),
@@ -279,7 +253,7 @@ class TestFirst:
         )
 
     async def test_an_undated_group_names_the_claims_own_origin(self, client: httpx.AsyncClient) -> None:
-        claim = await create_claim(client, claim_body("x", hop(inline("Hina", "outlet")), ryder()))
+        claim = await create_claim(client, claim_body("x", hop(inline("Hina", "outlet")), ryder_hop()))
         other = await create_claim(client, claim_body("x", hop(inline("Lloyd Austin"))))
         await relate(client, claim["id"], other["id"])
         first = (await get_propagation(client, claim["id"]))["first"]
@@ -292,13 +266,12 @@ async def chains(client: httpx.AsyncClient) -> dict[str, str]:
 
     Hina cites Reuters in two claims and AP in one; Reuters cites Ryder in two and is cited by Index
     in one; Ryder is cited by Reuters (2), AP (1) and Blog (1)."""
-    hina, reuters, ap = inline("Hina", "outlet"), inline("Reuters", "outlet"), inline("AP", "outlet")
     claims = [
-        claim_body("a", hop(hina, "reports"), hop(reuters, "citing"), ryder()),
-        claim_body("b", hop(hina, "reports"), hop(reuters, "citing"), ryder("said")),
-        claim_body("c", hop(hina, "reports"), hop(ap, "citing"), ryder("said")),
-        claim_body("d", hop(inline("Index", "outlet"), "writes"), hop(reuters, "according to")),
-        claim_body("e", hop(inline("Blog", "outlet"), "writes"), ryder("said")),
+        ryder_story("a", role=None),
+        ryder_story("b", role=None, ryder_cue="said"),
+        ryder_story("c", wire="AP", role=None, ryder_cue="said"),
+        claim_body("d", hop(inline("Index", "outlet"), "writes"), hop(inline("Reuters", "outlet"), "according to")),
+        claim_body("e", hop(inline("Blog", "outlet"), "writes"), ryder_hop("said")),
     ]
     ids: dict[str, str] = {}
     for body in claims:
@@ -358,12 +331,9 @@ class TestNetwork:
         self, client: httpx.AsyncClient, chains: dict[str, str], limit: int | str
     ) -> None:
         response = await client.get(f"/sources/{chains['Hina']}/network", params={"limit": limit})
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "limit"
+        assert_problem(response, 422, field="limit")
 
     @pytest.mark.parametrize("source_id", [UNKNOWN, "not-an-id"])
     async def test_an_unknown_or_malformed_source_is_404(self, client: httpx.AsyncClient, source_id: str) -> None:
         response = await client.get(f"/sources/{source_id}/network")
-        assert response.status_code == 404
-        assert response.headers["content-type"] == "application/problem+json"
-        assert source_id in response.json()["detail"]
+        assert_problem(response, 404, detail=source_id)

@@ -31,38 +31,14 @@ from prov.model import (
     ProvSpecialization,
 )
 
-from tests.conftest import claim_body, create_claim, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, hop, inline, relayed_ryder_story
 
 TERMS = Namespace("provenance", "urn:provenance:terms:")
 CLAIM = Namespace("claim", "urn:provenance:claim:")
 
 
-async def hina_story(client: httpx.AsyncClient, kind: str = "paraphrase") -> tuple[dict[str, Any], dict[str, Any]]:
-    """Hina citing Reuters, whose wire story Patrick Ryder, spokesman of the Pentagon, told: (hina, wire)."""
-    wire = await create_claim(
-        client,
-        claim_body(
-            "Austin initiated the conversation",
-            hop(inline("Reuters", "outlet"), "reports"),
-            hop(
-                inline("Patrick Ryder", affiliations=[{"organization": {"name": "Pentagon"}, "role": "spokesman"}]),
-                "told reporters",
-                role="spokesman",
-            ),
-            kind=kind,
-        ),
-    )
-    hina = await create_claim(
-        client,
-        claim_body(
-            "Austin initiated the conversation",
-            hop(inline("Hina", "outlet"), "reports"),
-            hop(None, "citing", upstream_claim_id=wire["id"]),
-            kind=kind,
-            appeared_in={"url": "https://example.com/hina", "published_at": "2024-06-25T10:00:00Z"},
-        ),
-    )
-    return hina, wire
+HINA_PIECE = {"url": "https://example.com/hina", "published_at": "2024-06-25T10:00:00Z"}
+"""Where Hina's report appeared."""
 
 
 async def prov_document(client: httpx.AsyncClient, claim_id: str) -> ProvDocument:
@@ -118,7 +94,7 @@ def statements(document: ProvDocument) -> set[tuple[Any, ...]]:
 
 class TestProvJson:
     async def test_derivations_walk_from_the_outermost_hop_to_the_origin(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_story(client)
+        hina, _ = await relayed_ryder_story(client, appeared_in=HINA_PIECE)
         document = await prov_document(client, hina["id"])
         outermost = CLAIM[f"{hina['id']}/hop/0"]
         walk = derivation_walk(document, outermost)
@@ -128,7 +104,7 @@ class TestProvJson:
         assert [by_entity[entity] for entity in chain] == ["Hina", "Reuters", "Patrick Ryder"]
 
     async def test_the_origin_acted_on_behalf_of_its_organization_in_its_role(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_story(client)
+        hina, _ = await relayed_ryder_story(client, appeared_in=HINA_PIECE)
         document = await prov_document(client, hina["id"])
         labels = {
             agent.identifier: str(the(agent.get_attribute(PROV_LABEL))) for agent in document.get_records(ProvAgent)
@@ -139,7 +115,7 @@ class TestProvJson:
         assert the(delegation.get_attribute(TERMS["role"])) == "spokesman"
 
     async def test_agents_are_people_and_organizations_by_source_kind(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_story(client)
+        hina, _ = await relayed_ryder_story(client, appeared_in=HINA_PIECE)
         document = await prov_document(client, hina["id"])
         types = {
             str(the(agent.get_attribute(PROV_LABEL))): the(agent.get_attribute(PROV_TYPE))
@@ -153,14 +129,14 @@ class TestProvJson:
         }
 
     async def test_a_paraphrase_is_a_plain_derivation(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_story(client)
+        hina, _ = await relayed_ryder_story(client, appeared_in=HINA_PIECE)
         document = await prov_document(client, hina["id"])
         derivations = list(document.get_records(ProvDerivation))
         assert len(derivations) == 2
         assert all(not d.get_attribute(PROV_TYPE) for d in derivations)
 
     async def test_a_quote_is_quoted_from_hop_to_hop(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_story(client, kind="quote")
+        hina, _ = await relayed_ryder_story(client, kind="quote", appeared_in=HINA_PIECE)
         document = await prov_document(client, hina["id"])
         walk = derivation_walk(document, CLAIM[f"{hina['id']}/hop/0"])
         assert len(walk) == 2
@@ -169,7 +145,7 @@ class TestProvJson:
     async def test_every_stored_claim_on_the_path_is_an_entity_its_hop_specializes(
         self, client: httpx.AsyncClient
     ) -> None:
-        hina, wire = await hina_story(client)
+        hina, wire = await relayed_ryder_story(client, appeared_in=HINA_PIECE)
         document = await prov_document(client, hina["id"])
         entities = {entity.identifier: entity for entity in document.get_records(ProvEntity)}
         for claim in (hina, wire):
@@ -189,7 +165,7 @@ class TestProvJson:
         }
 
     async def test_hops_say_in_which_stored_claim_they_were_recorded(self, client: httpx.AsyncClient) -> None:
-        hina, wire = await hina_story(client)
+        hina, wire = await relayed_ryder_story(client, appeared_in=HINA_PIECE)
         document = await prov_document(client, hina["id"])
         entities = {entity.identifier: entity for entity in document.get_records(ProvEntity)}
         recorded_in = [
@@ -199,14 +175,14 @@ class TestProvJson:
         assert recorded_in == [CLAIM[hina["id"]], CLAIM[hina["id"]], CLAIM[wire["id"]]]
 
     async def test_the_loaded_document_writes_as_provn(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_story(client)
+        hina, _ = await relayed_ryder_story(client, appeared_in=HINA_PIECE)
         document = await prov_document(client, hina["id"])
         text = document.get_provn()
         assert "wasDerivedFrom" in text
         assert "actedOnBehalfOf" in text
 
     async def test_prov_json_is_served_as_json_with_its_namespaces(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_story(client)
+        hina, _ = await relayed_ryder_story(client, appeared_in=HINA_PIECE)
         response = await client.get(f"/claims/{hina['id']}/prov", params={"format": "json"})
         assert response.headers["content-type"] == "application/json"
         assert response.json()["prefix"] == {
@@ -226,7 +202,7 @@ class TestProvJson:
 
 class TestProvN:
     async def test_provn_reads_as_the_same_document_as_prov_json(self, client: httpx.AsyncClient) -> None:
-        hina, _ = await hina_story(client, kind="quote")
+        hina, _ = await relayed_ryder_story(client, kind="quote", appeared_in=HINA_PIECE)
         response = await client.get(f"/claims/{hina['id']}/prov", params={"format": "provn"})
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/provenance-notation; charset=utf-8"
@@ -246,13 +222,10 @@ class TestErrors:
     @pytest.mark.parametrize("claim_id", ["00000000-0000-0000-0000-000000000000", "not-an-id"])
     async def test_unknown_or_malformed_claim_is_404(self, client: httpx.AsyncClient, claim_id: str) -> None:
         response = await client.get(f"/claims/{claim_id}/prov")
-        assert response.status_code == 404
-        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem(response, 404)
 
     @pytest.mark.parametrize("value", ["turtle", "xml", ""])
     async def test_an_unknown_format_is_422_naming_format(self, client: httpx.AsyncClient, value: str) -> None:
         claim = await create_claim(client, claim_body("x", hop(inline("A Blogger"))))
         response = await client.get(f"/claims/{claim['id']}/prov", params={"format": value})
-        assert response.status_code == 422
-        assert response.headers["content-type"] == "application/problem+json"
-        assert [error["field"] for error in response.json()["errors"]] == ["format"]
+        assert_problem(response, 422, field="format")

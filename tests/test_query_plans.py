@@ -11,7 +11,7 @@ import httpx
 
 from service.repositories import claims as claims_repo
 from service.repositories import traces
-from tests.conftest import claim_body, create_claim, hop, inline
+from tests.helpers import claim_body, create_claim, hop, inline
 
 
 async def test_a_trace_leaves_the_plan_setting_as_it_found_it(

@@ -14,7 +14,7 @@ from litestar import Litestar
 
 from service import seeds
 from service.domain.extraction import model_name
-from tests.conftest import issue_key
+from tests.helpers import issue_key
 
 RYDER = str(seeds.seed_id("source", "ryder"))
 SENTENCE = (

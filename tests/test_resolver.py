@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from service.domain import resolver
-from service.repositories.imports import StoredFacts
-from tests.conftest import claim_body, hop, inline
+from service.imports import worker as resolver
+from service.imports.store import StoredFacts
+from tests.helpers import claim_body, hop, inline
 
 NOTHING_STORED = StoredFacts(set(), {}, {}, {}, set())
 
@@ -50,11 +50,11 @@ class TestResolver:
         assert [copy.table for copy in resolved[1].copies] == ["claims", "hops", "claim_revisions", "audit_log"]
 
     async def test_a_request_it_cannot_answer_stops_it_and_says_why(self) -> None:
-        with pytest.raises(resolver.ResolverFailed, match="AssertionError"), resolver.started("import") as resolving:
+        with pytest.raises(resolver.WorkerFailed, match="AssertionError"), resolver.started("import") as resolving:
             resolving.resolve(1, numbered(claim_body("One.", hop(inline("Hina", "outlet")))), datetime.now(UTC))
             await resolving.resolved(1)  # nothing said what is stored
 
     async def test_its_death_is_an_error_not_a_wait(self) -> None:
-        with pytest.raises(resolver.ResolverFailed, match="died"), resolver.started("import") as resolving:
+        with pytest.raises(resolver.WorkerFailed, match="died"), resolver.started("import") as resolving:
             resolving._process.kill()
             await resolving.resolved(1)

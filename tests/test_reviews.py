@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pyld import jsonld
 
-from tests.conftest import claim_body, create_claim, create_source, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, create_source, hop, inline, ryder_story
 
 SCHEMA = "https://schema.org/"
 SCHEMA_ORG_CONTEXT = json.loads((Path(__file__).parent / "fixtures" / "schemaorg-context.jsonld").read_text())
@@ -53,12 +53,6 @@ async def create_review(client: httpx.AsyncClient, claim_id: str, body: dict[str
     return review
 
 
-def error_fields(response: httpx.Response) -> list[str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    return [error["field"] for error in response.json()["errors"]]
-
-
 def names(response: httpx.Response, parent: str, field: str) -> bool:
     """The 422 names ``field`` of ``parent`` (``body`` at the top), as decoding errors do: missing or unknown."""
     return any(e["field"] == parent and f"`{field}`" in e["message"] for e in response.json()["errors"])
@@ -79,22 +73,14 @@ async def fact_checker(client: httpx.AsyncClient) -> dict[str, Any]:
 @pytest.fixture
 async def relayed(client: httpx.AsyncClient) -> dict[str, Any]:
     """Hina reports, citing the Reuters wire story (a claim of its own), what Patrick Ryder told reporters."""
-    wire = await create_claim(
-        client,
-        claim_body(
-            "Austin initiated the conversation",
-            hop(inline("Reuters", "outlet"), "reports"),
-            hop(inline("Patrick Ryder"), "told reporters", role="spokesman"),
-            appeared_in=WIRE_PIECE,
-        ),
-    )
+    wire = await create_claim(client, ryder_story(outlet=None, appeared_in=WIRE_PIECE))
     reuters_id = wire["chain"][0]["source"]["id"]
     return await create_claim(
         client,
-        claim_body(
+        ryder_story(
             "Austin initiated the conversation with Belousov",
-            hop(inline("Hina", "outlet"), "reports"),
-            hop(reuters_id, "citing", upstream_claim_id=wire["id"]),
+            upstream=wire["id"],
+            wire_source=reuters_id,
             appeared_in=HINA_PIECE,
         ),
     )
@@ -205,19 +191,19 @@ class TestRefused:
         body = review_body(inline("Full Fact", "organization"), reviewer_id=fact_checker["id"])
         if which == "neither":
             body = review_body(None)
-        assert error_fields(await post_review(client, claim["id"], body)) == ["reviewer"]
+        assert_problem(await post_review(client, claim["id"], body), 422, field="reviewer")
 
     @pytest.mark.parametrize("reviewer_id", ["00000000-0000-0000-0000-000000000000", "nope"])
     async def test_an_unknown_or_malformed_reviewer_id_is_422(
         self, client: httpx.AsyncClient, claim: dict[str, Any], reviewer_id: str
     ) -> None:
-        assert error_fields(await post_review(client, claim["id"], review_body(reviewer_id))) == ["reviewer_id"]
+        assert_problem(await post_review(client, claim["id"], review_body(reviewer_id)), 422, field="reviewer_id")
 
     async def test_a_blank_inline_reviewer_name_is_422_naming_it(
         self, client: httpx.AsyncClient, claim: dict[str, Any]
     ) -> None:
         response = await post_review(client, claim["id"], review_body(inline("...", "organization")))
-        assert error_fields(response) == ["reviewer.name"]
+        assert_problem(response, 422, field="reviewer.name")
 
     @pytest.mark.parametrize(
         ("rating", "field"),
@@ -261,14 +247,14 @@ class TestRefused:
         field: str,
     ) -> None:
         response = await post_review(client, claim["id"], review_body(fact_checker["id"], rating=rating))
-        assert error_fields(response) == [field]
+        assert_problem(response, 422, field=field)
 
     @pytest.mark.parametrize("reviewed_at", ["2024-06-26T09:00:00", "2024-06-26", "yesterday", None])
     async def test_reviewed_at_needs_a_time_with_an_offset(
         self, client: httpx.AsyncClient, claim: dict[str, Any], fact_checker: dict[str, Any], reviewed_at: str | None
     ) -> None:
         body = review_body(fact_checker["id"], reviewed_at=reviewed_at)
-        assert error_fields(await post_review(client, claim["id"], body)) == ["reviewed_at"]
+        assert_problem(await post_review(client, claim["id"], body), 422, field="reviewed_at")
 
     async def test_reviewed_at_is_required(
         self, client: httpx.AsyncClient, claim: dict[str, Any], fact_checker: dict[str, Any]
@@ -276,7 +262,7 @@ class TestRefused:
         body = review_body(fact_checker["id"])
         del body["reviewed_at"]
         response = await post_review(client, claim["id"], body)
-        assert response.status_code == 422
+        assert_problem(response, 422)
         assert names(response, "body", "reviewed_at")
 
     @pytest.mark.parametrize(
@@ -295,13 +281,13 @@ class TestRefused:
         self, client: httpx.AsyncClient, claim: dict[str, Any], fact_checker: dict[str, Any], url: str
     ) -> None:
         response = await post_review(client, claim["id"], review_body(fact_checker["id"], url=url))
-        assert error_fields(response) == ["url"]
+        assert_problem(response, 422, field="url")
 
     async def test_a_summary_over_5000_characters_is_422(
         self, client: httpx.AsyncClient, claim: dict[str, Any], fact_checker: dict[str, Any]
     ) -> None:
         response = await post_review(client, claim["id"], review_body(fact_checker["id"], summary="s" * 5_001))
-        assert error_fields(response) == ["summary"]
+        assert_problem(response, 422, field="summary")
 
     @pytest.mark.parametrize(
         ("extra", "parent", "field"),
@@ -317,7 +303,7 @@ class TestRefused:
         field: str,
     ) -> None:
         response = await post_review(client, claim["id"], review_body(fact_checker["id"], **extra))
-        assert response.status_code == 422, response.text
+        assert_problem(response, 422)
         assert names(response, parent, field)
 
     async def test_a_refused_review_stores_nothing(self, client: httpx.AsyncClient, claim: dict[str, Any]) -> None:
@@ -337,8 +323,7 @@ class TestNotFound:
     ) -> None:
         json_body = review_body(fact_checker["id"]) if method == "POST" else None
         response = await client.request(method, f"/claims/{claim_id}/{suffix}", json=json_body)
-        assert response.status_code == 404, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 404)
 
     @pytest.mark.parametrize("review_id", [str(uuid.uuid4()), "not-a-review"])
     async def test_an_unknown_or_malformed_review_is_404(

@@ -13,11 +13,11 @@ import msgspec
 import pytest
 
 from service.domain import rules
-from service.domain.batch import Batch
 from service.domain.rules import SourceRef, UpstreamRef, at_once
 from service.errors import AmbiguousSource, Conflict, InvalidInput, ProvenanceError
+from service.imports.resolve import Batch
+from service.imports.store import StoredFacts
 from service.model import ClaimIn, HopIn, SourceIn
-from service.repositories.imports import StoredFacts
 
 PENTAGON = SourceRef(uuid.uuid4(), "Pentagon", "organization")
 RYDER = SourceRef(uuid.uuid4(), "Patrick Ryder", "person")
@@ -104,8 +104,8 @@ class TestChains:
             )
         )
         assert chain.hops[0].source == chain.hops[1].source
-        assert [s.name for s in batch._made.sources] == ["Wu Qian"]
-        assert batch._made.sources[0].aliases == [("Senior Colonel Wu", "senior colonel wu")]
+        assert [s.made.name for s in batch._made.sources] == ["Wu Qian"]
+        assert batch._made.sources[0].made.aliases == [("Senior Colonel Wu", "senior colonel wu")]
 
     @pytest.mark.parametrize(
         ("hops", "field", "message"),
@@ -175,7 +175,7 @@ class TestSources:
     def test_aliases_under_the_names_key_or_repeated_are_not_kept(self) -> None:
         batch = Batch(facts())
         at_once(rules.create_source(batch, self.source(aliases=["WU QIAN", "Wu", "wu"])))
-        assert batch._made.sources[0].aliases == [("Wu", "wu")]
+        assert batch._made.sources[0].made.aliases == [("Wu", "wu")]
 
     def test_affiliations_by_id_and_inline_are_recorded(self) -> None:
         batch = Batch(facts())
@@ -186,7 +186,7 @@ class TestSources:
         at_once(rules.create_source(batch, self.source(affiliations=affiliations)))
         wu, ministry = batch._made.sources
         assert [a[:2] for a in wu.affiliations] == [(PENTAGON.id, "spokesman"), (ministry.id, "spokesman")]
-        assert ministry.kind == "organization"
+        assert ministry.made.kind == "organization"
 
     @pytest.mark.parametrize(
         ("fields", "field", "message"),

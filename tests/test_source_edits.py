@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import claim_body, create_claim, create_source, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, create_source, hop, inline
 
 
 async def read(client: httpx.AsyncClient, source_id: str) -> httpx.Response:
@@ -79,8 +80,7 @@ class TestEdit:
     async def test_without_if_match_is_428(self, client: httpx.AsyncClient) -> None:
         source = await create_source(client, {"name": "Hina", "kind": "outlet"})
         response = await patch(client, source["id"], {"description": "agency"}, None)
-        assert response.status_code == 428
-        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem(response, 428)
 
     async def test_a_stale_etag_is_412_and_changes_nothing(self, client: httpx.AsyncClient) -> None:
         source = await create_source(client, {"name": "Hina", "kind": "outlet"})
@@ -91,8 +91,19 @@ class TestEdit:
         assert (await read(client, source["id"])).json()["description"] == "first"
 
     async def test_a_wildcard_if_match_edits_whatever_the_version(self, client: httpx.AsyncClient) -> None:
-        source = await create_source(client, {"name": "Hina", "kind": "outlet"})
-        assert (await patch(client, source["id"], {"description": "x"}, "*")).status_code == 200
+        source = await create_source(client, {"name": "Hina", "kind": "outlet", "description": "agency"})
+        first = await read(client, source["id"])
+        assert (await patch(client, source["id"], {"aliases": ["HINA"]}, first.headers["etag"])).status_code == 200
+        before = await read(client, source["id"])  # at a version a stale client would not know
+        assert before.headers["etag"] != first.headers["etag"]
+        response = await patch(client, source["id"], {"description": "x"}, "*")
+        assert response.status_code == 200, response.text
+        after = await read(client, source["id"])
+        assert after.json()["description"] == "x"
+        assert after.json() == {**before.json(), "description": "x"}  # nothing else changed
+        assert after.headers["etag"] != before.headers["etag"]
+        assert response.headers["etag"] == after.headers["etag"]
+        assert response.json() == after.json()
 
     @pytest.mark.parametrize(
         ("body", "field"),
@@ -104,8 +115,7 @@ class TestEdit:
         source = await create_source(client, {"name": "Hina", "kind": "outlet"})
         before = await read(client, source["id"])
         response = await patch(client, source["id"], body, before.headers["etag"])
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == field
+        assert_problem(response, 422, field=field)
         after = await read(client, source["id"])
         assert (after.json(), after.headers["etag"]) == (before.json(), before.headers["etag"])
 
@@ -163,6 +173,61 @@ async def duplicates(client: httpx.AsyncClient) -> dict[str, Any]:
 
 async def merge(client: httpx.AsyncClient, source_id: str, into: str) -> httpx.Response:
     return await client.post(f"/sources/{source_id}/merge", json={"into": into})
+
+
+async def read_claim(client: httpx.AsyncClient, claim_id: str) -> dict[str, Any]:
+    response = await client.get(f"/claims/{claim_id}")
+    assert response.status_code == 200, response.text
+    claim: dict[str, Any] = response.json()
+    return claim
+
+
+async def stored_state(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, duplicates: dict[str, Any]
+) -> dict[str, Any]:
+    """What a merge of ``duplicates`` would change: both sources as read (body and ETag; a merged source
+    would answer 308, which ``read`` refuses), whether they are merged, the sources every hop of the
+    three claims names, and the claims each source originated."""
+    sources = [duplicates[k]["id"] for k in ("duplicate", "survivor")]
+    claims = [duplicates[k]["id"] for k in ("wire", "relay", "direct")]
+    read_back = {s: await read(client, s) for s in sources}
+    originated = {}
+    for source_id in sources:
+        listed = await client.get(f"/sources/{source_id}/claims", params={"role": "origin"})
+        assert listed.status_code == 200, listed.text
+        originated[source_id] = sorted(c["id"] for c in listed.json()["items"])
+    return {
+        "sources": {s: (r.json(), r.headers["etag"]) for s, r in read_back.items()},
+        "merged_into": await conn.fetch(
+            "SELECT id, merged_into, version FROM sources WHERE id = ANY($1::uuid[]) ORDER BY id", sources
+        ),
+        "hops": await conn.fetch(
+            "SELECT claim_id, position, source_id FROM hops WHERE claim_id = ANY($1::uuid[])"
+            " ORDER BY claim_id, position",
+            claims,
+        ),
+        "claims": [await read_claim(client, claim_id) for claim_id in claims],
+        "originated": originated,
+    }
+
+
+def assert_not_merged(state: dict[str, Any], duplicates: dict[str, Any]) -> None:
+    """``state`` still shows the two sources as made: apart, with their own names, aliases and claims."""
+    old, new = duplicates["duplicate"]["id"], duplicates["survivor"]["id"]
+    duplicate, _ = state["sources"][old]
+    survivor, _ = state["sources"][new]
+    assert (duplicate["name"], duplicate["aliases"]) == ("Pat Ryder", ["Brig. Gen. Pat Ryder"])
+    assert (survivor["name"], survivor["aliases"]) == ("Patrick Ryder", [])
+    assert [etag for _, etag in state["sources"].values()] == ['"1"', '"1"']  # never written since made
+    assert [row["merged_into"] for row in state["merged_into"]] == [None, None]
+    wire, relay, direct = state["claims"]
+    assert [h["source"]["id"] for h in wire["chain"]][1:] == [old]  # the hop naming the duplicate
+    assert [h["source"]["id"] for h in direct["chain"]] == [new]  # the hop naming the survivor
+    assert (wire["origin"]["id"], relay["origin"]["id"], direct["origin"]["id"]) == (old, old, new)
+    assert state["originated"] == {
+        old: sorted(duplicates[k]["id"] for k in ("wire", "relay")),
+        new: [duplicates["direct"]["id"]],
+    }
 
 
 def client_document_statuses(schema: httpx.Response, path: str, method: str) -> set[str]:
@@ -240,17 +305,21 @@ class TestMerge:
         third = await create_source(client, {"name": "P. Ryder", "kind": "person"})
         await merge(client, old, new)
         refused = await merge(client, third["id"], old)
-        assert refused.status_code == 422
-        assert refused.json()["errors"][0]["field"] == "into"
+        assert_problem(refused, 422, field="into")
         assert (await merge(client, new, third["id"])).status_code == 200
         response = await client.get(f"/sources/{old}")
         assert response.headers["location"] == f"/sources/{third['id']}"
 
-    async def test_merging_into_itself_is_422(self, client: httpx.AsyncClient, duplicates: dict[str, Any]) -> None:
+    async def test_merging_into_itself_is_422_and_changes_nothing(
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection, duplicates: dict[str, Any]
+    ) -> None:
         old = duplicates["duplicate"]["id"]
+        before = await stored_state(client, conn, duplicates)
         response = await merge(client, old, old)
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "into"
+        assert_problem(response, 422, field="into")
+        after = await stored_state(client, conn, duplicates)
+        assert after == before
+        assert_not_merged(after, duplicates)
 
     async def test_merging_a_merged_source_again_is_409(
         self, client: httpx.AsyncClient, duplicates: dict[str, Any]
@@ -258,17 +327,19 @@ class TestMerge:
         old, new = duplicates["duplicate"]["id"], duplicates["survivor"]["id"]
         await merge(client, old, new)
         again = await merge(client, old, new)
-        assert again.status_code == 409
-        assert again.headers["content-type"] == "application/problem+json"
+        assert_problem(again, 409)
 
     @pytest.mark.parametrize("into", ["00000000-0000-0000-0000-000000000000", "nope"])
     async def test_an_unknown_survivor_is_422_and_changes_nothing(
-        self, client: httpx.AsyncClient, duplicates: dict[str, Any], into: str
+        self, client: httpx.AsyncClient, conn: asyncpg.Connection, duplicates: dict[str, Any], into: str
     ) -> None:
         old = duplicates["duplicate"]["id"]
+        before = await stored_state(client, conn, duplicates)
         response = await merge(client, old, into)
-        assert response.status_code == 422
-        assert (await client.get(f"/sources/{old}")).status_code == 200
+        assert_problem(response, 422, field="into")
+        after = await stored_state(client, conn, duplicates)
+        assert after == before  # both sources read back alike, ETags (versions) too, and the claims' hops
+        assert_not_merged(after, duplicates)
 
     async def test_an_unknown_duplicate_is_404(self, client: httpx.AsyncClient, duplicates: dict[str, Any]) -> None:
         response = await merge(client, "00000000-0000-0000-0000-000000000000", duplicates["survivor"]["id"])

@@ -11,7 +11,7 @@ import pytest
 
 from service import migrations
 from service.domain.names import name_similarity, name_tokens
-from tests.conftest import Server, create_source
+from tests.helpers import Server, create_source
 
 PEOPLE = [
     {"name": "Mikhail Razvozhayev", "kind": "person"},

@@ -9,24 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import claim_body, create_claim, create_source, hop, inline
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem with ``status``; returns its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str) and problem["title"]
-    assert isinstance(problem["detail"], str) and problem["detail"]
-    return problem
-
-
-def error_fields(problem: dict[str, Any]) -> list[str]:
-    return [error["field"] for error in problem.get("errors") or []]
+from tests.helpers import assert_problem, create_claim, create_source, inline, ryder_story
 
 
 def names_field(problem: dict[str, Any], name: str) -> bool:
@@ -144,8 +127,7 @@ class TestCreateSource:
                 "affiliations": [{"organization_id": austin["id"]}],
             },
         )
-        problem = assert_problem(response, 422)
-        assert error_fields(problem) == ["affiliations[0]"]
+        assert_problem(response, 422, field="affiliations[0]")
 
     async def test_affiliating_to_a_person_stores_nothing(
         self, client: httpx.AsyncClient, conn: asyncpg.Connection
@@ -174,8 +156,7 @@ class TestCreateSource:
                 "affiliations": [{"organization_id": str(uuid.uuid4())}],
             },
         )
-        problem = assert_problem(response, 422)
-        assert error_fields(problem) == ["affiliations[0].organization_id"]
+        assert_problem(response, 422, field="affiliations[0].organization_id")
 
     async def test_affiliation_since_after_until_is_422_naming_until(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
@@ -186,8 +167,7 @@ class TestCreateSource:
                 "affiliations": [{"organization": {"name": "Pentagon"}, "since": "2024-02-01", "until": "2024-01-01"}],
             },
         )
-        problem = assert_problem(response, 422)
-        assert error_fields(problem) == ["affiliations[0].until"]
+        assert_problem(response, 422, field="affiliations[0].until")
 
     async def test_unknown_body_field_is_422_naming_it(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/sources", json={"name": "Reuters", "kind": "outlet", "nickname": "R"})
@@ -201,8 +181,7 @@ class TestCreateSource:
 
     async def test_unknown_kind_is_422_naming_it(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/sources", json={"name": "Reuters", "kind": "robot"})
-        problem = assert_problem(response, 422)
-        assert error_fields(problem) == ["kind"]
+        assert_problem(response, 422, field="kind")
 
     async def test_duplicate_wikidata_identifier_is_409(
         self, client: httpx.AsyncClient, conn: asyncpg.Connection
@@ -315,13 +294,11 @@ class TestFindSources:
         assert [item["id"] for item in items] == [anonymous["id"]]
 
     async def test_unknown_kind_filter_is_422_naming_kind(self, client: httpx.AsyncClient) -> None:
-        problem = assert_problem(await client.get("/sources", params={"kind": "robot"}), 422)
-        assert error_fields(problem) == ["kind"]
+        assert_problem(await client.get("/sources", params={"kind": "robot"}), 422, field="kind")
 
     @pytest.mark.parametrize("q", ["...", "-- !?", "«»", "\u200b"])
     async def test_q_of_only_punctuation_is_422_naming_q(self, client: httpx.AsyncClient, q: str) -> None:
-        problem = assert_problem(await client.get("/sources", params={"q": q}), 422)
-        assert error_fields(problem) == ["q"]
+        assert_problem(await client.get("/sources", params={"q": q}), 422, field="q")
 
 
 class TestSourceClaims:
@@ -329,21 +306,9 @@ class TestSourceClaims:
 
     @pytest.fixture
     async def chain(self, client: httpx.AsyncClient) -> dict[str, str]:
-        upstream = await create_claim(
-            client,
-            claim_body(
-                "Austin initiated the conversation",
-                hop(inline("Reuters", "outlet"), "said"),
-                hop(inline("Patrick Ryder"), "told reporters", role="spokesman"),
-            ),
-        )
+        upstream = await create_claim(client, ryder_story(outlet=None, wire_cue="said"))
         relayed = await create_claim(
-            client,
-            claim_body(
-                "Austin initiated the conversation",
-                hop(inline("Hina", "outlet"), "reports"),
-                hop(inline("Reuters", "outlet"), "citing", upstream_claim_id=upstream["id"]),
-            ),
+            client, ryder_story(upstream=upstream["id"], wire_source=inline("Reuters", "outlet"))
         )
         return {
             "U": upstream["id"],
@@ -405,8 +370,7 @@ class TestSourceClaims:
 
     async def test_bad_role_is_422_naming_role(self, chain: dict[str, str], client: httpx.AsyncClient) -> None:
         response = await client.get(f"/sources/{chain['Ryder']}/claims", params={"role": "author"})
-        problem = assert_problem(response, 422)
-        assert error_fields(problem) == ["role"]
+        assert_problem(response, 422, field="role")
 
     async def test_unknown_source_is_404(self, client: httpx.AsyncClient) -> None:
         assert_problem(await client.get(f"/sources/{uuid.uuid4()}/claims"), 404)

@@ -13,7 +13,7 @@ import pytest
 from service.domain import traces
 from service.domain.names import fold
 from service.repositories import traces as repo
-from tests.conftest import claim_body, create_claim, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, hop, inline
 
 CLAIMS = {
     "austin": "Austin initiated the conversation and it was the first such call since March 2023",
@@ -104,7 +104,7 @@ async def test_no_match_is_an_empty_list(client: httpx.AsyncClient, stored: dict
 async def test_bad_statement_queries_are_problems(client: httpx.AsyncClient, params: dict[str, object]) -> None:
     response = await client.get("/trace", params=params)
     assert response.status_code in (400, 422)
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, response.status_code)
 
 
 async def test_holding_more_of_the_statement_always_ranks_higher(client: httpx.AsyncClient) -> None:

@@ -11,26 +11,21 @@ import httpx
 
 from service.domain import traces
 from service.repositories import traces as repo
-from tests.conftest import claim_body, create_claim, create_source, hop, inline
+from tests.helpers import (
+    assert_problem,
+    claim_body,
+    create_claim,
+    create_source,
+    hop,
+    inline,
+    relayed_ryder_story,
+    ryder_story,
+)
 
 
 async def wire_story(client: httpx.AsyncClient) -> dict[str, Any]:
     """Reuters, told by Patrick Ryder, spokesman of the Pentagon."""
-    return await create_claim(
-        client,
-        claim_body(
-            "Austin initiated the conversation",
-            hop(inline("Reuters", "outlet"), "reports"),
-            hop(
-                inline(
-                    "Patrick Ryder",
-                    affiliations=[{"organization": {"name": "Pentagon"}, "role": "spokesman"}],
-                ),
-                "told reporters",
-                role="spokesman",
-            ),
-        ),
-    )
+    return await create_claim(client, ryder_story(outlet=None, pentagon=True))
 
 
 class TestTracePath:
@@ -48,15 +43,7 @@ class TestTracePath:
         assert trace["truncated"] is False
 
     async def test_upstream_path_is_expanded_without_its_first_hop(self, client: httpx.AsyncClient) -> None:
-        wire = await wire_story(client)
-        hina = await create_claim(
-            client,
-            claim_body(
-                "Austin initiated the conversation",
-                hop(inline("Hina", "outlet"), "reports"),
-                hop(None, "citing", upstream_claim_id=wire["id"]),
-            ),
-        )
+        hina, wire = await relayed_ryder_story(client)
         trace = (await client.get(f"/claims/{hina['id']}/trace")).json()
         assert [(h["position"], h["source"]["name"], h["cue"], h["claim_id"]) for h in trace["path"]] == [
             (0, "Hina", "reports", hina["id"]),
@@ -71,14 +58,7 @@ class TestTracePath:
 
     async def test_upstream_links_are_followed_recursively(self, client: httpx.AsyncClient) -> None:
         wire = await wire_story(client)
-        hina = await create_claim(
-            client,
-            claim_body(
-                "x",
-                hop(inline("Hina", "outlet"), "reports"),
-                hop(None, "citing", upstream_claim_id=wire["id"]),
-            ),
-        )
+        hina = await create_claim(client, ryder_story("x", upstream=wire["id"]))
         site = await create_claim(
             client,
             claim_body(
@@ -145,8 +125,7 @@ class TestTracePath:
     async def test_unknown_claim_is_404_and_malformed_id_too(self, client: httpx.AsyncClient) -> None:
         for claim_id in ("00000000-0000-0000-0000-000000000000", "not-an-id"):
             response = await client.get(f"/claims/{claim_id}/trace")
-            assert response.status_code == 404
-            assert response.headers["content-type"] == "application/problem+json"
+            assert_problem(response, 404)
 
 
 class TestUpstreamRules:
@@ -156,8 +135,7 @@ class TestUpstreamRules:
             "x", hop(inline("Reuters", "outlet"), upstream_claim_id=wire["id"]), hop(inline("Hina", "outlet"))
         )
         response = await client.post("/claims", json=body)
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "chain[0].upstream_claim_id"
+        assert_problem(response, 422, field="chain[0].upstream_claim_id")
 
     async def test_upstream_hop_must_name_the_first_source_of_the_upstream_claim(
         self, client: httpx.AsyncClient
@@ -165,8 +143,7 @@ class TestUpstreamRules:
         wire = await wire_story(client)
         body = claim_body("x", hop(inline("Hina", "outlet"), upstream_claim_id=wire["id"]))
         response = await client.post("/claims", json=body)
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "chain[0]"
+        assert_problem(response, 422, field="chain[0]")
 
     async def test_upstream_hop_naming_the_right_source_is_accepted(self, client: httpx.AsyncClient) -> None:
         wire = await wire_story(client)
@@ -179,8 +156,7 @@ class TestUpstreamRules:
     async def test_unknown_or_malformed_upstream_claim_is_422(self, client: httpx.AsyncClient) -> None:
         for upstream in ("00000000-0000-0000-0000-000000000000", "nope"):
             response = await client.post("/claims", json=claim_body("x", hop(None, upstream_claim_id=upstream)))
-            assert response.status_code == 422
-            assert response.json()["errors"][0]["field"] == "chain[0].upstream_claim_id"
+            assert_problem(response, 422, field="chain[0].upstream_claim_id")
 
     async def test_origin_filter_follows_upstream_links(self, client: httpx.AsyncClient) -> None:
         wire = await wire_story(client)

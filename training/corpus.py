@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-# The corpora, as the shared data folder lays them out: PROVENANCE_CORPORA, else ../shared/data.
+# The corpora (polnear/ and ud-english-ewt/, laid out as tests/extract_sample/ shows): the folder
+# PROVENANCE_CORPORA names, else shared/data beside the checkout.
 DATA = Path(os.environ.get("PROVENANCE_CORPORA") or REPOSITORY.parent / "shared" / "data")
 # A few PolNeAR dev articles and the seed article, committed so that CI can score without the corpora.
 SAMPLE = REPOSITORY / "tests" / "extract_sample"

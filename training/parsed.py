@@ -23,7 +23,7 @@ def _fingerprint(parser_dir: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def parse_all(nlp: Language, parser_dir: Path, label: str, items: list[Article]) -> list[list[Paragraph]]:
+def parse_batch(nlp: Language, parser_dir: Path, label: str, items: list[Article]) -> list[list[Paragraph]]:
     """Each article's parsed paragraphs; read from the cache when this parser parsed them before."""
     path = CACHE / f"{label}-{_fingerprint(parser_dir)}.spacy"
     if path.exists():

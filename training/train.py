@@ -32,7 +32,7 @@ from service.extraction.tagger import MODEL_DIR
 from service.extraction.text import Paragraph
 from training import corpus
 from training.labels import char_labels, token_labels
-from training.parsed import parse_all
+from training.parsed import parse_batch
 
 EWT = corpus.DATA / "ud-english-ewt"
 CONFIG = Path(__file__).with_name("parser.cfg")
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     parser_seconds = time.monotonic() - started
     nlp = spacy.load(args.out / "parser")
     items = corpus.articles("train")
-    parsed = parse_all(nlp, args.out / "parser", "train", items)
+    parsed = parse_batch(nlp, args.out / "parser", "train", items)
     held: list[int] = []
     if args.holdout:
         held = sorted(random.Random(SEED).sample(range(len(items)), len(items) // 10))

@@ -9,10 +9,10 @@ import asyncpg
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import JSONBody, Parameter
 
-from service import documents
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.connections import Conn
+from service.api.etags import IfMatch, etag
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
@@ -20,10 +20,10 @@ from service.api.params import ClaimIdPath, ClaimIfMatch, Moment, OptionalClaimI
 from service.api.problems import etag_header, problems
 from service.domain import claims as domain
 from service.domain import history, relations, sources, traces
+from service.domain.claims import ClaimFilters
 from service.domain.ids import path_id
 from service.domain.names import fold
-from service.domain.sources import etag
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput
 from service.model import (
     LANGUAGE_PATTERN,
     Claim,
@@ -39,8 +39,6 @@ from service.model import (
     RevisionList,
     Trace,
 )
-from service.repositories import claims as repo
-from service.repositories.claims import ClaimFilters
 from service.settings import AppSettings
 
 ETAG_HEADER = etag_header("claim")
@@ -48,18 +46,15 @@ ETAG_HEADER = etag_header("claim")
 
 async def claim_response(conn: asyncpg.Connection, claim_id: UUID) -> Response[Claim]:
     """One claim with its chain and its ``ETag``, or 404."""
-    records = await repo.documents(conn, [claim_id])
-    if not records:
-        raise NotFound(f"no claim has the id {str(claim_id)!r}")
-    return claim_answer(records[0])
+    return claim_answer(await domain.read(conn, claim_id))
 
 
-def claim_answer(record: asyncpg.Record, status_code: int = 200) -> Response[Claim]:
-    """A claim's stored document with its ``ETag`` (and ``Location`` when created)."""
-    headers = {"ETag": etag(record["version"])}
+def claim_answer(stored: domain.StoredClaim, status_code: int = 200) -> Response[Claim]:
+    """A claim as stored with its ``ETag`` (and ``Location`` when created)."""
+    headers = {"ETag": etag(stored.version)}
     if status_code == 201:
-        headers["Location"] = f"/claims/{record['id']}"
-    return Response(documents.claim(record), status_code=status_code, headers=headers)
+        headers["Location"] = f"/claims/{stored.claim.id}"
+    return Response(stored.claim, status_code=status_code, headers=headers)
 
 
 async def claim_page(
@@ -71,9 +66,9 @@ async def claim_page(
 ) -> Response[ClaimPage]:
     """One page of claims passing ``filters``, newest first, with its cursor and ``Link`` header."""
     after = decode_cursor(cursor, "claims", (int,))
-    records = await repo.page(conn, filters, before_seq=after[0] if after else None, limit=limit + 1)
-    items = [documents.claim(r) for r in records[:limit]]
-    next_cursor = encode_cursor("claims", records[limit - 1]["seq"]) if len(records) > limit else None
+    found = await domain.page(conn, filters, after[0] if after else None, limit + 1)
+    items = [stored.claim for stored in found[:limit]]
+    next_cursor = encode_cursor("claims", found[limit - 1].seq) if len(found) > limit else None
     return Response(ClaimPage(items=items, next_cursor=next_cursor), headers=next_link(request, next_cursor))
 
 
@@ -184,12 +179,8 @@ class ClaimController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def get_claim_status(self, conn: Conn, claim_id: ClaimIdPath) -> Response[ClaimState]:
-        cid = path_id(claim_id, "claim")
-        record = await repo.state(conn, cid)
-        if record is None:
-            raise NotFound(f"no claim has the id {str(cid)!r}")
-        claim = ClaimState(id=str(record["id"]), status=record["status"], version=record["version"])
-        return Response(claim, headers={"ETag": etag(record["version"])})
+        claim = await domain.state(conn, path_id(claim_id, "claim"))
+        return Response(claim, headers={"ETag": etag(claim.version)})
 
     @patch(
         "/{claim_id:str}",
@@ -216,7 +207,9 @@ class ClaimController(Controller):
         if_match: ClaimIfMatch = None,
     ) -> Response[Claim]:
         cid = path_id(claim_id, "claim")
-        await history.edit(conn, cid, data, if_match, actor=actor)
+        precondition = IfMatch(if_match)
+        precondition.require("claim")
+        await history.edit(conn, cid, data, precondition, actor=actor)
         return await claim_response(conn, cid)
 
     @post(
@@ -245,7 +238,7 @@ class ClaimController(Controller):
         cid = path_id(claim_id, "claim")
 
         async def write(conn: asyncpg.Connection) -> Response[Claim]:
-            await history.retract(conn, cid, data, if_match, actor=actor)
+            await history.retract(conn, cid, data, IfMatch(if_match, required=False), actor=actor)
             return await claim_response(conn, cid)
 
         return await idempotency.run(conn, write)

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from litestar.di import NamedDependency
 
-from service.database import embedded_url
 from service.db import create_pool, pooled, warn_if_not_durable
+from service.embedded import embedded_url
 
 if TYPE_CHECKING:
     from litestar import Litestar

@@ -7,7 +7,7 @@ from litestar import Controller, get
 from litestar.datastructures import State
 
 from service.api.problems import problems
-from service.db import pooled
+from service.db import answers
 from service.errors import Unavailable
 from service.model import Health
 
@@ -31,8 +31,7 @@ class HealthController(Controller):
     )
     async def ready(self, state: State) -> Health:
         try:
-            async with pooled(state.pool, timeout=2) as conn:
-                await conn.fetchval("SELECT 1", timeout=2)
+            await answers(state.pool, timeout=2)
         except (
             OSError,
             TimeoutError,

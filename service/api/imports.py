@@ -26,8 +26,8 @@ from service.api.connections import Conn
 from service.api.examples import JsonExample
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.problems import FieldProblem, Problem, problems
-from service.domain.imports import LineFailure, import_lines, split_lines
 from service.errors import PROBLEM_MEDIA_TYPE
+from service.imports.pipeline import Importer, LineFailure, split_lines
 from service.settings import AppSettings, Settings
 
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonl")
@@ -186,15 +186,15 @@ async def import_claims(
     async def work(body: AsyncIterator[bytes]) -> Response[ClaimImport]:
         # A second connection reads ahead for the next batch while one is written.
         async with request.app.state.pool.acquire(timeout=settings.acquire_timeout) as reader:
-            report = await import_lines(
+            importer = Importer(
                 conn,
-                split_lines(body),
                 actor=actor,
                 on_failure=on_failure,
                 batch_lines=BATCH_LINES,
                 max_line_bytes=settings.max_body_bytes,
                 reader=reader,
             )
+            report = await importer.run(split_lines(body))
         answer = ClaimImport(
             imported=report.imported, already_stored=report.already_stored, failed=report.failed, failures=failures
         )

@@ -9,23 +9,22 @@ import asyncpg
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import JSONBody, Parameter
 
-from service import documents
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.claims import claim_page
 from service.api.connections import Conn
+from service.api.etags import IfMatch, etag
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor, next_link
 from service.api.params import UUID_FORMAT, SourceIdPath, SourceIfMatch
 from service.api.problems import etag_header, problems
 from service.domain import sources as domain
+from service.domain.claims import ClaimFilters
 from service.domain.ids import path_id
 from service.domain.names import name_key
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput
 from service.model import ClaimPage, MergeIn, Source, SourceIn, SourceKind, SourcePage, SourcePatch
-from service.repositories import sources as repo
-from service.repositories.claims import ClaimFilters
 
 Role = Literal["origin", "relay", "any"]
 
@@ -35,12 +34,9 @@ ETAG_HEADER = etag_header("source")
 
 async def source_response(conn: asyncpg.Connection, source_id: UUID, status_code: int = 200) -> Response[Source]:
     """One whole source with its ``ETag``; 404 if unknown, 308 to the survivor if merged."""
-    records = await repo.documents(conn, [source_id])
-    if not records:
-        raise NotFound(f"no source has the id {str(source_id)!r}")
-    await domain.redirect_if_merged(conn, records[0])
-    source = documents.source(records[0])
-    headers = {"ETag": domain.etag(records[0]["version"])}
+    stored = await domain.read(conn, source_id)
+    source = stored.source
+    headers = {"ETag": etag(stored.version)}
     if status_code == 201:
         headers["Location"] = f"/sources/{source.id}"
     return Response(source, status_code=status_code, headers=headers)
@@ -114,17 +110,17 @@ class SourceController(Controller):
                 after=(after[0], after[1]) if after else None,
                 limit=limit + 1,
             )
-            items = [documents.source(record, score) for score, record in found[:limit]]
+            items = [stored.source for stored in found[:limit]]
             last = found[limit - 1] if len(found) > limit else None
-            next_cursor = encode_cursor("sources?q", last[0], last[1]["seq"]) if last else None
+            next_cursor = encode_cursor("sources?q", last.source.score, last.seq) if last else None
         else:
             after = decode_cursor(cursor, "sources", (int,))
-            records = await repo.page(
+            listed = await domain.page(
                 conn, kind=kind, member_of=organization, before_seq=after[0] if after else None, limit=limit + 1
             )
-            items = [documents.source(r) for r in records[:limit]]
-            last = records[limit - 1] if len(records) > limit else None
-            next_cursor = encode_cursor("sources", last["seq"]) if last else None
+            items = [stored.source for stored in listed[:limit]]
+            last = listed[limit - 1] if len(listed) > limit else None
+            next_cursor = encode_cursor("sources", last.seq) if last else None
         return Response(SourcePage(items=items, next_cursor=next_cursor), headers=next_link(request, next_cursor))
 
     @get(
@@ -163,7 +159,7 @@ class SourceController(Controller):
         if_match: SourceIfMatch = None,
     ) -> Response[Source]:
         sid = path_id(source_id, "source")
-        await domain.edit(conn, sid, data, if_match, actor=actor)
+        await domain.edit(conn, sid, data, IfMatch(if_match), actor=actor)
         return await source_response(conn, sid)
 
     @post(
@@ -217,11 +213,8 @@ class SourceController(Controller):
         cursor: Cursor = None,
     ) -> Response[ClaimPage]:
         sid = path_id(source_id, "source")
-        records = await repo.documents(conn, [sid])
-        if not records:
-            raise NotFound(f"no source has the id {source_id!r}")
         query = f"?{request.url.query}" if request.url.query else ""
-        await domain.redirect_if_merged(conn, records[0], f"/claims{query}")
+        await domain.read(conn, sid, f"/claims{query}")
         filters = {
             "origin": ClaimFilters(origin=sid),
             "relay": ClaimFilters(via=sid),

@@ -1,9 +1,10 @@
-"""Claims: resolving a chain's sources and upstream link, and storing the claim and its first revision in one go."""
+"""Claims: stored with their chains (resolved by ``rules``) and first revision in one go, and read back as
+the model's Structs with the version and place each answer needs."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -14,10 +15,53 @@ from service.db import retrying
 from service.domain import audit, rules
 from service.domain.names import fold
 from service.domain.stored import DatabaseFacts
-from service.model import Claim, ClaimIn, HopIn, RevisionAction
+from service.errors import NotFound
+from service.model import Claim, ClaimIn, ClaimState, HopIn, RevisionAction
 from service.repositories import claims as repo
 from service.repositories import history as history_repo
-from service.repositories.claims import ClaimRow, NewHop
+from service.repositories.claims import ClaimFilters, ClaimRow, NewHop
+
+__all__ = ["ClaimFilters", "StoredClaim", "create", "page", "read", "read_many", "state"]
+
+
+class StoredClaim(NamedTuple):
+    """A claim as read, with its version (its ``ETag``) and its place among the claims (a page's cursor)."""
+
+    claim: Claim
+    version: int
+    seq: int
+
+
+def _stored(document: Mapping[str, Any]) -> StoredClaim:
+    return StoredClaim(documents.claim(document), document["version"], document["seq"])
+
+
+async def read(conn: asyncpg.Connection, claim_id: UUID) -> StoredClaim:
+    """One claim with its chain and traced origin; 404 if there is none."""
+    found = await repo.documents(conn, [claim_id])
+    if not found:
+        raise NotFound(f"no claim has the id {str(claim_id)!r}")
+    return _stored(found[0])
+
+
+async def read_many(conn: asyncpg.Connection, claim_ids: Sequence[UUID]) -> list[Claim]:
+    """The claims of these ids that are stored, in their order."""
+    return [documents.claim(document) for document in await repo.documents(conn, claim_ids)] if claim_ids else []
+
+
+async def page(
+    conn: asyncpg.Connection, filters: ClaimFilters, before_seq: int | None, limit: int
+) -> list[StoredClaim]:
+    """Claims passing ``filters``, newest first, from before ``before_seq``: at most ``limit``."""
+    return [_stored(record) for record in await repo.page(conn, filters, before_seq=before_seq, limit=limit)]
+
+
+async def state(conn: asyncpg.Connection, claim_id: UUID) -> ClaimState:
+    """A claim's status and version alone; 404 if there is none."""
+    record = await repo.state(conn, claim_id)
+    if record is None:
+        raise NotFound(f"no claim has the id {str(claim_id)!r}")
+    return ClaimState(id=str(record["id"]), status=record["status"], version=record["version"])
 
 
 async def resolve_chain(conn: asyncpg.Connection, claim: ClaimIn) -> tuple[list[NewHop], UUID, list[UUID]]:
@@ -89,11 +133,9 @@ def claim_row(own: Mapping[str, Any], origin: UUID, relays: list[UUID]) -> Claim
 @retrying
 async def create(
     conn: asyncpg.Connection, claim: ClaimIn, *, id: UUID | None = None, actor: str | None = None
-) -> dict[str, Any]:
-    """Store a claim with its chain and any sources it creates, and its first revision, all or nothing.
-
-    Returns the claim's document as stored (``repositories.claims.documents``), read before commit.
-    """
+) -> StoredClaim:
+    """Store a claim with its chain and any sources it creates, and its first revision, all or nothing;
+    the claim as stored, read before commit."""
     async with conn.transaction():
         hops, origin, relays = await resolve_chain(conn, claim)
         own = {
@@ -110,4 +152,4 @@ async def create(
         created = snapshot(documents.claim(document))
         await record(conn, claim_id, number=1, action="create", changes=created, actor=actor)
         # Read before its first revision was written: who accepted it is that revision's actor.
-        return {**document, "accepted_by": actor}
+        return _stored({**document, "accepted_by": actor})

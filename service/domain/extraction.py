@@ -18,7 +18,6 @@ from typing import Literal, cast
 import anyio
 import asyncpg
 
-from service import documents
 from service.domain import rules, sources
 from service.extraction.extractor import Extractor, Node
 from service.extraction.proposals import ClaimDraft, drafts, speakers_of
@@ -99,15 +98,14 @@ async def _link(conn: asyncpg.Connection, speaker: Speaker) -> tuple[ProposedSou
     """The stored source a speaker is (and that source as stored), the candidates it may be, or the source
     to create."""
     found = await sources.find(conn, speaker.name, kind=None, member_of=None, after=None, limit=MAX_CANDIDATES)
-    exact = [(score, record) for score, record in found if score == 1.0]
+    exact = [stored.source for stored in found if stored.source.score == 1.0]
     if speaker.anonymous:
         # An unnamed speaker is only the stored one of exactly that description ("Pentagon sources").
-        exact = [(s, r) for s, r in exact if r["kind"] == "anonymous"]
-        found = exact
+        exact = [source for source in exact if source.kind == "anonymous"]
+        found = [stored for stored in found if stored.source in exact]
     if len(exact) == 1:
-        record = exact[0][1]
-        return ProposedSource(match="stored", id=str(record["id"]), score=1.0), documents.source(record)
-    near = exact or [(s, r) for s, r in found if s >= CANDIDATE_SCORE]
+        return ProposedSource(match="stored", id=exact[0].id, score=1.0), exact[0]
+    near = exact or [stored.source for stored in found if (stored.source.score or 0) >= CANDIDATE_SCORE]
     affiliations = []
     if speaker.organization:
         kind: Literal["organization", "outlet"] = (
@@ -118,8 +116,7 @@ async def _link(conn: asyncpg.Connection, speaker: Speaker) -> tuple[ProposedSou
         ]
     new = SourceIn(name=speaker.name, kind=cast(SourceKind, speaker.kind), affiliations=affiliations)
     if near:
-        candidates = [documents.source(record, score) for score, record in near]
-        return ProposedSource(match="ambiguous", candidates=candidates, new=new), None
+        return ProposedSource(match="ambiguous", candidates=near, new=new), None
     return ProposedSource(match="new", new=new), None
 
 
@@ -127,9 +124,9 @@ async def _on_behalf_of(conn: asyncpg.Connection, speaker: Speaker, stored: Sour
     """The stored organization the speaker speaks for: the one the text names, else the stored source's own."""
     if speaker.organization:
         found = await sources.find(conn, speaker.organization, kind=None, member_of=None, after=None, limit=3)
-        exact = [r for score, r in found if score == 1.0 and r["kind"] in rules.AFFILIABLE_KINDS]
+        exact = [s.source for s in found if s.source.score == 1.0 and s.source.kind in rules.AFFILIABLE_KINDS]
         if len(exact) == 1:
-            return SourceSummary(id=str(exact[0]["id"]), name=exact[0]["name"], kind=exact[0]["kind"])
+            return SourceSummary(id=exact[0].id, name=exact[0].name, kind=exact[0].kind)
         return None
     if stored is not None and stored.affiliations:
         return stored.affiliations[0].organization

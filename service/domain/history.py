@@ -17,23 +17,22 @@ from msgspec import UnsetType
 from service.db import retrying
 from service.domain import audit, claims, rules
 from service.domain.ids import field_id
-from service.domain.sources import etag, if_match_allows
-from service.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
+from service.domain.versions import Precondition
+from service.errors import Conflict, InvalidInput, NotFound
 from service.model import Claim, ClaimPatch, HopIn, RetractionIn, Revision
 from service.repositories import claims as claims_repo
 from service.repositories import history as repo
 from service.repositories.claims import NewHop
 
 
-async def _lock(conn: asyncpg.Connection, claim_id: UUID, if_match: str | None, doing: str) -> asyncpg.Record:
-    """Lock an active claim whose version ``if_match`` (when given) names; 404, 409 or 412 otherwise."""
+async def _lock(conn: asyncpg.Connection, claim_id: UUID, precondition: Precondition, doing: str) -> asyncpg.Record:
+    """Lock an active claim whose version the precondition allows; 404, 409, 412 or 428 otherwise."""
     current = await repo.lock(conn, claim_id)
     if current is None:
         raise NotFound(f"no claim has the id {str(claim_id)!r}")
     if current["status"] == "retracted":
         raise Conflict(f"the claim is retracted: it cannot be {doing}")
-    if if_match is not None and not if_match_allows(if_match, current["version"]):
-        raise PreconditionFailed(f"the claim is at {etag(current['version'])}, not {if_match}: read it again and retry")
+    precondition.check("claim", current["version"])
     return current
 
 
@@ -72,18 +71,22 @@ def _own_fields(current: Claim, patch: ClaimPatch) -> dict[str, Any]:
 
 @retrying
 async def edit(
-    conn: asyncpg.Connection, claim_id: UUID, patch: ClaimPatch, if_match: str | None, *, actor: str | None = None
+    conn: asyncpg.Connection,
+    claim_id: UUID,
+    patch: ClaimPatch,
+    precondition: Precondition,
+    *,
+    actor: str | None = None,
 ) -> None:
-    """Apply a patch to an active claim if ``if_match`` names its current version; a change writes a revision."""
-    if if_match is None:
-        raise PreconditionRequired("send If-Match with the ETag of the claim as you read it")
+    """Apply a patch to an active claim if the precondition allows its current version; a change writes a
+    revision."""
     if not isinstance(patch.text, UnsetType):
         rules.check_text(patch.text)
     async with conn.transaction():
         if not isinstance(patch.chain, UnsetType):
             # Before the row lock and any source, in the order creating a claim takes its locks.
             await claims_repo.lock_chains(conn, shared=False)
-        locked = await _lock(conn, claim_id, if_match, "edited")
+        locked = await _lock(conn, claim_id, precondition, "edited")
         current = await claims.stored(conn, claim_id)
         fields = _own_fields(current, patch)
         origin, relays = locked["origin_source_id"], list(locked["relay_source_ids"])
@@ -113,14 +116,19 @@ async def edit(
 
 @retrying
 async def retract(
-    conn: asyncpg.Connection, claim_id: UUID, body: RetractionIn, if_match: str | None, *, actor: str | None = None
+    conn: asyncpg.Connection,
+    claim_id: UUID,
+    body: RetractionIn,
+    precondition: Precondition,
+    *,
+    actor: str | None = None,
 ) -> None:
     """Mark an active claim retracted for a reason; it stays stored and readable."""
     reason = body.reason.strip()
     if not reason:
         raise InvalidInput.field("reason", "the reason is blank")
     async with conn.transaction():
-        await _lock(conn, claim_id, if_match, "retracted again")
+        await _lock(conn, claim_id, precondition, "retracted again")
         version = await repo.retract(conn, claim_id, reason)
         retraction = {"status": {"from": "active", "to": "retracted"}, "reason": reason}
         await claims.record(conn, claim_id, number=version, action="retract", changes=retraction, actor=actor)

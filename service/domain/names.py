@@ -42,7 +42,7 @@ def _letters(text: str) -> str:
 # ("u s" of "U.S.") as one match.
 _ASCII_SEPARATORS = bytes(code if chr(code).isalnum() else 32 for code in range(128)) + bytes(range(128, 256))
 _ASCII_INITIALS = re.compile(r"(?<!\S)[a-z](?: [a-z])+(?!\S)")
-# What every run of single letters holds, in a text padded with a space: found ten times faster than
+# What every run of single letters holds, in a text padded with a space: much cheaper to find than
 # the run itself (the lookbehind is tried at every position), and in few texts.
 _TWO_INITIALS = re.compile(r" [a-z] [a-z] ")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -15,16 +16,50 @@ from service.domain import audit, rules
 from service.domain.ids import field_id
 from service.domain.names import deletes, name_key, name_similarity, name_tokens
 from service.domain.stored import DatabaseFacts, index_names
+from service.domain.versions import Precondition
 from service.errors import (
     Conflict,
     InvalidInput,
     Moved,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
 )
-from service.model import AffiliationIn, MergeIn, SourceIn, SourcePatch
+from service.model import AffiliationIn, MergeIn, Source, SourceIn, SourcePatch
 from service.repositories import sources as repo
+
+
+class StoredSource(NamedTuple):
+    """A source as read, with its version (its ``ETag``), its place among the sources (a page's cursor)
+    and, when it was found by name, its score."""
+
+    source: Source
+    version: int
+    seq: int
+
+
+def _stored(record: asyncpg.Record, score: float | None = None) -> StoredSource:
+    return StoredSource(documents.source(record, score), record["version"], record["seq"])
+
+
+async def read(conn: asyncpg.Connection, source_id: UUID, suffix: str = "") -> StoredSource:
+    """One unmerged source; 404 if unknown, ``Moved`` to its survivor (with ``suffix``) if merged."""
+    found = await repo.documents(conn, [source_id])
+    if not found:
+        raise NotFound(f"no source has the id {str(source_id)!r}")
+    await redirect_if_merged(conn, found[0], suffix)
+    return _stored(found[0])
+
+
+async def read_many(conn: asyncpg.Connection, source_ids: Sequence[UUID]) -> list[Source]:
+    """The sources of these ids that are stored, in their order."""
+    return [documents.source(record) for record in await repo.documents(conn, source_ids)] if source_ids else []
+
+
+async def page(
+    conn: asyncpg.Connection, *, kind: str | None, member_of: UUID | None, before_seq: int | None, limit: int
+) -> list[StoredSource]:
+    """Unmerged sources, newest first, from before ``before_seq``: at most ``limit``."""
+    records = await repo.page(conn, kind=kind, member_of=member_of, before_seq=before_seq, limit=limit)
+    return [_stored(record) for record in records]
 
 
 async def create(conn: asyncpg.Connection, source: SourceIn, *, field: str = "", id: UUID | None = None) -> UUID:
@@ -62,8 +97,8 @@ async def find(
     after: tuple[float, int] | None,
     limit: int,
     candidates: int = 500,
-) -> list[tuple[float, asyncpg.Record]]:
-    """Sources a name may mean, best first, as ``(score, record)``: 1.0 for an exact name or alias,
+) -> list[StoredSource]:
+    """Sources a name may mean, best first, each with its ``score``: 1.0 for an exact name or alias,
     less for a spelling variant, a transliteration, initials or part of the name.
 
     Keyset pagination on ``(score, seq)`` happens here, over at most ``candidates`` sources.
@@ -86,7 +121,7 @@ async def find(
     scored.sort(key=lambda pair: (pair[0], pair[1]["seq"]), reverse=True)
     if after is not None:
         scored = [(s, r) for s, r in scored if (s, r["seq"]) < after]
-    return scored[:limit]
+    return [_stored(record, score) for score, record in scored[:limit]]
 
 
 async def resolve(conn: asyncpg.Connection, source: SourceIn, field: str) -> UUID:
@@ -105,17 +140,6 @@ async def affiliate(conn: asyncpg.Connection, source_id: UUID, affiliation: Affi
 
 
 # --- edits and merges ----------------------------------------------------------------------------
-
-
-def etag(version: int) -> str:
-    """The strong ``ETag`` of a source at ``version``."""
-    return f'"{version}"'
-
-
-def if_match_allows(if_match: str, version: int) -> bool:
-    """Whether an `If-Match` header (a list of tags, or `*`) names ``version``."""
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    return "*" in tags or etag(version) in tags
 
 
 async def _moved(conn: asyncpg.Connection, source_id: UUID, suffix: str = "") -> Moved:
@@ -139,20 +163,21 @@ async def _snapshot(conn: asyncpg.Connection, source_id: UUID) -> dict[str, Any]
 
 @retrying
 async def edit(
-    conn: asyncpg.Connection, source_id: UUID, patch: SourcePatch, if_match: str | None, *, actor: str | None = None
+    conn: asyncpg.Connection,
+    source_id: UUID,
+    patch: SourcePatch,
+    precondition: Precondition,
+    *,
+    actor: str | None = None,
 ) -> None:
-    """Apply a patch to a source if ``if_match`` names its current version; the audit log keeps what changed."""
+    """Apply a patch to a source if the precondition allows its current version; the audit log keeps what
+    changed."""
     async with conn.transaction():
         current = (await repo.lock(conn, [source_id])).get(source_id)
         if current is None:
             raise NotFound(f"no source has the id {str(source_id)!r}")
         await redirect_if_merged(conn, current)
-        if if_match is None:
-            raise PreconditionRequired("send If-Match with the ETag of the source as you read it")
-        if not if_match_allows(if_match, current["version"]):
-            raise PreconditionFailed(
-                f"the source is at {etag(current['version'])}, not {if_match}: read it again and retry"
-            )
+        precondition.check("source", current["version"])
         before = await _snapshot(conn, source_id)
         name = current["name"] if isinstance(patch.name, UnsetType) else patch.name.strip()
         key = rules.key_of(name, "name")

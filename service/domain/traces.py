@@ -36,11 +36,9 @@ LEVEL_CAP = 400
 LEVEL_WORK = 50_000
 """The most work a level below the first may cost: the claims holding one of the stems the index must
 walk for "at least k of n" (the n - k + 1 rarest: a claim holding k of n stems holds one of them),
-times the conjunctions each is checked against (the benchmark: 15,000 claims times 35 conjunctions
-took the index 74 ms at 1,000,000 claims, so about 7 ms at this budget). On 400 phrases of the
-benchmark's million claims, against no budget: p99 139 ms to 46 ms at one connection, the same
-best match for 398 (two phrases of one common stem, where any 400 of its claims are read either
-way), and some of the other four for 112."""
+times the conjunctions each is checked against. The budget bounds the slowest statements while
+keeping the best match of almost every phrase (bench/README.md, "Why the code is as it is", has the
+measurement)."""
 
 LAST_LEVEL_CLAIMS = 10_000
 """The most claims the last level's OR may walk: it takes the rarest stems, at least one, while the

@@ -26,7 +26,6 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from service import documents
 from service.api.auth import SESSION_KEY
 from service.api.connections import Conn
 from service.api.strict import validated
@@ -36,8 +35,6 @@ from service.errors import AmbiguousSource, FieldError, InvalidInput, Provenance
 from service.extraction.speakers import kind_of
 from service.model import AppearedIn, ClaimIn, ExtractIn, Extraction, Source
 from service.pages.common import PAGE_HEADERS
-from service.repositories import claims as claims_repo
-from service.repositories import sources as sources_repo
 from service.settings import AppSettings
 
 KINDS = ("quote", "paraphrase")
@@ -320,7 +317,7 @@ async def _find(conn: asyncpg.Connection, article: Article, i: int, j: int) -> N
         row.errors[f"r{i}-h{j}-name"] = "Type a name to find."
         return
     found = await sources.find(conn, name, kind=None, member_of=None, after=None, limit=PICKER_RESULTS)
-    hop.offered = list(dict.fromkeys([*([hop.source_id] if hop.source_id else []), *(str(r["id"]) for _, r in found)]))
+    hop.offered = list(dict.fromkeys([*([hop.source_id] if hop.source_id else []), *(s.source.id for s in found)]))
     if not found:
         row.errors[f"r{i}-h{j}-name"] = f"No stored source is called {name!r}: it will be created."
 
@@ -337,8 +334,8 @@ async def _store(conn: asyncpg.Connection, article: Article, key: ApiKey) -> lis
         _article_errors(article, problem)
         return []
     ids = [uuid5(RECORDED, f"{article.token}:{i}") for i, _ in accepted]
-    if already := await claims_repo.documents(conn, ids):
-        return [record["id"] for record in already]  # this form was recorded before: its claims, once
+    if already := await claims.read_many(conn, ids):
+        return [UUID(claim.id) for claim in already]  # this form was recorded before: its claims, once
     bodies: list[tuple[int, ClaimRow, ClaimIn]] = []
     for i, row in accepted:
         body: dict[str, Any] = {"text": row.text.strip(), "kind": row.kind, "chain": [h.body() for h in row.hops]}
@@ -421,7 +418,7 @@ async def _render(conn: asyncpg.Connection, article: Article) -> Template:
                     wanted.append(UUID(source_id))
                 except ValueError:
                     raise InvalidInput.field("source", "a picked source is not an id") from None
-    found = {str(r["id"]): documents.source(r) for r in await sources_repo.documents(conn, wanted)} if wanted else {}
+    found = {source.id: source for source in await sources.read_many(conn, wanted)}
     errors = article.errors or any(row.errors or row.problem for row in article.rows)
     return _form(article, found, 422 if errors else 200)
 

@@ -18,20 +18,17 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from service import documents
 from service.api.connections import Conn
 from service.api.params import ClaimIdPath, SourceIdPath
-from service.domain import history, propagation, relations, reviews, traces
+from service.domain import claims, history, propagation, relations, reviews, sources, traces
+from service.domain.claims import ClaimFilters
 from service.domain.drawing import draw_network, draw_trace
 from service.domain.ids import path_id
-from service.errors import Forbidden, InvalidInput, NotFound, ProvenanceError, Unauthorized
+from service.errors import Forbidden, InvalidInput, Moved, ProvenanceError, Unauthorized
 from service.model import Claim, Trace
 from service.pages.common import PAGE_HEADERS
 from service.pages.record import RECORD_ROUTES
 from service.pages.safety import page_middleware
-from service.repositories import claims as claims_repo
-from service.repositories import sources as sources_repo
-from service.repositories.claims import ClaimFilters
 from service.settings import AppSettings, Settings
 
 HERE = Path(__file__).parent
@@ -93,13 +90,10 @@ async def find(
 async def claim(conn: Conn, settings: AppSettings, claim_id: ClaimIdPath) -> Template:
     """A claim: where it appeared, its chain, origin, upstream claims, relations, reviews and revisions."""
     cid = _id(claim_id)
-    records = await claims_repo.documents(conn, [cid])
-    if not records:
-        raise NotFound(f"no claim has the id {claim_id!r}")
-    stored: Claim = documents.claim(records[0])
+    stored: Claim = (await claims.read(conn, cid)).claim
     trace = await traces.trace(conn, cid, settings.trace_max_depth)
     upstream_ids = list(dict.fromkeys(UUID(hop.claim_id) for hop in trace.path if hop.claim_id != stored.id))
-    upstream = [documents.claim(r) for r in await claims_repo.documents(conn, upstream_ids)] if upstream_ids else []
+    upstream = await claims.read_many(conn, upstream_ids)
     context = {
         "claim": stored,
         "trace": trace,
@@ -120,14 +114,12 @@ async def source(
 ) -> Template | Redirect:
     """A source: its names, affiliations, the claims it originated and relayed (paged)."""
     sid = _id(source_id)
-    records = await sources_repo.documents(conn, [sid])
-    if not records:
-        raise NotFound(f"no source has the id {source_id!r}")
-    if records[0]["merged_into"] is not None:
-        survivor = await sources_repo.survivor(conn, sid)
-        return Redirect(f"/ui/sources/{survivor}", status_code=HTTP_303_SEE_OTHER)
+    try:
+        stored = await sources.read(conn, sid)
+    except Moved as moved:
+        return Redirect(f"/ui/sources/{moved.survivor}", status_code=HTTP_303_SEE_OTHER)
     context = {
-        "source": documents.source(records[0]),
+        "source": stored.source,
         "network": Markup(draw_network(await propagation.network(conn, sid, NETWORK_LIMIT))),
         "originated": await _claims(conn, ClaimFilters(origin=sid), originated_page),
         "relayed": await _claims(conn, ClaimFilters(via=sid), relayed_page),
@@ -141,12 +133,12 @@ async def _claims(conn: Conn, filters: ClaimFilters, page: int) -> dict[str, Any
     """One page of a source's claims, newest first (keyset pages walked from the newest), and whether more follow."""
     before: int | None = None
     for _ in range(page - 1):
-        records = await claims_repo.page(conn, filters, before_seq=before, limit=PAGE_SIZE + 1)
-        if len(records) <= PAGE_SIZE:
+        found = await claims.page(conn, filters, before, PAGE_SIZE + 1)
+        if len(found) <= PAGE_SIZE:
             return {"items": [], "more": False}
-        before = records[PAGE_SIZE - 1]["seq"]
-    records = await claims_repo.page(conn, filters, before_seq=before, limit=PAGE_SIZE + 1)
-    return {"items": [documents.claim(r) for r in records[:PAGE_SIZE]], "more": len(records) > PAGE_SIZE}
+        before = found[PAGE_SIZE - 1].seq
+    found = await claims.page(conn, filters, before, PAGE_SIZE + 1)
+    return {"items": [stored.claim for stored in found[:PAGE_SIZE]], "more": len(found) > PAGE_SIZE}
 
 
 def _id(value: str) -> UUID:

@@ -85,8 +85,8 @@ SELECT d.*
 # index gives, so that the range is read through claims_published_at_idx and its claims sorted. Left
 # to LIST_CLAIMS the planner walks claims_seq_key backwards, filtering on the range until a page is
 # full, since it assumes the range's claims spread evenly over seq; but claims arrive in time order,
-# so those of an old month all sit far from the newest (1,000,000 claims, a month of 2021: 3.7 s,
-# 795,000 claims read and dropped; this way 13 ms).
+# so those of an old month all sit far from the newest and most of the table is read and dropped
+# (figures in bench/README.md, "Why the code is as it is").
 LIST_CLAIMS_IN_RANGE = LIST_CLAIMS.replace(
     "ORDER BY c.seq DESC\n         LIMIT $12", "ORDER BY c.seq + 0 DESC\n         LIMIT $12"
 )

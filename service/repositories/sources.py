@@ -20,7 +20,7 @@ SELECT pg_advisory_xact_lock(lock_id)
 """
 
 # Resolving an inline source that matches nothing takes this lock shared; a bulk import's batch
-# takes it exclusively while it matches and creates sources in memory (service.domain.batch), so
+# takes it exclusively while it matches and creates sources in memory (service.imports.resolve), so
 # that no request creates a source under a name key the batch has found free, nor the batch one a
 # request has.
 LOCK_SOURCE_CREATION = "SELECT pg_advisory_xact_lock(hashtextextended('source-creation', 0))"

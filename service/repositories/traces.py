@@ -95,8 +95,8 @@ SELECT c.id, length(c.search_vector) AS claim_lexemes,
 
 # Left to itself, PostgreSQL plans TRACE anew at every execution: it estimates the generic plan
 # dearer than a custom one (an array parameter counts as ten ids), though both are the same index
-# walk, and planning takes four times as long as running it (the benchmark: 2.5 ms a trace, 0.9 ms
-# with the generic plan). For more than FEW claims SET LOCAL keeps the choice to this query's own
+# walk, and planning takes several times as long as running it (bench/README.md, "Why the code is as
+# it is"). For more than FEW claims SET LOCAL keeps the choice to this query's own
 # transaction; catch-all queries such as the claim list need their custom plans.
 GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 

@@ -14,17 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-from urllib.request import urlopen
 
 import asyncpg
 
@@ -35,9 +31,8 @@ DICTIONARIES = ROOT / "schemathesis-report" / "dictionaries"
 READY_WITHIN = 60.0
 """Seconds the served app has to answer ``/ready``."""
 
-
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+sys.path.insert(0, str(ROOT))  # this file runs as a script: the tests' helpers are found from the repository
+from tests.helpers import free_port, wait_until_ready, with_database  # noqa: E402
 
 
 async def _admin(url: str, statement: str) -> None:
@@ -54,7 +49,7 @@ def server_url() -> Iterator[str]:
     if url := os.environ.get("DATABASE_URL"):
         yield url
         return
-    from service.database import embedded_url
+    from service.embedded import embedded_url
 
     with tempfile.TemporaryDirectory(prefix="provenance-fuzz-pg-") as data_dir:
         with warnings.catch_warnings():
@@ -69,7 +64,7 @@ def throwaway_database(server: str) -> Iterator[str]:
     name = f"provenance_fuzz_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
     try:
-        yield _with_database(server, name)
+        yield with_database(server, name)
     finally:
         asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -105,27 +100,6 @@ def provenance(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_until_ready(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    """Poll ``/ready`` until it answers 200; fail if the server exits or the deadline passes."""
-    deadline = time.monotonic() + READY_WITHIN
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"fuzz: the server exited with {process.returncode} before it was ready")
-        with contextlib.suppress(OSError), urlopen(f"{base_url}/ready", timeout=2) as response:
-            if response.status == 200:
-                return
-        time.sleep(0.2)
-    sys.exit(f"fuzz: the server did not answer /ready within {READY_WITHIN:.0f} s")
-
-
 @contextlib.contextmanager
 def served(env: dict[str, str], port: int) -> Iterator[str]:
     """``provenance serve`` on ``port`` as in production; stopped (SIGTERM, then SIGKILL) afterwards."""
@@ -133,7 +107,15 @@ def served(env: dict[str, str], port: int) -> Iterator[str]:
     command = [str(BIN / "provenance"), "serve", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
-        wait_until_ready(base_url, process)
+        try:
+            wait_until_ready(
+                base_url,
+                process=process,
+                output=lambda: f"the server exited with {process.returncode} before it was ready",
+                within=READY_WITHIN,
+            )
+        except AssertionError as failed:
+            sys.exit(f"fuzz: {failed}")
         yield base_url
     finally:
         process.terminate()

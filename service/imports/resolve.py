@@ -1,16 +1,13 @@
-"""A batch of claims resolved in memory by the rules of ``POST /claims``, into the rows a bulk import copies.
+"""A batch of claims resolved in memory by the rules of ``POST /claims`` (``service.domain.rules``),
+into the rows a bulk import copies.
 
-``POST /claims`` stores one claim at a time (``service.domain.claims``): it resolves each hop's
-source (an inline source matching one stored source by name or alias is reused, none creates it,
-several is a 422), follows the upstream link, and writes the claim, its hops, any new sources and
-the first revision. A bulk import does the same for thousands of lines at once. What the lines of
-a batch may need of the stored data is read beforehand in a few set-based queries (``StoredFacts``:
-the sources under the batch's name keys, the survivors of the source ids named, the upstream
-claims, the Wikidata identifiers taken); ``Batch`` then applies the rules line after line, in file
-order, to those facts and to what the earlier lines of the batch made, so that each line meets
-exactly the sources and claims it would have met had every line been POSTed in turn. The checks run
-in the order ``POST /claims`` runs them, so a refused line gets the same first error. A refused line
-leaves nothing behind: the sources it would have made are forgotten with it.
+What the lines of a batch may need of the stored data is read beforehand in a few set-based queries
+(``StoredFacts``: the sources under the batch's name keys, the survivors of the source ids named,
+the upstream claims, the Wikidata identifiers taken). ``Batch`` answers the rules' ``Facts`` from
+those and from what the earlier lines of the batch made, line after line in file order, so that each
+line meets exactly the sources and claims it would have met had every line been POSTed in turn, and
+gets the same first error. A refused line leaves nothing behind: the sources it would have made are
+forgotten with it.
 """
 
 from __future__ import annotations
@@ -28,8 +25,8 @@ from service.domain import rules
 from service.domain.claims import claim_row
 from service.domain.names import deletes, name_key, name_tokens
 from service.domain.rules import Membership, SourceRef, SourceToMake, UpstreamRef, at_once
+from service.imports.store import NewClaim, NewSource, StoredFacts
 from service.model import ClaimIn
-from service.repositories.imports import NewClaim, NewSource, StoredFacts
 
 _NO_SOURCES: list[SourceRef] = []  # never changed
 
@@ -49,13 +46,13 @@ class _Made:
     wikidata: set[str] = field(default_factory=set)
 
     def add(self, source: NewSource, keys: list[str]) -> SourceRef:
-        ref = SourceRef(source.id, source.name, source.kind)
+        ref = source.ref
         self.sources.append(source)
         self.by_id[source.id] = source
         for key in keys:
             self.by_key.setdefault(key, []).append(ref)
-        if "wikidata" in source.identifiers:
-            self.wikidata.add(source.identifiers["wikidata"])
+        if "wikidata" in source.made.identifiers:
+            self.wikidata.add(source.made.identifiers["wikidata"])
         return ref
 
 
@@ -87,7 +84,7 @@ class Batch:
         return self._stored
 
     def add(self, claim: ClaimIn, claim_id: UUID | None) -> bool:
-        """Resolve one line's claim: True if it is to be stored, False if its id already is.
+        """Request one line's claim: True if it is to be stored, False if its id already is.
 
         Raises what ``POST /claims`` would answer for it (``ProvenanceError``); nothing of it stays then.
         """
@@ -128,12 +125,7 @@ class Batch:
         tokens = sorted({token for name in names for token in name_tokens(name)})
         new = NewSource(
             id=source.id or uuid.uuid4(),
-            kind=source.kind,
-            name=source.name,
-            name_key=source.name_key,
-            description=source.description,
-            identifiers=source.identifiers,
-            aliases=source.aliases,
+            made=source,
             tokens=tokens,
             token_deletes=[(k, token) for token in tokens for k in deletes(token)],  # unique: tokens are
             affiliations=[],
@@ -275,7 +267,7 @@ class Known:
         known = self.everything
         for key, refs in batch.created_by_key().items():
             known.sources_by_key.setdefault(key, []).extend(refs)
-        known.survivors.update((s.id, SourceRef(s.id, s.name, s.kind)) for s in batch.sources)
+        known.survivors.update((s.id, s.ref) for s in batch.sources)
         known.wikidata_taken |= batch.created_wikidata()
         stored = batch.stored()
         known.stored_claim_ids.update(stored)

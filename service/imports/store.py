@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from service.domain.rules import SourceRef, UpstreamRef
+from service.domain.rules import SourceRef, SourceToMake, UpstreamRef
 from service.repositories import binary_copy
 from service.repositories.binary_copy import Copy, count, date_, int2, jsonb, payload, row, send, uuid_array
 from service.repositories.claims import ClaimRow
@@ -32,18 +32,17 @@ class StoredFacts:
 
 
 class NewSource(NamedTuple):
-    """A source to create, with its aliases, name index and affiliations."""
+    """A source to create: what the rules made of it, its id, its name index and its affiliations."""
 
     id: UUID
-    kind: str
-    name: str
-    name_key: str
-    description: str | None
-    identifiers: dict[str, str]
-    aliases: list[tuple[str, str]]
+    made: SourceToMake
     tokens: list[str]
     token_deletes: list[tuple[str, str]]
     affiliations: list[tuple[UUID, str | None, date | None, date | None]]
+
+    @property
+    def ref(self) -> SourceRef:
+        return SourceRef(self.id, self.made.name, self.made.kind)
 
 
 class NewClaim(NamedTuple):
@@ -63,7 +62,7 @@ CHECK_CHAINS = "SELECT check_chains($1::uuid[])"
 
 # Every chain, for an initial load (the database held no claims before it): one pass hashing its way
 # through claims and hops, which the planner, misled by tables grown from empty in this transaction,
-# would rather walk by index (a million claims: 7 s against 11 s; 50 s checked batch by batch).
+# would rather walk by index, which is slower at this size (bench/README.md, "Why the code is as it is").
 CHECK_EVERY_CHAIN = "SELECT check_chains(array(SELECT id FROM claims))"
 HASHED_PLANS = [
     "SET LOCAL work_mem = '256MB'",
@@ -299,7 +298,7 @@ async def everything_stored(conn: asyncpg.Connection) -> StoredFacts:
 
 
 def _identifiers(source: NewSource) -> bytes:
-    return jsonb(_json(source.identifiers))
+    return jsonb(_json(source.made.identifiers))
 
 
 def source_copies(sources: Sequence[NewSource]) -> list[Copy]:
@@ -314,14 +313,21 @@ def source_copies(sources: Sequence[NewSource]) -> list[Copy]:
             "sources",
             SOURCE_COLUMNS,
             payload(
-                row(uuid(s.id), text(s.kind), text(s.name), text(s.name_key), text(s.description), _identifiers(s))
+                row(
+                    uuid(s.id),
+                    text(s.made.kind),
+                    text(s.made.name),
+                    text(s.made.name_key),
+                    text(s.made.description),
+                    _identifiers(s),
+                )
                 for s in sources
             ),
         ),
         Copy(
             "source_aliases",
             ALIAS_COLUMNS,
-            payload(row(uuid(s.id), text(alias), text(key)) for s in sources for alias, key in s.aliases),
+            payload(row(uuid(s.id), text(alias), text(key)) for s in sources for alias, key in s.made.aliases),
         ),
         Copy("source_name_tokens", TOKEN_COLUMNS, payload(row(uuid(s.id), text(t)) for s in sources for t in s.tokens)),
         Copy(STAGED_TOKEN_DELETES, TOKEN_DELETE_COLUMNS, payload(row(text(key), text(t)) for key, t in pairs)),

@@ -2,7 +2,7 @@
 reported on, line by line, as ``POST /claims`` would have answered each.
 
 These are the parts an import shares with the process that resolves an initial load's batches
-(``service.domain.resolver``), which keeps no connection: everything here works on bytes, parsed
+(``service.imports.worker``), which keeps no connection: everything here works on bytes, parsed
 lines and the stored facts read for them.
 """
 
@@ -16,13 +16,13 @@ from uuid import UUID
 import msgspec
 
 from service.domain import audit
-from service.domain.batch import Batch, Wanted, wanted
 from service.domain.ids import field_id
 from service.errors import ProvenanceError, problem_document
+from service.imports import store as repo
+from service.imports.resolve import Batch, Wanted, wanted
+from service.imports.store import StoredFacts
 from service.model import ClaimIn, Id
-from service.repositories import imports as repo
 from service.repositories.binary_copy import Copy
-from service.repositories.imports import StoredFacts
 
 _PATH = re.compile(r"`\$\.(.+)`$")
 
@@ -115,14 +115,14 @@ class Parsed(NamedTuple):
     want: Wanted
 
 
-def parse_each(segment: list[tuple[int, bytes]], max_line_bytes: int | None = None) -> list[ParsedLine | LineFailure]:
+def parse_lines(segment: list[tuple[int, bytes]], max_line_bytes: int | None = None) -> list[ParsedLine | LineFailure]:
     """Each of a batch's numbered lines parsed (``parse``), in order."""
     return [parse(number, raw, max_line_bytes) for number, raw in segment]
 
 
-def parse_all(segment: list[tuple[int, bytes]], max_line_bytes: int | None = None) -> Parsed:
+def parse_batch(segment: list[tuple[int, bytes]], max_line_bytes: int | None = None) -> Parsed:
     """A batch of numbered lines parsed, and what the lines that parsed need to read."""
-    taken = parse_each(segment, max_line_bytes)
+    taken = parse_lines(segment, max_line_bytes)
     return Parsed(taken, wanted([(line.claim, line.claim_id) for line in taken if isinstance(line, ParsedLine)]))
 
 

@@ -9,7 +9,7 @@ can simply be run again. A line without ``id`` gets a new one.
 have answered (its status, detail, offending fields, candidates), and a refused line stores nothing;
 the other lines are stored all the same. Lines are taken in batches (10,000 by default), each in
 one transaction: the batch reads what it needs of the stored data in a few set-based queries,
-resolves its lines in file order by the rules of ``POST /claims`` (``service.domain.batch``), then
+resolves its lines in file order by the rules of ``POST /claims`` (``service.imports.resolve``), then
 writes the new sources, the claims, their hops and first revisions with COPY, checks every chain
 in one pass, and records one audit entry per claim, in order (sealed into the chain after the
 batch commits, as every write's entry is). The database is left as
@@ -24,7 +24,7 @@ PostgreSQL cannot store) takes that path too, so that it gets the database's own
 holding no claims is one transaction that builds the keys, indexes and foreign keys of the tables it
 fills after their rows, and seals its audit entries as it writes them (``Importer._load``). Its
 batches are parsed, resolved and made into COPY payloads by a second process
-(``service.domain.resolver``) while its connection writes the batch before.
+(``service.imports.worker``) while its connection writes the batch before.
 
 An import that stored 10,000 claims or more ends by analyzing the tables it wrote, so that queries
 are planned for their new sizes at once.
@@ -37,19 +37,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import re
+import sys
 import time
+import uuid
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 import asyncpg
+from tqdm import tqdm  # type: ignore[import-untyped]
 
-from service.db import RETRYABLE
-from service.domain import audit, resolver
+from service import db
+from service.db import ATTEMPTS, RETRYABLE
+from service.domain import audit
 from service.domain import claims as claims_domain
-from service.domain.batch import Batch, Wanted, after
-from service.domain.lines import (
+from service.errors import ProvenanceError, problem_document
+from service.imports import store as repo
+from service.imports import worker
+from service.imports.lines import (
     ClaimLine,
     ImportReport,
     LineFailure,
@@ -60,15 +69,14 @@ from service.domain.lines import (
     in_order,
     message,
     parse,
-    parse_all,
-    parse_each,
+    parse_batch,
+    parse_lines,
     resolve,
 )
-from service.errors import ProvenanceError, problem_document
+from service.imports.resolve import Batch, Wanted, after
+from service.imports.store import StoredFacts
 from service.repositories import claims as claims_repo
-from service.repositories import imports as repo
 from service.repositories import sources as sources_repo
-from service.repositories.imports import StoredFacts
 
 __all__ = [
     "ANALYZE_AFTER",
@@ -77,7 +85,6 @@ __all__ = [
     "ImportReport",
     "Importer",
     "LineFailure",
-    "import_lines",
     "message",
     "split_lines",
 ]
@@ -88,7 +95,6 @@ T = TypeVar("T")
 BATCH_LINES = 10_000
 ANALYZE_AFTER = 10_000
 """Claims an import stores past which it refreshes the planner's statistics of the tables it wrote."""
-ATTEMPTS = 3
 AHEAD = 2
 """Batches an initial load has resolved ahead of the one it writes, at most."""
 
@@ -226,7 +232,7 @@ class Importer:
     ) -> Prepared:
         """Parse a batch and resolve it against the stored facts (read on ``conn``) and what ``earlier``
         stores."""
-        parsed = await asyncio.to_thread(parse_all, segment, self.max_line_bytes)
+        parsed = await asyncio.to_thread(parse_batch, segment, self.max_line_bytes)
         want = parsed.want
         facts = await repo.stored_facts(conn, **want._asdict())
         if earlier is not None:
@@ -363,11 +369,11 @@ class Importer:
             return await work
 
     async def _load_batches(self, lines: Iterable[bytes] | AsyncIterable[bytes]) -> None:
-        """The batches of a load, resolved in a second process (``service.domain.resolver``); a line that
+        """The batches of a load, resolved in a second process (``service.imports.worker``); a line that
         comes alone is stored between them."""
         segments = self._segments(lines).__aiter__()
         self._known = False
-        with resolver.started(self.actor, self.max_line_bytes) as resolving:
+        with worker.started(self.actor, self.max_line_bytes) as resolving:
             segment = await anext(segments, None)
             while segment is not None:
                 if isinstance(segment, Single):
@@ -377,7 +383,7 @@ class Importer:
                     segment = await self._load_run(resolving, segment, segments)
 
     async def _load_run(
-        self, resolving: resolver.Resolver, first: list[tuple[int, bytes]], segments: AsyncIterator[Segment]
+        self, resolving: worker.Worker, first: list[tuple[int, bytes]], segments: AsyncIterator[Segment]
     ) -> Single | None:
         """Load the batches from ``first`` to the next line that comes alone (returned) or the end (None).
 
@@ -421,7 +427,7 @@ class Importer:
             number, segment = sent.popleft()
             ready = await self._timed("waiting for the resolving process", resolving.resolved(number))
             if not await self._timed("writing batches", self._load_batch(segment, ready)):
-                # Resolved as if this batch were stored whole: take those answers and send them again.
+                # Answer as if this batch were stored whole: take those answers and send them again.
                 again = list(sent)
                 sent.clear()
                 for number, _ in again:
@@ -431,7 +437,7 @@ class Importer:
                     await send(segment)
         return end[0] if end else None
 
-    async def _load_batch(self, segment: list[tuple[int, bytes]], ready: resolver.Resolved) -> bool:
+    async def _load_batch(self, segment: list[tuple[int, bytes]], ready: worker.Answer) -> bool:
         """Store a batch of a load under a savepoint, or its lines one at a time should the database refuse
         it; whether it was stored whole."""
         try:
@@ -440,7 +446,7 @@ class Importer:
         except (*RETRYABLE, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
             self._refused(segment, exc)
             self._known = False
-            await self._store_each(parse_each(segment, self.max_line_bytes))
+            await self._store_each(parse_lines(segment, self.max_line_bytes))
             self.on_lines(len(segment))
             return False
         self._count_all(ready.outcomes)
@@ -464,7 +470,7 @@ class Importer:
             if self.loaded:  # the row triggers leave the load's chains to check_chains
                 async with self.conn.transaction():
                     created = await claims_domain.create(self.conn, line.claim, id=line.claim_id, actor=self.actor)
-                    await repo.check_chains(self.conn, [created["id"]])
+                    await repo.check_chains(self.conn, [uuid.UUID(created.claim.id)])
                 self._known = False  # stored where the resolving process does not see it
             else:
                 await claims_domain.create(self.conn, line.claim, id=line.claim_id, actor=self.actor)
@@ -507,36 +513,6 @@ async def _each(lines: Iterable[bytes] | AsyncIterable[bytes]) -> AsyncIterator[
             yield raw
 
 
-async def import_lines(
-    conn: asyncpg.Connection,
-    lines: Iterable[bytes] | AsyncIterable[bytes],
-    *,
-    actor: str | None,
-    on_failure: Callable[[LineFailure], None],
-    on_lines: Callable[[int], None] = lambda count: None,
-    batch_lines: int = BATCH_LINES,
-    max_line_bytes: int | None = None,
-    reader: asyncpg.Connection | None = None,
-    load: bool = False,
-) -> ImportReport:
-    """Store every non-blank line; ``on_failure`` hears of each line that fails, ``on_lines`` of progress.
-
-    With ``reader`` (a second connection), each batch is prepared while the one before is written.
-    With ``load``, a database holding no claims takes the lines as an initial load (``Importer._load``).
-    """
-    importer = Importer(
-        conn,
-        actor=actor,
-        on_failure=on_failure,
-        on_lines=on_lines,
-        batch_lines=batch_lines,
-        max_line_bytes=max_line_bytes,
-        reader=reader,
-        load=load,
-    )
-    return await importer.run(lines)
-
-
 async def split_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     """The lines of a body that arrives in chunks (the last one may lack its newline)."""
     rest = b""
@@ -549,3 +525,75 @@ async def split_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
             yield line
     if rest:
         yield rest
+
+
+# --- from a file, for the command line ------------------------------------------------------------
+
+IMPORT_ACTOR = "import"
+"""The actor the audit log and revisions record for ``provenance import``."""
+
+_BLANK_LINE = re.compile(rb"\n(?=[ \t\r\v\f]*\n)")  # a line's end, the next line blank
+_CHUNK = 1 << 20
+
+
+def _count_claim_lines(path: Path) -> int:
+    """The lines that are not blank (as ``bytes.strip`` sees them), counted a megabyte at a time."""
+    count, rest = 0, b""
+    with path.open("rb") as file:
+        while chunk := file.read(_CHUNK):
+            complete, newline, rest = (rest + chunk).rpartition(b"\n")
+            lines = b"\n" + complete + newline  # each whole line after a line end
+            count += lines.count(b"\n") - 1 - len(_BLANK_LINE.findall(lines))
+    return count + (1 if rest.strip() else 0)
+
+
+def _lines_of(file: str) -> Iterator[bytes]:
+    if file == "-":
+        yield from sys.stdin.buffer
+        return
+    with open(file, "rb", buffering=1 << 20) as lines:
+        yield from lines
+
+
+async def _import(database_url: str, file: str, batch_lines: int) -> ImportReport:
+    total = None if file == "-" else _count_claim_lines(Path(file))
+    conn = await db.connect(database_url)
+    reader = await db.connect(database_url)  # reads ahead for the next batch while one is written
+    try:
+        with tqdm(total=total, unit="claim", file=sys.stderr) as bar:
+
+            def on_failure(failure: LineFailure) -> None:
+                bar.write(f"line {failure.number}: {message(failure.problem)}", file=sys.stderr)
+
+            importer = Importer(
+                conn,
+                actor=IMPORT_ACTOR,
+                on_failure=on_failure,
+                on_lines=bar.update,
+                batch_lines=batch_lines,
+                reader=reader,
+                load=True,
+            )
+            return await importer.run(_lines_of(file))
+    finally:
+        await reader.close()
+        await conn.close()
+
+
+@contextlib.contextmanager
+def _no_cyclic_collection() -> Iterator[None]:
+    """No cyclic garbage collection while importing: a batch makes a million objects, none of them
+    cyclic (reference counting frees them), and walking them costs a large share of the importer's
+    time even at raised thresholds, for no memory saved (bench/README.md has the figures)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
+
+
+def run_import(database_url: str, file: str, batch_lines: int = BATCH_LINES) -> ImportReport:
+    """Import the NDJSON claims of ``file`` (``-`` for stdin) with a progress bar on stderr."""
+    with _no_cyclic_collection():
+        return asyncio.run(_import(database_url, file, batch_lines))
