@@ -22,7 +22,7 @@ from service.domain import claims as domain
 from service.domain import history, relations, sources, traces
 from service.domain.claims import ClaimFilters
 from service.domain.ids import path_id
-from service.domain.names import fold
+from service.domain.names import searchable
 from service.errors import InvalidInput
 from service.model import (
     LANGUAGE_PATTERN,
@@ -137,7 +137,7 @@ class ClaimController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Response[ClaimPage]:
-        if q is not None and not fold(q):
+        if q is not None and not searchable(q):
             raise InvalidInput.field("q", "needs at least one letter or digit")
         after, before = moment(since, "since"), moment(until, "until")
         if after is not None and before is not None and after > before:
@@ -147,7 +147,7 @@ class ClaimController(Controller):
             via=await sources.filter_id(conn, via, "via"),
             since=after,
             until=before,
-            q=fold(q) if q else None,
+            q=searchable(q) if q else None,
             kind=kind,
             language=language,
             anonymous_origin=anonymous_origin,

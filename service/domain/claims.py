@@ -13,7 +13,7 @@ import msgspec
 from service import documents
 from service.db import retrying
 from service.domain import audit, rules
-from service.domain.names import fold
+from service.domain.names import searchable
 from service.domain.stored import DatabaseFacts
 from service.errors import NotFound
 from service.model import Claim, ClaimIn, ClaimState, HopIn, RevisionAction
@@ -127,7 +127,7 @@ async def record(
 
 def claim_row(own: Mapping[str, Any], origin: UUID, relays: list[UUID]) -> ClaimRow:
     """A claim's stored row: its own fields, its traced origin and relays, and its folded text."""
-    return ClaimRow(**own, origin_source_id=origin, relay_source_ids=relays, search_text=fold(own["text"]))
+    return ClaimRow(**own, origin_source_id=origin, relay_source_ids=relays, search_text=searchable(own["text"]))
 
 
 @retrying

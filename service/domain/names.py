@@ -1,7 +1,10 @@
 """Name and text keys: the folded forms that matching compares.
 
 PostgreSQL here has no ``unaccent``, so folding happens in Python before anything is stored or
-queried: case folded, accents stripped, punctuation and runs of white space turned into one space.
+queried: case folded, the accents of Latin, Greek and Cyrillic letters and the optional vowel points
+of Hebrew and Arabic stripped (every other script's marks are parts of its letters and stay),
+punctuation and runs of white space turned into one space, and words of scripts written without
+spaces joined.
 """
 
 from __future__ import annotations
@@ -10,32 +13,98 @@ import functools
 import re
 import unicodedata
 
-_SEPARATORS = re.compile(r"[\W_]+", re.UNICODE)
 # Letters that do not decompose into a base letter and a combining mark.
 _SPECIAL_LETTERS = str.maketrans(
     {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "ł": "l", "ı": "i"}
 )
+# Scripts whose combining marks are diacritics, optional in writing and dropped: an accent on a Latin,
+# Greek or Cyrillic letter. Every other script's marks are letters' parts (Devanagari's vowel signs,
+# Thai's, Japanese voicing marks) and stay, so that "मोदी" and "मादा" never fold alike.
+_DIACRITIC_BASES = ("LATIN", "GREEK", "CYRILLIC")
+# Vowel points and cantillation, written or not as the writer pleases: Hebrew's, and Arabic's harakat.
+_OPTIONAL_POINTS = frozenset(
+    [chr(c) for c in range(0x0591, 0x05C8) if unicodedata.category(chr(c)) == "Mn"]
+    + [chr(c) for c in (*range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE))]
+)
+# Scripts written without spaces between words: a space or a mark of punctuation between two of their
+# letters is not a word's end, so "習近平", "習 近平" and "習・近平" fold alike.
+_UNSPACED = ("CJK", "HIRAGANA", "KATAKANA", "THAI", "LAO", "KHMER", "MYANMAR", "TIBETAN")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _script(ch: str) -> str:
+    """The first word of a character's Unicode name: its script, for letters ("LATIN", "DEVANAGARI")."""
+    return unicodedata.name(ch, "").split(" ", 1)[0]
 
 
 def fold(text: str) -> str:
-    """Fold ``text`` to lower case ASCII-ish words separated by single spaces."""
+    """Fold ``text`` to lower-case words separated by single spaces: case folded, diacritics of Latin,
+    Greek and Cyrillic letters and optional vowel points dropped, punctuation a space."""
     return _fold_ascii(text) if text.isascii() else _fold_any(text)
 
 
 def _fold_any(text: str) -> str:
     """``fold`` of any text."""
     # Apostrophes join, they do not separate: "Kyiv's" -> "kyivs", "O'Brien" -> "obrien".
-    words = _SEPARATORS.sub(" ", _letters(text).replace("'", "").replace("\u2019", "")).split()
-    return " ".join(_join_initials(words))
+    words = _letters(text.replace("'", "").replace("\u2019", "")).split()
+    return " ".join(_join_initials(_join_unspaced(words)))
 
 
 def _letters(text: str) -> str:
-    """``text`` case folded, decomposed, special letters spelled out and combining marks dropped."""
+    """``text`` case folded and decomposed, special letters spelled out, diacritics dropped, and every
+    character that is not a letter, a mark or a digit a space."""
     # Decompose before case folding (so compatibility letters like "𝕊" fold too) and translate the
     # letters that do not decompose after it (so "Ǽ" becomes "ae" like "Æ").
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     decomposed = decomposed.translate(_SPECIAL_LETTERS)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    kept: list[str] = []
+    base = ""  # the script of the letter the marks that follow belong to
+    for ch in decomposed:
+        kind = unicodedata.category(ch)[0]
+        if kind == "M":
+            if base and base not in _DIACRITIC_BASES and ch not in _OPTIONAL_POINTS:
+                kept.append(ch)
+            continue
+        if kind == "L" or kind == "N":
+            base = _script(ch) if kind == "L" else ""
+            kept.append(ch)
+        elif unicodedata.category(ch) == "Cf":
+            continue  # joiners and the like, inside words: "ශ්‍රී" is one word, with or without its ZWJ
+        else:
+            base = ""
+            kept.append(" ")
+    return "".join(kept)
+
+
+def _unspaced(ch: str) -> bool:
+    return _script(ch).startswith(_UNSPACED)
+
+
+def _join_unspaced(words: list[str]) -> list[str]:
+    """Words of scripts written without spaces, split by a space or punctuation, joined again."""
+    joined: list[str] = []
+    for word in words:
+        if joined and _unspaced(joined[-1][-1]) and _unspaced(word[0]):
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
+def searchable(text: str) -> str:
+    """The words a text is searched by: ``fold``'s, each word of a script written without spaces also
+    cut into its overlapping pairs of characters, so that any stretch of it is found (Chinese,
+    Japanese, Thai: a statement holding four characters of a claim's finds it)."""
+    folded = fold(text)
+    if folded.isascii():
+        return folded
+    words: list[str] = []
+    for word in folded.split():
+        if len(word) > 2 and _unspaced(word[0]):
+            words.extend(word[i : i + 2] for i in range(len(word) - 1))
+        else:
+            words.append(word)
+    return " ".join(words)
 
 
 # ASCII's separators ([\W_]) as spaces (a table for bytes.translate), and a run of single letters

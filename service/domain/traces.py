@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 
 from service.documents import appeared_in, made
-from service.domain.names import fold
+from service.domain.names import fold, searchable
 from service.errors import InvalidInput, NotFound
 from service.model import (
     Affiliation,
@@ -139,7 +139,7 @@ async def trace_statement(
 ) -> list[StatementMatch]:
     """The stored claims that best match a free text, best first, each with its trace; retracted
     claims only when ``include_retracted``."""
-    folded = fold(statement)
+    folded = searchable(statement)
     if not folded:
         raise InvalidInput.field("statement", "the statement needs at least one letter or digit")
     matches = await best_matches(conn, folded, limit, include_retracted=include_retracted, statistics=statistics)
