@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -17,14 +19,17 @@ from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, requ
 from service.api.claims import ClaimController
 from service.api.connections import pool_lifespan, provide_connection
 from service.api.drawing import draw_claim_trace
+from service.api.duplicates import source_duplicates
 from service.api.errors import moved_handler, problem_details_config
 from service.api.extract import extract_claims
 from service.api.health import HealthController
 from service.api.idempotency import provide_idempotency
 from service.api.imports import import_router
 from service.api.limits import rate_limits
+from service.api.metrics import metrics_controller, metrics_lifespan, prometheus_config
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
+from service.api.requests import RequestContext, configure_logging
 from service.api.reviews import ReviewController
 from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
@@ -93,9 +98,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             extract_claims,
             draw_claim_trace,
             source_network,
+            source_duplicates,
             trace_statement,
             AuditController,
             HealthController,
+            metrics_controller(settings),
             ui_router(settings),
         ],
         dependencies={
@@ -107,15 +114,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         guards=[require_api_key],
         before_request=strict_json_body,
-        middleware=rate_limits(settings),
+        # Requests are counted before the rate limits, so that the 429s they answer are counted too.
+        middleware=[prometheus_config().middleware, *rate_limits(settings)],
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[pool_lifespan(settings), sealer_lifespan()],
+        lifespan=[pool_lifespan(settings), sealer_lifespan(), metrics_lifespan()],
         after_response=wake_after_write,
         plugins=[ProblemDetailsPlugin(problem_details_config()), DescribedStructSchemaPlugin()],
         exception_handlers={Moved: moved_handler},
         openapi_config=openapi_config(),
+        # Logging is the process's to set up (served_app), not the app's: tests and tools keep theirs.
+        logging_config=None,
         template_config=template_config(),
         state=State({"settings": settings}),
     )
     every_method_in_allow(app)
+    # Outside routing and error handling, so that every answer, an unknown path's 404 too, has its id.
+    app.asgi_handler = RequestContext(app.asgi_handler)
     return app
+
+
+def served_app() -> Litestar:
+    """The app as ``provenance serve`` runs it, in each worker: its logging set up, then the app."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_format, os.environ.get("PROVENANCE_LOG_LEVEL", "info"))
+    return create_app(settings)

@@ -1,4 +1,4 @@
-"""The ``provenance`` command: serve, migrate, seed, import, export, extract, and API keys.
+"""The ``provenance`` command: serve, migrate, seed, import, export, extract, API keys, and duplicate sources.
 
 Every command reads ``DATABASE_URL``; without it, each uses the embedded PostgreSQL under
 ``--data-dir`` (default ``.provenance/``).
@@ -12,23 +12,25 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import asyncpg
 import msgspec
 
 from service import db, export, migrations, seeds
-from service.domain import audit, keys
+from service.domain import audit, duplicates, keys
 from service.embedded import resolve_url
 from service.errors import ProvenanceError
 from service.imports import pipeline
 from service.imports.worker import WorkerFailed
 from service.model import ProposedClaim
-from service.settings import Settings
+from service.repositories import server as server_repo
+from service.settings import Settings, SettingsError, unknown_variables
 
 log = logging.getLogger("provenance")
 
@@ -181,6 +183,19 @@ def cmd_keys_list(args: argparse.Namespace) -> None:
         print(f"{key.name:<{width}}  {key.scope:<5}  {_moment(key.created_at):<20}  {_moment(key.revoked_at)}")
 
 
+def cmd_sources_duplicates(args: argparse.Namespace) -> None:
+    """Print every likely pair of duplicate sources: score, the two (name and id), and why."""
+    if not 0 <= args.min_score <= 1:
+        sys.exit("provenance sources duplicates: --min-score is a number from 0 to 1")
+    pairs = asyncio.run(_with_connection(_database_url(args), lambda conn: duplicates.every(conn, args.min_score)))
+    for source, duplicate in pairs:
+        print(
+            f"{duplicate.score:.2f}  {source.name} ({source.id})  ~  {duplicate.source.name} ({duplicate.source.id})"
+            f"  [{', '.join(duplicate.reasons)}]"
+        )
+    print(f"{len(pairs)} likely pair(s)", file=sys.stderr)
+
+
 def cmd_keys_revoke(args: argparse.Namespace) -> None:
     """Revoke a key by name: requests sending it are refused from now on."""
     try:
@@ -222,13 +237,21 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"Writes need an API key; make one in another terminal: {_command()} keys create --name me --scope write")
     print("and send it as `Authorization: Bearer <key>`.", flush=True)
     signal.signal(signal.SIGTERM, _drained)
+    # Each worker sets its logging up (service.app.served_app): every line with its request id, one
+    # line a request in place of uvicorn's access log.
+    os.environ["PROVENANCE_LOG_LEVEL"] = args.log_level
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics to files there, so that /metrics answers for all of them.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="provenance-metrics-")
     uvicorn.run(
-        "service.app:create_app",
+        "service.app:served_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=Settings.from_env().shutdown_timeout,
     )
 
@@ -303,13 +326,71 @@ def parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", parents=[common], help="revoke a key by name")
     revoke.add_argument("name")
     revoke.set_defaults(func=cmd_keys_revoke)
+    config = commands.add_parser("config", help="print every setting, its value and where it came from")
+    config.set_defaults(func=cmd_config)
+    stored_sources = commands.add_parser("sources", help="look after the stored sources")
+    source_commands = stored_sources.add_subparsers(dest="sources_command", required=True)
+    likely = source_commands.add_parser(
+        "duplicates", parents=[common], help="print every likely pair of duplicate sources, best first"
+    )
+    likely.add_argument(
+        "--min-score",
+        type=float,
+        default=duplicates.LIKELY,
+        help=f"the lowest score printed (default {duplicates.LIKELY})",
+    )
+    likely.set_defaults(func=cmd_sources_duplicates)
     return top
 
 
+def cmd_config(args: argparse.Namespace) -> None:
+    """Print every setting: its variable, its value (secrets masked) and where it came from."""
+    rows = Settings.from_env().described()
+    width = max(len(variable) for variable, _, _ in rows)
+    value_width = max(len(value) for _, value, _ in rows)
+    for variable, value, origin in rows:
+        print(f"{variable:<{width}}  {value:<{value_width}}  {origin}")
+
+
+def _require_schema(database_url: str) -> None:
+    """Exit 2 with one line naming the command to run when the database's schema is missing or behind."""
+
+    async def revision() -> str | None:
+        conn = await db.connect(database_url)
+        try:
+            state = await server_repo.state(conn)
+        finally:
+            await conn.close()
+        return state["revision"] if state is not None else None
+
+    found = asyncio.run(revision())
+    if found is None:
+        _refuse(f"the database has no schema: run `{_command()} migrate` first")
+    elif found != migrations.head():
+        _refuse(f"the database schema is at {found}, the code needs {migrations.head()}: run `{_command()} migrate`")
+
+
+def _refuse(message: str) -> NoReturn:
+    print(f"provenance: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``provenance`` console script."""
+    """Entry point of the ``provenance`` console script. A setting the environment gets wrong, or a
+    database whose schema is missing or behind, is one line and exit status 2."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
+    try:
+        Settings.from_env()
+    except SettingsError as exc:
+        _refuse(str(exc))
+    for variable in unknown_variables(os.environ):
+        log.warning(
+            "%s is set but nothing reads it: a misspelt setting? (`%s config` lists them)", variable, _command()
+        )
+    needs_schema = args.func not in (cmd_migrate, cmd_config) and not (args.func is cmd_serve and args.migrate)
+    if needs_schema:
+        _require_schema(_database_url(args))
     args.func(args)
 
 

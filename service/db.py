@@ -30,6 +30,8 @@ RETRYABLE: tuple[type[Exception], ...] = (
     asyncpg.InvalidCachedStatementError,
 )
 ATTEMPTS = 3
+waiting_acquisitions = 0
+"""Requests of this process waiting for a pooled connection (``pooled``), for the metrics."""
 
 
 def retrying(
@@ -129,7 +131,12 @@ async def pooled(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Co
     When resetting it fails, PostgreSQL dropped it in the middle of the request and asyncpg closes it:
     the database is unavailable (503), unless the request had already failed of its own.
     """
-    conn = await pool.acquire(timeout=timeout)
+    global waiting_acquisitions
+    waiting_acquisitions += 1
+    try:
+        conn = await pool.acquire(timeout=timeout)
+    finally:
+        waiting_acquisitions -= 1
     try:
         yield conn
     except BaseException:
@@ -155,9 +162,3 @@ async def warn_if_not_durable(pool: asyncpg.Pool, settings: Settings) -> None:
     for name, loss in DURABILITY_LOSSES.items():
         if durability[name] == "off":
             operator_log.warning("PostgreSQL runs with %s=off: %s", name, loss)
-
-
-async def answers(pool: asyncpg.Pool, timeout: float) -> None:
-    """Return once a pooled connection has answered a trivial query; raise if none does within ``timeout``."""
-    async with pooled(pool, timeout) as conn:
-        await conn.fetchval("SELECT 1", timeout=timeout)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from alembic import command
 
@@ -28,3 +30,12 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def downgrade(database_url: str, revision: str = "base") -> None:
     """Migrate the database at ``database_url`` down to ``revision``."""
     command.downgrade(alembic_config(database_url), revision)
+
+
+@functools.cache
+def head() -> str:
+    """The revision the code's schema is at: the newest migration under ``alembic/``."""
+    script = ScriptDirectory(str(SCRIPT_LOCATION))
+    revision = script.get_current_head()
+    assert revision is not None
+    return revision

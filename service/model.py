@@ -272,6 +272,36 @@ class SourcePage(Out):
     next_cursor: NextCursor
 
 
+DuplicateReason = Literal[
+    "same name",
+    "alias overlap",
+    "title variant",
+    "transliteration",
+    "shared given name and surname",
+    "shared surname and initial",
+    "shared surname",
+    "short form of the given name",
+    "same affiliations",
+]
+
+
+class LikelyDuplicate(Out):
+    """A stored source that is likely the same person or body as another, and why."""
+
+    source: Annotated[SourceSummary, Meta(description="The likely duplicate.")]
+    score: Annotated[float, Meta(ge=0, le=1, description="How likely the two are one, from 0 to 1.")]
+    reasons: Annotated[
+        list[DuplicateReason],
+        Meta(description="What the two share: a name or alias, a name but for a title, a spelling, a surname...)"),
+    ]
+
+
+class LikelyDuplicates(Out):
+    """The stored sources likely to be this one again, best first; nothing is merged."""
+
+    items: Annotated[list[LikelyDuplicate], Meta(description="Best first.")]
+
+
 # --- claims ------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import msgspec
 from litestar.di import NamedDependency
@@ -36,31 +37,118 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds ``provenance serve`` lets requests in flight finish after SIGTERM before cancelling them."""
     max_import_bytes: int = 134_217_728
     """The largest body ``POST /claims/import`` accepts (NDJSON, streamed); a larger one is a 413."""
+    sealer_stuck_after: float = 60.0
+    """Seconds an audit entry may wait to be sealed before ``/ready`` calls the sealer stuck (503)."""
+    metrics_public: bool = False
+    """Whether ``/metrics`` answers without a key (a scraper on a private network); else it needs ``admin``."""
+    log_format: Literal["text", "json"] = "text"
+    """How ``provenance serve`` writes its log lines: ``text`` for a person, ``json`` (a line each) for a collector."""
     session_secret: str | None = None
     """The secret sealing the workspace's session cookies (AES-GCM) and signing its CSRF tokens; unset,
     each process makes its own, so a restart signs everyone out and ``--workers N`` needs it set."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        """Read ``DATABASE_URL`` and ``PROVENANCE_*`` variables; keyword overrides win."""
-        env = os.environ
-        values: dict[str, object] = {
-            "database_url": env.get("DATABASE_URL") or None,
-            "data_dir": env.get("PROVENANCE_DATA_DIR", ".provenance"),
-            "pool_min_size": int(env.get("PROVENANCE_POOL_MIN_SIZE", "2")),
-            "pool_max_size": int(env.get("PROVENANCE_POOL_MAX_SIZE", "10")),
-            "command_timeout": float(env.get("PROVENANCE_COMMAND_TIMEOUT", "10")),
-            "acquire_timeout": float(env.get("PROVENANCE_ACQUIRE_TIMEOUT", "3")),
-            "public_reads": env.get("PROVENANCE_PUBLIC_READS", "true").strip().lower() not in FALSE_WORDS,
-            "read_rate_limit_per_minute": int(env.get("PROVENANCE_RATE_LIMIT_PER_MINUTE", "600")),
-            "write_rate_limit_per_minute": int(env.get("PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE", "120")),
-            "max_body_bytes": int(env.get("PROVENANCE_MAX_BODY_BYTES", "1048576")),
-            "shutdown_timeout": int(env.get("PROVENANCE_SHUTDOWN_TIMEOUT", "20")),
-            "max_import_bytes": int(env.get("PROVENANCE_MAX_IMPORT_BYTES", "134217728")),
-            "session_secret": env.get("PROVENANCE_SESSION_SECRET") or None,
-        }
+        """Read ``DATABASE_URL`` and ``PROVENANCE_*`` variables; keyword overrides win. A value that is
+        not of its setting's type is a ``SettingsError`` naming the variable."""
+        values: dict[str, object] = {}
+        for field, variable in VARIABLES.items():
+            raw = os.environ.get(variable)
+            if raw is None or (raw == "" and field in EMPTY_IS_UNSET):
+                continue
+            values[field] = _parsed(field, variable, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return msgspec.convert(values, cls)
+        try:
+            return msgspec.convert(values, cls)
+        except msgspec.ValidationError as exc:  # a bound a Struct check sets, past the parsing
+            raise SettingsError(str(exc)) from None
+
+    def described(self) -> list[tuple[str, str, str]]:
+        """Every setting as ``(variable, value, origin)``: ``environment`` or ``default``; secrets masked."""
+        rows = []
+        for field, variable in VARIABLES.items():
+            value = getattr(self, field)
+            if field in SECRETS and value:
+                shown = "****"
+            elif field == "database_url" and value:
+                shown = _without_password(value)
+            else:
+                shown = "unset" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            rows.append((variable, shown, "environment" if variable in os.environ else "default"))
+        return rows
+
+
+class SettingsError(ValueError):
+    """A variable of the environment whose value the service cannot use."""
+
+
+# Each setting and the variable it is read from.
+VARIABLES = {
+    "database_url": "DATABASE_URL",
+    "data_dir": "PROVENANCE_DATA_DIR",
+    "pool_min_size": "PROVENANCE_POOL_MIN_SIZE",
+    "pool_max_size": "PROVENANCE_POOL_MAX_SIZE",
+    "command_timeout": "PROVENANCE_COMMAND_TIMEOUT",
+    "acquire_timeout": "PROVENANCE_ACQUIRE_TIMEOUT",
+    "public_reads": "PROVENANCE_PUBLIC_READS",
+    "read_rate_limit_per_minute": "PROVENANCE_RATE_LIMIT_PER_MINUTE",
+    "write_rate_limit_per_minute": "PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE",
+    "max_body_bytes": "PROVENANCE_MAX_BODY_BYTES",
+    "shutdown_timeout": "PROVENANCE_SHUTDOWN_TIMEOUT",
+    "max_import_bytes": "PROVENANCE_MAX_IMPORT_BYTES",
+    "session_secret": "PROVENANCE_SESSION_SECRET",
+    "log_format": "PROVENANCE_LOG_FORMAT",
+    "metrics_public": "PROVENANCE_METRICS_PUBLIC",
+    "sealer_stuck_after": "PROVENANCE_SEALER_STUCK_AFTER",
+}
+EMPTY_IS_UNSET = frozenset({"database_url", "session_secret"})
+SECRETS = frozenset({"session_secret"})
+# PROVENANCE_* variables read elsewhere than the settings: the log level `provenance serve` hands its
+# workers, the training corpora, the tests' example recorder, and docker-compose.yml's own.
+OTHER_VARIABLES = frozenset(
+    {
+        "PROVENANCE_LOG_LEVEL",
+        "PROVENANCE_CORPORA",
+        "PROVENANCE_RECORD_EXAMPLES",
+        "PROVENANCE_PORT",
+        "PROVENANCE_WORKERS",
+        "PROVENANCE_IMAGE",
+    }
+)
+
+
+def unknown_variables(environment: dict[str, str] | os._Environ[str]) -> list[str]:
+    """The ``PROVENANCE_*`` variables set that nothing reads: a misspelt setting, most likely."""
+    known = set(VARIABLES.values()) | OTHER_VARIABLES
+    return sorted(name for name in environment if name.startswith("PROVENANCE_") and name not in known)
+
+
+def _parsed(field: str, variable: str, raw: str) -> object:
+    kind = Settings.__annotations__[field]
+    text = raw.strip()
+    try:
+        if "bool" in kind:
+            return text.lower() not in FALSE_WORDS
+        if kind.startswith("int"):
+            return int(text)
+        if kind.startswith("float"):
+            return float(text)
+    except ValueError:
+        expected = "a whole number" if kind.startswith("int") else "a number"
+        raise SettingsError(f"{variable}={raw!r} is not {expected}") from None
+    if field == "log_format":
+        if text.lower() not in ("text", "json"):
+            raise SettingsError(f"{variable}={raw!r}: use text or json")
+        return text.lower()
+    return raw
+
+
+def _without_password(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:****@{host}"
 
 
 AppSettings = NamedDependency[Settings]

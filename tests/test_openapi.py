@@ -134,8 +134,9 @@ def test_documented_prov_json_has_the_fields_the_service_encodes(documented: typ
     assert shape(documented) == shape(encoded)
 
 
-# Routes that are not API operations: the interactive docs, and the workspace's pages (`/` sends a browser there).
-WORKSPACE_PATHS = ("/schema", "/ui")
+# Routes that are not API operations: the interactive docs, the workspace's pages (`/` sends a browser
+# there), and the operators' metrics.
+WORKSPACE_PATHS = ("/schema", "/ui", "/metrics")
 
 
 async def test_live_routes_are_the_documented_operations(app: Litestar) -> None:

@@ -12,6 +12,7 @@ from litestar.params import JSONBody, Parameter
 from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.connections import Conn
+from service.api.duplicates import DUPLICATES_LINK, duplicates_link
 from service.api.etags import IfMatch, etag
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
@@ -86,9 +87,11 @@ class ClaimController(Controller):
         "its source by `source_id` or inline by `source`: an inline source matching exactly one stored "
         "source by name or alias reuses it, none creates it, several is a 422 listing the candidates. "
         "Only the last hop may carry `upstream_claim_id`. All of it is stored in one transaction, "
-        "with the claim's first revision.",
+        "with the claim's first revision. A person's inline name written with a title or role "
+        '("Pentagon spokesman Patrick Ryder") is matched without it, the title becoming the hop\'s `role`. '
+        "A source created that has likely duplicates is named in a `Link` header.",
         responses=problems(400, 401, 403, 422, idempotent=True),
-        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER, DUPLICATES_LINK],
         security=BEARER,
         opt={"scope": "write"},
     )
@@ -97,7 +100,10 @@ class ClaimController(Controller):
     ) -> Response[Claim]:
         async def write(conn: asyncpg.Connection) -> Response[Claim]:
             # The document read in the claim's transaction is the one answered: no read after commit.
-            return claim_answer(await domain.create(conn, data, actor=actor), status_code=201)
+            created = await domain.create(conn, data, actor=actor)
+            answer = claim_answer(created, status_code=201)
+            answer.headers.update(await duplicates_link(conn, created.created_sources))
+            return answer
 
         return await idempotency.run(conn, write)
 

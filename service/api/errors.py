@@ -16,6 +16,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 
+from service.api.metrics import DATABASE_ERRORS, RATE_LIMITED
+from service.api.requests import REQUEST_ID
 from service.errors import (
     DATABASE_UNAVAILABLE,
     FieldError,
@@ -30,6 +32,8 @@ log = logging.getLogger("service.errors")
 
 
 def _problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> ProblemDetailsException:
+    # The request's id, so that a report of this problem leads to its log lines.
+    extra["request_id"] = REQUEST_ID.get()
     return ProblemDetailsException(
         status_code=status,
         title=title or HTTPStatus(status).phrase,
@@ -41,6 +45,9 @@ def _problem(status: int, detail: str, *, title: str | None = None, **extra: Any
 def _from_known(
     exc: ProvenanceError | asyncpg.IntegrityConstraintViolationError | asyncpg.DataError,
 ) -> ProblemDetailsException:
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
+        kind = "constraint" if isinstance(exc, asyncpg.IntegrityConstraintViolationError) else "value"
+        DATABASE_ERRORS.labels(kind=kind).inc()
     known = problem_of(exc)
     problem = _problem(known.status, known.detail, **known.extra)
     problem.headers = known.headers
@@ -70,6 +77,8 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else ""
     problem = _problem(status, detail or HTTPStatus(status).description, errors=errors)
     problem.headers = dict(exc.headers or {})
+    if status == 429:
+        RATE_LIMITED.inc()
     if status == 429 and "RateLimit-Reset" in problem.headers:
         problem.headers["Retry-After"] = problem.headers["RateLimit-Reset"]
     return problem
@@ -77,17 +86,22 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
 
 def _from_unavailable(exc: Exception) -> ProblemDetailsException:
     log.warning("database unavailable: %r", exc)
+    DATABASE_ERRORS.labels(kind="unavailable").inc()
     problem = _problem(503, "The database does not answer right now; retry in a moment.")
     problem.headers = dict(Unavailable.headers or {})
     return problem
 
 
 def _from_client_error(exc: Exception) -> ProblemDetailsException:
-    return _from_unavailable(exc) if connection_lost(exc) else _from_unexpected(exc)
+    if connection_lost(exc):
+        return _from_unavailable(exc)
+    DATABASE_ERRORS.labels(kind="client").inc()
+    return _from_unexpected(exc)
 
 
 def _from_collision(exc: Exception) -> ProblemDetailsException:
     log.warning("write rolled back after retries: %r", exc)
+    DATABASE_ERRORS.labels(kind="collision").inc()
     problem = _problem(503, "The write kept colliding with concurrent writes; retry in a moment.")
     problem.headers = dict(Unavailable.headers or {})
     return problem

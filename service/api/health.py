@@ -7,13 +7,15 @@ from litestar import Controller, get
 from litestar.datastructures import State
 
 from service.api.problems import problems
-from service.db import answers
+from service.db import pooled
+from service.domain import readiness
 from service.errors import Unavailable
 from service.model import Health
 
 
 class HealthController(Controller):
-    """``/health`` answers while the process runs; ``/ready`` while the database answers too."""
+    """``/health`` answers while the process runs; ``/ready`` while the database answers with the schema
+    the code needs and the audit sealer keeps up."""
 
     tags = ["health"]
     opt = {"scope": "public"}  # probes carry no key, even where reads need one
@@ -26,12 +28,14 @@ class HealthController(Controller):
         "/ready",
         operation_id="getReadiness",
         summary="Readiness",
-        description="200 when the database answers, else 503.",
+        description="200 when the database answers, its schema is the one the code needs and the audit "
+        "log's entries are being sealed; else 503, the problem's `detail` naming what is wrong and what to do.",
         responses=problems(503, limited=False),
     )
     async def ready(self, state: State) -> Health:
         try:
-            await answers(state.pool, timeout=2)
+            async with pooled(state.pool, timeout=2) as conn:
+                found = await readiness.problems(conn, state.settings.sealer_stuck_after)
         except (
             OSError,
             TimeoutError,
@@ -40,4 +44,6 @@ class HealthController(Controller):
             asyncpg.InternalClientError,
         ) as exc:
             raise Unavailable("the database does not answer") from exc
+        if found:
+            raise Unavailable(f"not ready: {'; '.join(found)}")
         return Health(status="ok", database="ok")

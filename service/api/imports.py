@@ -25,6 +25,7 @@ from service.api.auth import BEARER, Actor
 from service.api.connections import Conn
 from service.api.examples import JsonExample
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
+from service.api.metrics import IMPORT_LINES, IMPORTS_RUNNING
 from service.api.problems import FieldProblem, Problem, problems
 from service.errors import PROBLEM_MEDIA_TYPE
 from service.imports.pipeline import Importer, LineFailure, split_lines
@@ -190,11 +191,13 @@ async def import_claims(
                 conn,
                 actor=actor,
                 on_failure=on_failure,
+                on_lines=IMPORT_LINES.inc,
                 batch_lines=BATCH_LINES,
                 max_line_bytes=settings.max_body_bytes,
                 reader=reader,
             )
-            report = await importer.run(split_lines(body))
+            with IMPORTS_RUNNING.track_inprogress():
+                report = await importer.run(split_lines(body))
         answer = ClaimImport(
             imported=report.imported, already_stored=report.already_stored, failed=report.failed, failures=failures
         )

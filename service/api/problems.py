@@ -52,6 +52,15 @@ class Problem(msgspec.Struct, kw_only=True):
         ]
         | None
     ) = None
+    request_id: (
+        Annotated[
+            str,
+            Meta(
+                description="The request's id, as `X-Request-Id` answered it: quote it in a report, it finds the logs."
+            ),
+        ]
+        | None
+    ) = None
 
 
 _DESCRIPTIONS = {

@@ -13,6 +13,7 @@ from service.api import examples
 from service.api.auth import BEARER, Actor
 from service.api.claims import claim_page
 from service.api.connections import Conn
+from service.api.duplicates import DUPLICATES_LINK, duplicates_link
 from service.api.etags import IfMatch, etag
 from service.api.examples import with_examples
 from service.api.idempotency import REPLAYED_HEADER, Idempotent
@@ -53,9 +54,10 @@ class SourceController(Controller):
         operation_class=with_examples(request=examples.CREATE_SOURCE, response=examples.CREATED_SOURCE_ANSWER),
         summary="Create a source",
         description="Creates a source with its aliases, identifiers and affiliations. Always creates: "
-        "to reuse a stored source by name, name it inline in a claim's chain instead.",
+        "to reuse a stored source by name, name it inline in a claim's chain instead. When stored sources "
+        "are likely the same one, a `Link` header points at them (`/sources/{id}/duplicates`): merge if so.",
         responses=problems(400, 401, 403, 409, 422, idempotent=True),
-        response_headers=[*ETAG_HEADER, REPLAYED_HEADER],
+        response_headers=[*ETAG_HEADER, REPLAYED_HEADER, DUPLICATES_LINK],
         security=BEARER,
         opt={"scope": "write"},
     )
@@ -64,7 +66,9 @@ class SourceController(Controller):
     ) -> Response[Source]:
         async def write(conn: asyncpg.Connection) -> Response[Source]:
             source_id = await domain.add(conn, data, actor=actor)
-            return await source_response(conn, source_id, status_code=201)
+            answer = await source_response(conn, source_id, status_code=201)
+            answer.headers.update(await duplicates_link(conn, [source_id]))
+            return answer
 
         return await idempotency.run(conn, write)
 

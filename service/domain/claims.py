@@ -25,11 +25,13 @@ __all__ = ["ClaimFilters", "StoredClaim", "create", "page", "read", "read_many",
 
 
 class StoredClaim(NamedTuple):
-    """A claim as read, with its version (its ``ETag``) and its place among the claims (a page's cursor)."""
+    """A claim as read, with its version (its ``ETag``) and its place among the claims (a page's cursor);
+    as just created, with the sources its chain created."""
 
     claim: Claim
     version: int
     seq: int
+    created_sources: list[UUID] = []
 
 
 def _stored(document: Mapping[str, Any]) -> StoredClaim:
@@ -64,13 +66,22 @@ async def state(conn: asyncpg.Connection, claim_id: UUID) -> ClaimState:
     return ClaimState(id=str(record["id"]), status=record["status"], version=record["version"])
 
 
-async def resolve_chain(conn: asyncpg.Connection, claim: ClaimIn) -> tuple[list[NewHop], UUID, list[UUID]]:
+class Resolved(NamedTuple):
+    """A chain as it is to be stored: its hops, its traced origin and relays, the sources it created."""
+
+    hops: list[NewHop]
+    origin: UUID
+    relays: list[UUID]
+    created: list[UUID]
+
+
+async def resolve_chain(conn: asyncpg.Connection, claim: ClaimIn) -> Resolved:
     """The stored hops of a claim's chain, its origin and its relays, by the rules (``rules.resolve_chain``)."""
     rules.check_text(claim.text)
     return await resolve_hops(conn, claim.chain)
 
 
-async def resolve_hops(conn: asyncpg.Connection, chain: Sequence[HopIn]) -> tuple[list[NewHop], UUID, list[UUID]]:
+async def resolve_hops(conn: asyncpg.Connection, chain: Sequence[HopIn]) -> Resolved:
     """The stored hops of a chain, its origin and its relays (following the upstream link), by the rules
     over the stored facts; inline sources that match nothing are created."""
     if any(hop.upstream_claim_id is not None for hop in chain):
@@ -79,7 +90,7 @@ async def resolve_hops(conn: asyncpg.Connection, chain: Sequence[HopIn]) -> tupl
     facts = DatabaseFacts(conn, [hop.source for hop in chain if hop.source and hop.source_id is None])
     resolved = await rules.resolve_hops(facts, chain)
     hops = [NewHop(hop.source.id, hop.cue, hop.role, hop.upstream_claim_id) for hop in resolved.hops]
-    return hops, resolved.origin, resolved.relays
+    return Resolved(hops, resolved.origin, resolved.relays, facts.created)
 
 
 def snapshot(claim: Claim) -> dict[str, Any]:
@@ -137,7 +148,7 @@ async def create(
     """Store a claim with its chain and any sources it creates, and its first revision, all or nothing;
     the claim as stored, read before commit."""
     async with conn.transaction():
-        hops, origin, relays = await resolve_chain(conn, claim)
+        hops, origin, relays, created_sources = await resolve_chain(conn, claim)
         own = {
             "text": claim.text,
             "kind": claim.kind,
@@ -152,4 +163,4 @@ async def create(
         created = snapshot(documents.claim(document))
         await record(conn, claim_id, number=1, action="create", changes=created, actor=actor)
         # Read before its first revision was written: who accepted it is that revision's actor.
-        return _stored({**document, "accepted_by": actor})
+        return _stored({**document, "accepted_by": actor})._replace(created_sources=created_sources)

@@ -227,7 +227,8 @@ def _edit_distance(a: str, b: str, bound: int = 2) -> int:
     return previous[-1]
 
 
-def _token_similarity(query: str, name: str) -> float:
+def token_similarity(query: str, name: str) -> float:
+    """How alike two skeleton tokens are: 1 the same, less a letter or two apart, 0.8 an initial of the other."""
     if query == name:
         return 1.0
     if len(query) <= 2:
@@ -253,7 +254,7 @@ def name_similarity(query: list[str], name: list[str]) -> float:
     unused = list(name)
     total = 0.0
     for token in sorted(query, key=len, reverse=True):
-        scored = [(_token_similarity(token, candidate), candidate) for candidate in unused]
+        scored = [(token_similarity(token, candidate), candidate) for candidate in unused]
         best, chosen = max(scored, default=(0.0, ""))
         if best > 0:
             total += best

@@ -15,6 +15,9 @@ from datetime import date
 from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
+import msgspec
+
+from service.domain import titles
 from service.domain.ids import field_id
 from service.domain.names import name_key
 from service.errors import CONSTRAINT_PROBLEMS, AmbiguousSource, Conflict, InvalidInput
@@ -222,7 +225,29 @@ async def member_of(facts: Facts, source: SourceRef, affiliation: AffiliationIn,
 # --- the chain -----------------------------------------------------------------------------------
 
 
-async def _hop_source(facts: Facts, hop: HopIn, field: str) -> SourceRef | None:
+def untitled(source: SourceIn) -> titles.Titled | None:
+    """A person's inline name with a title or role around it ("Pentagon spokesman Patrick Ryder"), split;
+    None for a name without one, for a name that is only a title ("the spokesman": matched whole), and
+    for organizations, outlets and anonymous sources (whose names may well begin with "General")."""
+    if source.kind != "person":
+        return None
+    found = titles.split(source.name)
+    return found if found.name and found.name != source.name.strip() else None
+
+
+async def _titled(facts: Facts, source: SourceIn, found: titles.Titled) -> SourceIn:
+    """The inline source named without its title; should it be created, it belongs to the organization
+    its title names when exactly one stored organization or outlet has that name."""
+    affiliations = list(source.affiliations)
+    if found.organization and (key := name_key(found.organization)):
+        organizations = [m for m in await facts.named(key) if m.kind in AFFILIABLE_KINDS]
+        if len(organizations) == 1:
+            affiliations.append(AffiliationIn(organization_id=str(organizations[0].id), role=found.role))
+    return msgspec.structs.replace(source, name=found.name, affiliations=affiliations)
+
+
+async def _hop_source(facts: Facts, hop: HopIn, field: str) -> tuple[SourceRef | None, str | None]:
+    """The hop's source, and the role a title in its inline name gave (when the hop names none)."""
     if hop.source_id is not None and hop.source is not None:
         raise InvalidInput.field(field, "give one of source_id and source, not both")
     if hop.source_id is not None:
@@ -230,10 +255,13 @@ async def _hop_source(facts: Facts, hop: HopIn, field: str) -> SourceRef | None:
         survivor = await facts.survivor(field_id(hop.source_id, f"{field}.source_id"))
         if survivor is None:
             raise InvalidInput.field(f"{field}.source_id", "no source has this id")
-        return survivor
+        return survivor, None
     if hop.source is not None:
-        return await resolve_source(facts, hop.source, f"{field}.source")
-    return None
+        if (found := untitled(hop.source)) is not None:
+            source = await _titled(facts, hop.source, found)
+            return await resolve_source(facts, source, f"{field}.source"), found.role
+        return await resolve_source(facts, hop.source, f"{field}.source"), None
+    return None, None
 
 
 async def _upstream(facts: Facts, hop: HopIn, field: str, is_last: bool) -> tuple[UUID, UpstreamRef] | None:
@@ -265,7 +293,7 @@ async def resolve_hops(facts: Facts, chain: Sequence[HopIn]) -> Chain:
         field = f"chain[{i}]"
         if not hop.cue.strip():
             raise InvalidInput.field(f"{field}.cue", "the cue is blank")
-        source = await _hop_source(facts, hop, field)
+        source, titled_role = await _hop_source(facts, hop, field)
         upstream = await _upstream(facts, hop, field, is_last=i == len(chain) - 1)
         upstream_id = None
         if upstream is not None:
@@ -276,7 +304,7 @@ async def resolve_hops(facts: Facts, chain: Sequence[HopIn]) -> Chain:
                 raise InvalidInput.field(field, "the hop linking an upstream claim must name that claim's first source")
         if source is None:
             raise InvalidInput.field(field, "give source_id or source")
-        hops.append(Hop(source, hop.cue.strip(), hop.role, upstream_id))
+        hops.append(Hop(source, hop.cue.strip(), hop.role if hop.role is not None else titled_role, upstream_id))
     on_path = [hop.source.id for hop in hops]
     if linked is None:
         origin, relays = on_path[-1], on_path[:-1]

@@ -12,7 +12,7 @@ from msgspec import UnsetType
 
 from service import documents
 from service.db import retrying
-from service.domain import audit, rules
+from service.domain import audit, rules, titles
 from service.domain.ids import field_id
 from service.domain.names import deletes, name_key, name_similarity, name_tokens
 from service.domain.stored import DatabaseFacts, index_names
@@ -103,19 +103,24 @@ async def find(
 
     Keyset pagination on ``(score, seq)`` happens here, over at most ``candidates`` sources.
     """
-    key = name_key(q)
-    tokens = name_tokens(q)
-    delete_keys = sorted({k for token in tokens for k in deletes(token)})
-    ids = await repo.candidates(
-        conn, key=key, delete_keys=delete_keys, kind=kind, member_of=member_of, limit=candidates
-    )
+    # "President Buhari" is looked for as written and without its title, each name scored by the better.
+    bare = titles.split(q).name
+    queries = [q] if not bare or bare == q.strip() else [q, bare]
+    keyed = [(name_key(query), name_tokens(query)) for query in queries]
+    ids: list[UUID] = []
+    for key, tokens in keyed:
+        delete_keys = sorted({k for token in tokens for k in deletes(token)})
+        found = await repo.candidates(
+            conn, key=key, delete_keys=delete_keys, kind=kind, member_of=member_of, limit=candidates
+        )
+        ids.extend(i for i in found if i not in ids)
     scored: list[tuple[float, asyncpg.Record]] = []
     for record in await repo.documents(conn, ids):
         names = [record["name"], *record["aliases"]]
-        if key in {name_key(n) for n in names}:
-            score = 1.0
-        else:
-            score = max(name_similarity(tokens, name_tokens(n)) for n in names)
+        keys = {name_key(n) for n in names}
+        score = max(
+            1.0 if key in keys else max(name_similarity(tokens, name_tokens(n)) for n in names) for key, tokens in keyed
+        )
         if score > 0:
             scored.append((round(score, 6), record))
     scored.sort(key=lambda pair: (pair[0], pair[1]["seq"]), reverse=True)

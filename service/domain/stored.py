@@ -19,10 +19,17 @@ from uuid import UUID
 import asyncpg
 
 from service.domain.names import deletes, name_key, name_tokens
-from service.domain.rules import Membership, SourceRef, SourceToMake, UpstreamRef
+from service.domain.rules import Membership, SourceRef, SourceToMake, UpstreamRef, untitled
 from service.model import SourceIn
 from service.repositories import claims as claims_repo
 from service.repositories import sources as repo
+
+
+def _names(source: SourceIn) -> list[str]:
+    """The names the rules will look an inline source up by: its name, else without its title, and the
+    organization the title names."""
+    found = untitled(source)
+    return [source.name] if found is None else [found.name, *([found.organization] if found.organization else [])]
 
 
 class DatabaseFacts:
@@ -31,10 +38,13 @@ class DatabaseFacts:
     def __init__(self, conn: asyncpg.Connection, inline: Sequence[SourceIn] = ()) -> None:
         self.conn = conn
         # A name without a letter or digit has no key: the rules refuse it when its turn comes.
-        self.keys = sorted({key for source in inline if (key := name_key(source.name))})
+        names = [name for source in inline for name in _names(source)]
+        self.keys = sorted({key for name in names if (key := name_key(name))})
         self.locked: set[str] = set()
         # The matches of ``keys`` as last read; None before the first read and after a source was created.
         self.matches: dict[str, list[SourceRef]] | None = None
+        self.created: list[UUID] = []
+        """The sources made for this request, in order."""
 
     async def _read(self) -> dict[str, list[SourceRef]]:
         matches = await repo.matching_keys(self.conn, self.keys)
@@ -79,6 +89,7 @@ class DatabaseFacts:
         await repo.insert_aliases(self.conn, source_id, source.aliases)
         await index_names(self.conn, source_id)
         self.matches = None
+        self.created.append(source_id)
         return SourceRef(source_id, source.name, source.kind)
 
     async def affiliate(self, source: SourceRef, membership: Membership) -> None:

@@ -5,5 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from service.domain.titles import ENGLISH_WORDS
+
 _LISTS = json.loads(Path(__file__).with_name("words.json").read_text(encoding="utf-8"))
 WORDS: dict[str, frozenset[str]] = {name: frozenset(words) for name, words in _LISTS.items() if name != "about"}
+# Titles and roles are the service's own, so that extraction and the claim rules know the same ones.
+WORDS["titles"] = ENGLISH_WORDS

@@ -129,3 +129,13 @@ async def every_entry(conn: asyncpg.Connection, batch: int = 1000) -> AsyncItera
     """Every entry in seq order through a server-side cursor, ``batch`` rows at a time (needs a transaction)."""
     async for record in conn.cursor(EVERY_ENTRY, prefetch=batch):
         yield record
+
+
+PENDING_STATE = "SELECT count(*), extract(epoch FROM now() - min(at))::float8 FROM audit_pending"
+
+
+async def pending_state(conn: asyncpg.Connection) -> tuple[int, float | None]:
+    """How many entries wait to be sealed, and for how many seconds the oldest has waited."""
+    record = await conn.fetchrow(PENDING_STATE)
+    assert record is not None
+    return record[0], record[1]

@@ -1,0 +1,117 @@
+"""``GET /metrics``: what an operator alerts on, in Prometheus's text format.
+
+Requests by method, route template and status, with latency histograms, are Litestar's Prometheus
+middleware (``litestar_requests_total``, ``litestar_request_duration_seconds``: the route's template,
+never the path with its ids). The service adds its own (``provenance_*``): the pool's connections
+and the requests waiting for one, audit entries waiting to be sealed and the age of the oldest,
+imports running and lines done, rate-limit rejections, and database errors by kind. Gauges are set
+by a ticker once a second, so that they hold across worker processes too: with
+``PROMETHEUS_MULTIPROC_DIR`` set (as ``provenance serve --workers N`` should be run), every worker
+writes its metrics there and ``/metrics`` answers for all of them.
+
+``/metrics`` needs an ``admin`` key unless ``PROVENANCE_METRICS_PUBLIC=true`` (a scraper on a private
+network); it is not part of the API's document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from prometheus_client import Counter, Gauge
+
+from service import db
+from service.repositories import audit as audit_repo
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+POOL_CONNECTIONS = Gauge(
+    "provenance_pool_connections",
+    "Connections of the worker's pool, by state (open, idle).",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+POOL_WAITING = Gauge(
+    "provenance_pool_waiting_acquisitions",
+    "Requests waiting for a pooled connection.",
+    multiprocess_mode="livesum",
+)
+AUDIT_PENDING = Gauge(
+    "provenance_audit_pending_entries", "Audit entries written, waiting to be sealed.", multiprocess_mode="max"
+)
+AUDIT_OLDEST = Gauge(
+    "provenance_audit_pending_oldest_seconds",
+    "How long the oldest audit entry waiting to be sealed has waited (0: none waits).",
+    multiprocess_mode="max",
+)
+IMPORTS_RUNNING = Gauge(
+    "provenance_imports_running", "Imports (POST /claims/import) running.", multiprocess_mode="livesum"
+)
+IMPORT_LINES = Counter("provenance_import_lines", "Lines of imports done (stored, already stored or refused).")
+RATE_LIMITED = Counter("provenance_rate_limited_requests", "Requests refused with 429 for going past a rate limit.")
+DATABASE_ERRORS = Counter(
+    "provenance_database_errors",
+    "Requests the database failed, by kind: unavailable, collision, constraint, value, client.",
+    ["kind"],
+)
+TICK_SECONDS = 1.0
+
+
+def prometheus_config() -> PrometheusConfig:
+    """Litestar's request metrics, by route template; the metrics route itself is not counted."""
+    return PrometheusConfig(app_name="provenance", group_path=True, exclude=["^/metrics$"])
+
+
+class MetricsController(PrometheusController):
+    """``/metrics``, for an admin key (or anyone, where ``PROVENANCE_METRICS_PUBLIC`` says so)."""
+
+    path = "/metrics"
+    include_in_schema = False
+
+
+def metrics_controller(settings: Settings) -> type[MetricsController]:
+    """The metrics route, with the scope the settings give it."""
+    scope = "public" if settings.metrics_public else "admin"
+    return type("Metrics", (MetricsController,), {"opt": {"scope": scope}})
+
+
+def metrics_lifespan() -> Any:
+    """Sets the gauges once a second while the app runs."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        task = asyncio.create_task(_tick(app), name="metrics-ticker")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
+
+
+async def _tick(app: Litestar) -> None:
+    while True:
+        pool = app.state.pool
+        POOL_CONNECTIONS.labels(state="open").set(pool.get_size())
+        POOL_CONNECTIONS.labels(state="idle").set(pool.get_idle_size())
+        POOL_WAITING.set(db.waiting_acquisitions)
+        try:
+            async with db.pooled(pool, app.state.settings.acquire_timeout) as conn:
+                count, oldest = await audit_repo.pending_state(conn)
+            AUDIT_PENDING.set(count)
+            AUDIT_OLDEST.set(oldest or 0.0)
+        except Exception as exc:  # the database down: the gauges keep their last values
+            log.debug("metrics: the audit log could not be read: %r", exc)
+        await asyncio.sleep(TICK_SECONDS)

@@ -1,0 +1,138 @@
+"""Each request followed through the logs: an id for every request, one log line for every answer, and
+the id on every log line written meanwhile and in every problem+json body.
+
+The id is the caller's ``X-Request-Id`` when it is a sane token (letters, digits, ``.``, ``_``, ``-``,
+at most 128), else the trace id of a W3C ``traceparent``, else a new one; the answer carries it back
+in ``X-Request-Id``. ``RequestContext`` wraps the app outside its routing and error handling, so
+that an unknown path's 404 has an id and a line too. Log lines are human-readable by default, one
+JSON object each with ``PROVENANCE_LOG_FORMAT=json``; the per-request line (logger
+``provenance.access``) holds the time, id, method, route template (never the raw path with its ids),
+status, duration and the name of the API key, never its secret and never a claim's words.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+"""The id of the request being answered, for log lines and problem bodies."""
+
+_GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+access_log = logging.getLogger("provenance.access")
+
+
+def request_id_of(headers: dict[str, str]) -> str:
+    """The id a request goes by: its valid ``X-Request-Id``, else its ``traceparent``'s trace id, else new."""
+    given = headers.get("x-request-id", "")
+    if _GIVEN_ID.fullmatch(given):
+        return given
+    traced = _TRACEPARENT.fullmatch(headers.get("traceparent", "").strip().lower())
+    if traced and traced[1] != "0" * 32:
+        return traced[1]
+    return uuid.uuid4().hex
+
+
+class RequestContext:
+    """Gives each HTTP request its id (``REQUEST_ID``), returns it in ``X-Request-Id`` and logs one line
+    when the answer has gone."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = request_id_of(headers)
+        token = REQUEST_ID.set(request_id)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                key = (scope.get("state") or {}).get("api_key")
+                route = scope.get("path_template") or None
+                took = (time.perf_counter() - started) * 1000
+                fields = {"method": scope["method"], "route": route, "status": status, "duration_ms": round(took, 2)}
+                access_log.info(
+                    "%s %s %d %.1fms%s",
+                    scope["method"],
+                    route or "-",
+                    status,
+                    took,
+                    f" key={key.name}" if key is not None else "",
+                    extra={**fields, "key": key.name if key is not None else None},
+                )
+            REQUEST_ID.reset(token)
+
+
+class WithRequestId(logging.Filter):
+    """Puts the current request's id (or ``-``) on every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get() or "-"
+        return True
+
+
+# What a JSON line carries besides the message: the request's fields, where the record has them.
+_FIELDS = ("method", "route", "status", "duration_ms", "key")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line: time, level, logger, request id, message, and the request's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        line.update({name: getattr(record, name) for name in _FIELDS if hasattr(record, name)})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def configure_logging(log_format: str, level: str = "info") -> None:
+    """The served process's logging: every line with its request id, as text or as JSON lines."""
+    handler = logging.StreamHandler()
+    handler.addFilter(WithRequestId())
+    handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # provenance.access says more (the route, the key, the request id): uvicorn's own access log is off.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers[:] = []
+    uvicorn_access.propagate = False

@@ -1,0 +1,116 @@
+"""Every request followed through the logs: an id (taken from X-Request-Id or traceparent, else made),
+answered in X-Request-Id, carried by every problem body, and on one log line a request (the route's
+template, never its ids; the key's name, never its secret); JSON lines when asked."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from tests.helpers import assert_problem, bearer, claim_body, free_port, hop, inline, issue_key, wait_until_ready
+
+MADE = re.compile(r"[0-9a-f]{32}")
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+async def test_every_answer_has_an_id(anonymous_client: httpx.AsyncClient) -> None:
+    first = await anonymous_client.get("/health")
+    second = await anonymous_client.get("/health")
+    assert MADE.fullmatch(first.headers["x-request-id"]) and MADE.fullmatch(second.headers["x-request-id"])
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-Request-Id": "desk-report.42_a"}, "desk-report.42_a"),
+        ({"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"}, TRACE_ID),
+        ({"X-Request-Id": "bad id\nwith a newline", "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"}, TRACE_ID),
+    ],
+)
+async def test_a_callers_id_is_kept_when_it_is_sane(
+    anonymous_client: httpx.AsyncClient, headers: dict[str, str], expected: str
+) -> None:
+    assert (await anonymous_client.get("/health", headers=headers)).headers["x-request-id"] == expected
+
+
+async def test_an_insane_id_is_replaced(anonymous_client: httpx.AsyncClient) -> None:
+    answer = await anonymous_client.get("/health", headers={"X-Request-Id": "x" * 500})
+    assert MADE.fullmatch(answer.headers["x-request-id"])
+    answer = await anonymous_client.get("/health", headers={"traceparent": "00-" + "0" * 32 + "-00f067aa0ba902b7-01"})
+    assert MADE.fullmatch(answer.headers["x-request-id"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/claims/00000000-0000-4000-8000-000000000000", 404),
+        ("GET", "/no/such/route", 404),
+        ("GET", "/sources?limit=0", 422),
+        ("POST", "/claims", 401),
+    ],
+)
+async def test_every_problem_carries_the_requests_id(
+    anonymous_client: httpx.AsyncClient, method: str, path: str, status: int
+) -> None:
+    answer = await anonymous_client.request(method, path, json={} if method == "POST" else None)
+    problem = assert_problem(answer, status)
+    assert problem["request_id"] == answer.headers["x-request-id"]
+
+
+async def test_one_line_a_request_with_its_route_and_key_never_its_secret_or_words(
+    app: Litestar, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = await issue_key(app.state.pool, "desk", "write")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=bearer(secret)
+    ) as client:
+        with caplog.at_level(logging.INFO, logger="provenance.access"):
+            created = await client.post("/claims", json=claim_body("Secret plans were discussed.", hop(inline("Ann"))))
+            claim_id = created.json()["id"]
+            read = await client.get(f"/claims/{claim_id}")
+    lines = [r for r in caplog.records if r.name == "provenance.access"]
+    assert [(r.method, r.route, r.status, r.key) for r in lines] == [  # type: ignore[attr-defined]
+        ("POST", "/claims", 201, "desk"),
+        ("GET", "/claims/{claim_id}", 200, "desk"),
+    ]
+    assert all(r.duration_ms >= 0 for r in lines)  # type: ignore[attr-defined]
+    text = "\n".join(r.getMessage() for r in lines)
+    assert claim_id not in text and secret not in text and "Secret plans" not in text
+    assert read.headers["x-request-id"]
+
+
+def test_a_served_process_writes_json_lines_with_the_request_id(database_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "PROVENANCE_LOG_FORMAT": "json"}
+    command = [sys.executable, "-m", "service.cli", "serve", "--migrate", "--port", str(port), "--log-level", "info"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process=process, output=log.read_text)
+        answer = httpx.get(f"{base}/sources/not-an-id", headers={"X-Request-Id": "find-me-1"})
+        assert answer.status_code == 404 and answer.json()["request_id"] == "find-me-1"
+        deadline = time.monotonic() + 10
+        while "find-me-1" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the line is written once the answer has gone
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert lines, log.read_text()
+    [mine] = [line for line in lines if line.get("request_id") == "find-me-1"]
+    assert mine["logger"] == "provenance.access" and mine["route"] == "/sources/{source_id}"
+    assert mine["status"] == 404 and mine["method"] == "GET" and mine["key"] is None and "time" in mine
+    assert any(line["logger"].startswith("uvicorn") for line in lines)  # the server's own lines are JSON too
