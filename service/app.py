@@ -33,7 +33,7 @@ from service.api.requests import RequestContext, configure_logging
 from service.api.reviews import ReviewController
 from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
-from service.api.strict import strict_json_body
+from service.api.strict import refuse_unknown_query, strict_json_body
 from service.api.trace import trace_statement
 from service.domain.traces import StemStatistics
 from service.errors import Moved
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
     )
     every_method_in_allow(app)
+    refuse_unknown_query(app)
     # Outside routing and error handling, so that every answer, an unknown path's 404 too, has its id.
     app.asgi_handler = RequestContext(app.asgi_handler)
     return app

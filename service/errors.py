@@ -8,6 +8,7 @@ Exception tree::
      ├── Unauthorized               401: no API key, or an unknown, revoked or malformed one
      ├── Forbidden                  403: the API key's scope does not reach this operation
      ├── NotFound                   404: an id that names nothing (or is not an id at all)
+     ├── BadRequest                 400: a query parameter the operation does not have
      ├── InvalidInput               422: the body or a parameter breaks a rule; names the fields
      │    ├── AmbiguousSource       422: an inline source matches several stored ones
      │    └── IdempotencyKeyReused  422: an Idempotency-Key sent again with another request
@@ -88,6 +89,12 @@ class NotFound(ProvenanceError):
     """Nothing is stored under this id."""
 
     status = 404
+
+
+class BadRequest(ProvenanceError):
+    """A request this API cannot read as one of its operations (a query parameter it does not have)."""
+
+    status = 400
 
 
 class InvalidInput(ProvenanceError):

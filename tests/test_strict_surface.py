@@ -180,3 +180,12 @@ async def test_a_review_at_the_first_instant_is_422(client: httpx.AsyncClient) -
     }
     response = await client.post(f"/claims/{claim['id']}/reviews", json=review)
     assert_problem(response, 422, field="reviewed_at")
+
+
+async def test_a_query_parameter_the_operation_does_not_have_is_400_naming_it(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/sources", params={"limt": "5"})
+    problem = assert_problem(answer, 400, field="limt")
+    assert "no such query parameter" in problem["detail"]
+    assert (await client.get("/sources", params={"limit": "5"})).status_code == 200
+    # The workspace's pages, read by browsers that add their own parameters, ignore them.
+    assert (await client.get("/ui/", params={"utm_source": "newsletter"})).status_code == 200

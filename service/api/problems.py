@@ -64,7 +64,8 @@ class Problem(msgspec.Struct, kw_only=True):
 
 
 _DESCRIPTIONS = {
-    400: "The request could not be parsed (malformed JSON or query).",
+    400: "The request could not be parsed (malformed JSON or query), or names a query parameter the operation "
+    "does not have.",
     401: "No API key, or an unknown, revoked or malformed one: send `Authorization: Bearer <key>`. "
     "`WWW-Authenticate` names the scheme.",
     403: "The API key's scope does not allow this: writes need `write` or `admin`, merges `admin`.",
