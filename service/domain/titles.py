@@ -62,25 +62,33 @@ def _title_run(words: list[str], start: int) -> int:
     return end
 
 
-def _role(words: list[str]) -> tuple[str | None, str | None] | None:
-    """A phrase that is only a role: "[organization] title..." or "title... of|for|at organization"."""
+def _first_title_run(words: list[str]) -> tuple[list[str], int, int] | None:
+    """``words`` without a leading article, and where in them the first run of titles starts and ends
+    (after at most a few words of its organization); None without one."""
     if words and _key(words[0]) in _LEADING_ARTICLES:
         words = words[1:]
     for start in range(min(len(words), _MOST_ORGANIZATION_WORDS + 1)):
         end = _title_run(words, start)
-        if end == start:
-            continue
-        role = _as_role(words[start:end])
-        before, after = words[:start], words[end:]
-        if before and after:
-            return None
-        if after:
-            if _key(after[0]) not in _LINKS or len(after) < 2:
-                return None
-            organization = " ".join(w for w in after[1:] if _key(w) not in _LEADING_ARTICLES or w[:1].isupper())
-            return role, organization.strip(" ,") or None
-        return role, " ".join(before) or None
+        if end > start:
+            return words, start, end
     return None
+
+
+def _role(words: list[str]) -> tuple[str | None, str | None] | None:
+    """A phrase that is only a role: "[organization] title..." or "title... of|for|at organization"."""
+    if (found := _first_title_run(words)) is None:
+        return None
+    words, start, end = found
+    role = _as_role(words[start:end])
+    before, after = words[:start], words[end:]
+    if before and after:
+        return None
+    if after:
+        if _key(after[0]) not in _LINKS or len(after) < 2:
+            return None
+        organization = " ".join(w for w in after[1:] if _key(w) not in _LEADING_ARTICLES or w[:1].isupper())
+        return role, organization.strip(" ,") or None
+    return role, " ".join(before) or None
 
 
 def _as_role(run: list[str]) -> str | None:
@@ -101,17 +109,12 @@ def split(written: str) -> Titled:
         if head and (found := _role(tail.split())) is not None:  # "Patrick Ryder, Pentagon spokesman"
             return Titled(head, found[0], found[1])
         return Titled(text, None, None)
-    words = text.split()
-    if words and _key(words[0]) in _LEADING_ARTICLES:
-        words = words[1:]
-    for start in range(min(len(words), _MOST_ORGANIZATION_WORDS + 1)):
-        end = _title_run(words, start)
-        if end == start:
-            continue
-        if end == len(words):
-            return Titled("", _as_role(words[start:end]), " ".join(words[:start]) or None)  # only a title
-        name = words[end:]
-        if not all(word[:1].isupper() or not word[:1].isalpha() for word in name):
-            return Titled(text, None, None)  # what follows is not a name
-        return Titled(" ".join(name), _as_role(words[start:end]), " ".join(words[:start]) or None)
-    return Titled(text, None, None)
+    if (run := _first_title_run(text.split())) is None:
+        return Titled(text, None, None)
+    words, start, end = run
+    if end == len(words):
+        return Titled("", _as_role(words[start:end]), " ".join(words[:start]) or None)  # only a title
+    name = words[end:]
+    if not all(word[:1].isupper() or not word[:1].isalpha() for word in name):
+        return Titled(text, None, None)  # what follows is not a name
+    return Titled(" ".join(name), _as_role(words[start:end]), " ".join(words[:start]) or None)
