@@ -62,7 +62,8 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-async def _admin(url: str, statement: str) -> None:
+async def admin_statement(url: str, statement: str) -> None:
+    """Run one statement on its own connection (CREATE and DROP DATABASE cannot run in a transaction)."""
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(statement)
@@ -78,12 +79,12 @@ class Server:
 
     def create_database(self) -> str:
         name = f"provenance_test_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_admin(self.url, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin_statement(self.url, f'CREATE DATABASE "{name}"'))
         return with_database(self.url, name)
 
     def drop_database(self, url: str) -> None:
         name = urlsplit(url).path.lstrip("/")
-        asyncio.run(_admin(self.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_statement(self.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @asynccontextmanager

@@ -84,12 +84,17 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
     return problem
 
 
-def _from_unavailable(exc: Exception) -> ProblemDetailsException:
-    log.warning("database unavailable: %r", exc)
-    DATABASE_ERRORS.labels(kind="unavailable").inc()
-    problem = _problem(503, "The database does not answer right now; retry in a moment.")
+def _retry_later(kind: str, detail: str) -> ProblemDetailsException:
+    """A 503 with ``Retry-After``, counted among the database errors of its kind."""
+    DATABASE_ERRORS.labels(kind=kind).inc()
+    problem = _problem(503, detail)
     problem.headers = dict(Unavailable.headers or {})
     return problem
+
+
+def _from_unavailable(exc: Exception) -> ProblemDetailsException:
+    log.warning("database unavailable: %r", exc)
+    return _retry_later("unavailable", "The database does not answer right now; retry in a moment.")
 
 
 def _from_client_error(exc: Exception) -> ProblemDetailsException:
@@ -101,10 +106,7 @@ def _from_client_error(exc: Exception) -> ProblemDetailsException:
 
 def _from_collision(exc: Exception) -> ProblemDetailsException:
     log.warning("write rolled back after retries: %r", exc)
-    DATABASE_ERRORS.labels(kind="collision").inc()
-    problem = _problem(503, "The write kept colliding with concurrent writes; retry in a moment.")
-    problem.headers = dict(Unavailable.headers or {})
-    return problem
+    return _retry_later("collision", "The write kept colliding with concurrent writes; retry in a moment.")
 
 
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:

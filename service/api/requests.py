@@ -18,6 +18,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,12 +35,17 @@ _TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}"
 access_log = logging.getLogger("provenance.access")
 
 
-def request_id_of(headers: dict[str, str]) -> str:
+def request_id_of(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The id a request goes by: its valid ``X-Request-Id``, else its ``traceparent``'s trace id, else new."""
-    given = headers.get("x-request-id", "")
+    given = parent = ""
+    for name, value in raw_headers:
+        if name == b"x-request-id":  # ASGI header names come lower-cased
+            given = value.decode("latin-1")
+        elif name == b"traceparent":
+            parent = value.decode("latin-1")
     if _GIVEN_ID.fullmatch(given):
         return given
-    traced = _TRACEPARENT.fullmatch(headers.get("traceparent", "").strip().lower())
+    traced = _TRACEPARENT.fullmatch(parent.strip().lower())
     if traced and traced[1] != "0" * 32:
         return traced[1]
     return uuid.uuid4().hex
@@ -57,8 +63,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = request_id_of(headers)
+        request_id = request_id_of(scope["headers"])
         token = REQUEST_ID.set(request_id)
         status = 500
 

@@ -32,15 +32,7 @@ READY_WITHIN = 60.0
 """Seconds the served app has to answer ``/ready``."""
 
 sys.path.insert(0, str(ROOT))  # this file runs as a script: the tests' helpers are found from the repository
-from tests.helpers import free_port, wait_until_ready, with_database  # noqa: E402
-
-
-async def _admin(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+from tests.helpers import admin_statement, free_port, wait_until_ready, with_database  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -62,11 +54,11 @@ def server_url() -> Iterator[str]:
 def throwaway_database(server: str) -> Iterator[str]:
     """A database of its own on ``server``, dropped afterwards: a developer's data is never touched."""
     name = f"provenance_fuzz_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_statement(server, f'CREATE DATABASE "{name}"'))
     try:
         yield with_database(server, name)
     finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_statement(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _stored_ids(database_url: str) -> dict[str, list[str]]:
