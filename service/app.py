@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -26,7 +27,7 @@ from service.api.health import HealthController
 from service.api.idempotency import provide_idempotency
 from service.api.imports import import_router
 from service.api.limits import rate_limits
-from service.api.metrics import metrics_controller, metrics_lifespan, prometheus_config
+from service.api.metrics import Metrics
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
 from service.api.requests import RequestContext, configure_logging
@@ -35,11 +36,15 @@ from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
 from service.api.strict import refuse_unknown_query, strict_json_body
 from service.api.trace import trace_statement
+from service.api.tracing import exporting_provider, tracing_plugins
 from service.domain.traces import StemStatistics
 from service.errors import Moved
 from service.pages.routes import template_config, ui_router
 from service.sealing import sealer_lifespan, wake_after_write
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 DESCRIPTION = """\
 Provenance stores news claims together with their attribution chains and traces any statement back
@@ -83,8 +88,9 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """The Provenance app; with no settings, read from the environment."""
+def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> Litestar:
+    """The Provenance app; with no settings, read from the environment. Its spans go to
+    ``tracer_provider`` when given, else where the settings say (``service/api/tracing.py``)."""
     settings = settings or Settings.from_env()
     statistics = StemStatistics()
     app = Litestar(
@@ -102,7 +108,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             trace_statement,
             AuditController,
             HealthController,
-            metrics_controller(settings),
             ui_router(settings),
         ],
         dependencies={
@@ -114,12 +119,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         guards=[require_api_key],
         before_request=strict_json_body,
-        # Requests are counted before the rate limits, so that the 429s they answer are counted too.
-        middleware=[prometheus_config().middleware, *rate_limits(settings)],
+        middleware=rate_limits(settings),
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[pool_lifespan(settings), sealer_lifespan(), metrics_lifespan()],
+        lifespan=[pool_lifespan(settings), sealer_lifespan()],
         after_response=wake_after_write,
-        plugins=[ProblemDetailsPlugin(problem_details_config()), DescribedStructSchemaPlugin()],
+        plugins=[
+            ProblemDetailsPlugin(problem_details_config()),
+            DescribedStructSchemaPlugin(),
+            Metrics(settings),
+            *tracing_plugins(exporting_provider(settings) if tracer_provider is None else tracer_provider),
+        ],
         exception_handlers={Moved: moved_handler},
         openapi_config=openapi_config(),
         # Logging is the process's to set up (served_app), not the app's: tests and tools keep theirs.

@@ -41,6 +41,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds an audit entry may wait to be sealed before ``/ready`` calls the sealer stuck (503)."""
     metrics_public: bool = False
     """Whether ``/metrics`` answers without a key (a scraper on a private network); else it needs ``admin``."""
+    metrics: bool = True
+    """Whether requests are counted for ``/metrics``; off, neither the counting nor the route is there."""
+    otel_endpoint: str | None = None
+    """An OpenTelemetry collector (OTLP over HTTP): set, each request and its SQL statements are traced
+    there (``service/api/tracing.py``); unset, nothing is traced."""
     log_format: Literal["text", "json"] = "text"
     """How ``provenance serve`` writes its log lines: ``text`` for a person, ``json`` (a line each) for a collector."""
     session_secret: str | None = None
@@ -98,10 +103,12 @@ VARIABLES = {
     "max_import_bytes": "PROVENANCE_MAX_IMPORT_BYTES",
     "session_secret": "PROVENANCE_SESSION_SECRET",
     "log_format": "PROVENANCE_LOG_FORMAT",
+    "metrics": "PROVENANCE_METRICS",
     "metrics_public": "PROVENANCE_METRICS_PUBLIC",
+    "otel_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
     "sealer_stuck_after": "PROVENANCE_SEALER_STUCK_AFTER",
 }
-EMPTY_IS_UNSET = frozenset({"database_url", "session_secret"})
+EMPTY_IS_UNSET = frozenset({"database_url", "session_secret", "otel_endpoint"})
 SECRETS = frozenset({"session_secret"})
 # PROVENANCE_* variables read elsewhere than the settings: the log level `provenance serve` hands its
 # workers, the training corpora, the tests' example recorder, and docker-compose.yml's own.

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 from litestar import Litestar
+from opentelemetry.sdk.trace import TracerProvider
 
 from service.app import create_app
 from service.domain import keys
@@ -112,17 +113,21 @@ async def running(application: Litestar) -> AsyncIterator[Litestar]:
 
 
 @asynccontextmanager
-async def fresh_app(database_url: str, **settings: Any) -> AsyncIterator[Litestar]:
+async def fresh_app(
+    database_url: str, *, tracer_provider: TracerProvider | None = None, **settings: Any
+) -> AsyncIterator[Litestar]:
     """A running app on the test database emptied of earlier tests' rows: a pool of 1 to 4 and no
     rate limits (tests make many requests a minute; tests/test_limits.py checks the limits on apps
-    of its own), unless ``settings`` say otherwise."""
+    of its own), unless ``settings`` say otherwise; traced into ``tracer_provider`` when given."""
     defaults: dict[str, Any] = {
         "pool_min_size": 1,
         "pool_max_size": 4,
         "read_rate_limit_per_minute": 0,
         "write_rate_limit_per_minute": 0,
     }
-    application = create_app(Settings(database_url=database_url, **{**defaults, **settings}))
+    application = create_app(
+        Settings(database_url=database_url, **{**defaults, **settings}), tracer_provider=tracer_provider
+    )
     async with running(application):
         async with application.state.pool.acquire() as conn:
             await empty_tables(conn)

@@ -51,6 +51,21 @@ async def test_metrics_need_an_admin_key_unless_opened(database_url: str) -> Non
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
 
 
+async def test_switched_off_nothing_is_counted_and_there_is_no_route(database_url: str) -> None:
+    route = {"method": "GET", "path": "/sources", "status_code": "200"}
+    async with fresh_app(database_url, metrics_public=True) as app:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        before = value((await client.get("/metrics")).text, "litestar_requests_total", **route)
+    async with fresh_app(database_url, metrics=False) as app:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        assert (await client.get("/sources")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 404
+    async with fresh_app(database_url, metrics_public=True) as app:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        after = value((await client.get("/metrics")).text, "litestar_requests_total", **route)
+    assert after == before  # the counters are the process's: the app without metrics added nothing
+
+
 async def test_requests_are_counted_by_route_template_never_by_their_ids(admin: httpx.AsyncClient) -> None:
     route = {"method": "GET", "path": "/claims/{claim_id}", "status_code": "200"}
     async with admin:

@@ -10,7 +10,7 @@ by a ticker once a second, so that they hold across worker processes too: with
 writes its metrics there and ``/metrics`` answers for all of them.
 
 ``/metrics`` needs an ``admin`` key unless ``PROVENANCE_METRICS_PUBLIC=true`` (a scraper on a private
-network); it is not part of the API's document.
+network); it is not part of the API's document. ``PROVENANCE_METRICS=false`` leaves all of it out.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from litestar.plugins import InitPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Counter, Gauge
 
@@ -30,6 +31,7 @@ from service.repositories import audit as audit_repo
 
 if TYPE_CHECKING:
     from litestar import Litestar
+    from litestar.config.app import AppConfig
 
     from service.settings import Settings
 
@@ -79,26 +81,34 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def metrics_controller(settings: Settings) -> type[MetricsController]:
-    """The metrics route, with the scope the settings give it."""
-    scope = "public" if settings.metrics_public else "admin"
-    return type("Metrics", (MetricsController,), {"opt": {"scope": scope}})
+class Metrics(InitPlugin):
+    """What ``PROVENANCE_METRICS`` switches on (the default): the route, the ticker setting the gauges,
+    and the request counting, which goes outside the rate limits so that the 429s they answer are
+    counted too."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        if not self.settings.metrics:
+            return app_config
+        scope = "public" if self.settings.metrics_public else "admin"
+        app_config.route_handlers.append(type("Metrics", (MetricsController,), {"opt": {"scope": scope}}))
+        app_config.middleware.insert(0, prometheus_config().middleware)
+        app_config.lifespan.append(_ticking)
+        return app_config
 
 
-def metrics_lifespan() -> Any:
+@asynccontextmanager
+async def _ticking(app: Litestar) -> AsyncIterator[None]:
     """Sets the gauges once a second while the app runs."""
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(_tick(app), name="metrics-ticker")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return lifespan
+    task = asyncio.create_task(_tick(app), name="metrics-ticker")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _tick(app: Litestar) -> None:
