@@ -121,6 +121,27 @@ def serving_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def metrics_cost(result: dict[str, Any]) -> float | None:
+    """The share of trace by id's requests a second that counting them for /metrics costs."""
+    on = [row["rps"] for row in result.get("metrics", []) if row["metrics"]]
+    off = [row["rps"] for row in result.get("metrics", []) if not row["metrics"]]
+    if not on or not off or not off[0]:
+        return None
+    return 1 - (sum(on) / len(on)) / off[0]
+
+
+def metrics_table(result: dict[str, Any]) -> str:
+    """Trace by id with the metrics' request counting on, off and on again."""
+    lines = ["| `PROVENANCE_METRICS` | requests/s (trace by id) | p50 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]
+    for row in result.get("metrics", []):
+        on = "true" if row["metrics"] else "false"
+        lines.append(f"| `{on}` | {row['rps']:,.0f} | {_ms(row['p50_ms'])} | {_ms(row['p99_ms'])} |")
+    cost = metrics_cost(result)
+    if cost is not None:
+        lines += ["", f"Counting costs {cost:.1%} of trace by id's requests a second (the mean of the two runs on)."]
+    return "\n".join(lines)
+
+
 def _verdict(value: float, limit: float, *, at_least: bool) -> str:
     met = value >= limit if at_least else value <= limit
     if met:
@@ -159,6 +180,9 @@ def targets(results: dict[str, dict[str, Any]]) -> str:
         worst = max((depths[d] / depths[0] / (d + 1), d) for d in depths if d)
         shown = f"depth {worst[1]}: {depths[worst[1]] / depths[0]:.2f} times depth 0"
         row("trace by id p50 at upstream depth d ≤ (d + 1) times at depth 0", shown, worst[0], 1.0)
+    cost = metrics_cost(big)
+    if cost is not None:
+        row("the metrics' request counting ≤ 5% of trace by id's requests/s", f"{cost:.1%}", cost, 0.05)
     rss = max(x.get("rss_mb", 0) for x in s.values())
     row("server RSS ≤ 250 MB per worker under load", f"{rss:.0f} MB", rss, 250)
     if big.get("import_seconds"):
@@ -213,6 +237,9 @@ def section(results: dict[str, dict[str, Any]]) -> str:
     if big.get("serving") or big.get("pool_sizes"):
         parts += [f"### Servers and pool sizes ({big['size']}, {big['settings']['connections']} connections)", ""]
         parts += [serving_table(big), ""]
+    if big.get("metrics"):
+        parts += [f"### What the metrics cost ({big['size']}, {big['settings']['connections']} connections)", ""]
+        parts += [metrics_table(big), ""]
     if big.get("profiles"):
         parts += [f"### Profiles ({big['size']}, py-spy on the served process)", "", profile_table(big), ""]
     return "\n".join(parts).rstrip() + "\n"

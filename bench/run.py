@@ -152,6 +152,7 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
     if claims == max(plan.sizes) and not plan.only:
         result["serving"] = compare_servers(url, cores, requests, plan)
         result["pool_sizes"] = compare_pools(url, cores, requests, plan)
+        result["metrics"] = compare_metrics(url, cores, requests, plan)
     return result
 
 
@@ -180,6 +181,18 @@ def compare_pools(url: str, cores: Cores, requests: Requests, plan: Plan) -> lis
     return rows
 
 
+def compare_metrics(url: str, cores: Cores, requests: Requests, plan: Plan) -> list[dict[str, Any]]:
+    """Trace by id with the request counting of /metrics (the default) and without, on, off, on:
+    what the counting costs, with the drift of the machine between runs seen in the two ons."""
+    rows = []
+    for metrics in ("true", "false", "true"):
+        print(f"  metrics {'on' if metrics == 'true' else 'off'}", flush=True)
+        with served(url, cores, env={"PROVENANCE_METRICS": metrics}) as app:
+            figures = measured(app, cores, requests.path("trace"), plan.connections, plan.load)
+            rows.append({"metrics": metrics == "true", "scenario": "trace_by_id", **figures})
+    return rows
+
+
 def failures(label: str, result: dict[str, Any]) -> list[str]:
     """Every scenario that answered an error or nothing at all."""
     runs = [(name, figures) for name, figures in result["scenarios"].items()]
@@ -187,6 +200,7 @@ def failures(label: str, result: dict[str, Any]) -> list[str]:
     runs += [(f"filter {row['filter']}", row) for row in result.get("filter_series", [])]
     runs += [(f"{row['server']} {row['scenario']}", row) for row in result.get("serving", [])]
     runs += [(f"pool {row['pool']}", row) for row in result.get("pool_sizes", [])]
+    runs += [(f"metrics {row['metrics']}", row) for row in result.get("metrics", [])]
     found = []
     for name, figures in runs:
         if figures["requests"] == 0:
