@@ -133,6 +133,9 @@ def served(
     elif server == "granian":
         command = [str(BIN / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop", "--http", "1"]
         command += ["--no-ws", "--workers", "1", "--port", port, "service.app:create_app"]
+    elif server == "bare":  # scenario (a0): bench/bare.py, served as provenance serve serves
+        command = [str(BIN / "uvicorn"), "bench.bare:create_app", "--factory", "--port", port, "--workers", "1"]
+        command += ["--no-access-log", "--log-level", "warning"]
     else:
         raise ValueError(server)
     log_path = WORK / f"server-{server}.log"

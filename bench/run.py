@@ -63,8 +63,9 @@ class Plan:
         return not self.only or scenario in self.only
 
 
-# Scenarios (a) to (f) of bench/README.md, in that order: the key, its letter, what it sends.
+# Scenarios (a0) to (f) of bench/README.md, in that order: the key, its letter, what it sends.
 SCENARIOS = {
+    "row_bare": ("a0", "GET /claims/{id}/status of a bare app (bench/bare.py)"),
     "row": ("a", "GET /claims/{id}/status"),
     "pgbench_trace": ("b", "pgbench: the trace SQL"),
     "trace_by_id": ("c", "GET /claims/{id}/trace"),
@@ -74,23 +75,24 @@ SCENARIOS = {
 }
 
 
-def scenarios(url: str, served: Served, cores: Cores, requests: Requests, token: str, plan: Plan) -> dict[str, Any]:
-    """Scenarios (a) to (f) of bench/README.md, in that order (those of ``--only`` if given)."""
+def scenarios(url: str, app: Served, cores: Cores, requests: Requests, token: str, plan: Plan) -> dict[str, Any]:
+    """Scenarios (a0) to (f) of bench/README.md, in that order (those of ``--only`` if given)."""
     c, load = plan.connections, plan.load
     results: dict[str, Any] = {}
     for key, (letter, title) in SCENARIOS.items():
         if not plan.runs(key):
             continue
         print(f"  ({letter}) {title}", flush=True)
-        if key == "pgbench_trace":
+        if key == "row_bare":
+            with served(url, cores, server="bare") as bare:
+                results[key] = measured(bare, cores, requests.path("status"), c, load)
+        elif key == "pgbench_trace":
             results[key] = pgbench(url, cores, requests, c, load.seconds)
         elif key == "trace_statement":
-            results[key] = measured(served, cores, requests.path("statement"), plan.statement_connections, load)
+            results[key] = measured(app, cores, requests.path("statement"), plan.statement_connections, load)
         else:
             lines = {"row": "status", "trace_by_id": "trace", "list_filtered": "filters", "create_claim": "create"}[key]
-            results[key] = measured(
-                served, cores, requests.path(lines), c, load, token if key == "create_claim" else None
-            )
+            results[key] = measured(app, cores, requests.path(lines), c, load, token if key == "create_claim" else None)
     return results
 
 

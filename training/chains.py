@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from service.domain.names import name_key
+from service.extraction import MODEL_DIR
 from service.extraction.extractor import Extractor
 from service.extraction.proposals import ClaimDraft, HopDraft, drafts, speakers_of
-from service.extraction.tagger import MODEL_DIR
 from training import corpus
 
 GOLD = Path(__file__).resolve().parents[1] / "tests" / "extract_gold"

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from service.extraction import MODEL_DIR
 from service.extraction.extractor import Extractor
-from service.extraction.tagger import MODEL_DIR
 from service.extraction.text import Paragraph
 from training import corpus
 from training.chains import score_chains

@@ -27,8 +27,8 @@ from pathlib import Path
 import pycrfsuite
 import spacy
 
+from service.extraction import MODEL_DIR
 from service.extraction.features import CueLexicon, lemma, paragraph_features
-from service.extraction.tagger import MODEL_DIR
 from service.extraction.text import Paragraph
 from training import corpus
 from training.labels import char_labels, token_labels

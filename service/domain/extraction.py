@@ -13,16 +13,14 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import anyio
 import asyncpg
 
 from service.domain import rules, sources
-from service.extraction.extractor import Extractor, Node
-from service.extraction.proposals import ClaimDraft, drafts, speakers_of
-from service.extraction.speakers import Speaker, kind_of
-from service.extraction.tagger import MODEL_DIR, CharSpan
+from service.extraction import MODEL_DIR
+from service.extraction.words import kind_of
 from service.model import (
     AffiliationIn,
     AppearedIn,
@@ -43,6 +41,12 @@ from service.model import (
 )
 from service.model import Speaker as SpeakerOut
 
+if TYPE_CHECKING:
+    from service.extraction.extractor import Extractor, Node
+    from service.extraction.proposals import ClaimDraft
+    from service.extraction.speakers import Speaker
+    from service.extraction.tagger import CharSpan
+
 # One article at a time per process: two would only share the same cores, each finishing later.
 _one_at_a_time = anyio.CapacityLimiter(1)
 # Near spellings of a name worth showing as candidates (1.0 is the exact name or an alias).
@@ -52,7 +56,11 @@ MAX_CANDIDATES = 5
 
 @functools.cache
 def extractor() -> Extractor:
-    """The process's extractor, loaded once (about a second and 150 MB) on first use."""
+    """The process's extractor, loaded once (about a second and 150 MB) on first use. spaCy comes
+    with it, imported here and not with the module: a worker that never reads an article does not
+    carry it (about 60 MB resident)."""
+    from service.extraction.extractor import Extractor
+
     return Extractor(MODEL_DIR)
 
 
@@ -72,13 +80,19 @@ class _Read:
 
 def _read(text: str) -> _Read:
     model = extractor()
+    from service.extraction.proposals import drafts, speakers_of  # imported with spaCy, by extractor()
+
     nodes = model.attributions(model.tagger.parse(text))
     speakers = speakers_of(nodes, model.tagger.inflected)
     return _Read(nodes, speakers, drafts(text, nodes, speakers))
 
 
 def _span(text: str, span: CharSpan) -> TextSpan:
-    return TextSpan(start=span.start, end=span.end, text=text[span.start : span.end])
+    return _text_span(text, span.start, span.end)
+
+
+def _text_span(text: str, start: int, end: int) -> TextSpan:
+    return TextSpan(start=start, end=end, text=text[start:end])
 
 
 def _attribution(text: str, node: Node) -> ExtractedAttribution:
@@ -88,7 +102,7 @@ def _attribution(text: str, node: Node) -> ExtractedAttribution:
         parent_id=node.parent,
         source=_span(text, node.source) if node.source else None,
         cue=_span(text, node.cue),
-        content=_span(text, CharSpan(parts[0].start, parts[-1].end)),
+        content=_text_span(text, parts[0].start, parts[-1].end),
         content_parts=[_span(text, part) for part in parts],
         confidence=node.confidence,
     )

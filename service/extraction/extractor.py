@@ -20,9 +20,9 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.extraction import patterns
+from service.extraction import MODEL_DIR, patterns
 from service.extraction.spans import Grouped, TokenSpan, group
-from service.extraction.tagger import MODEL_DIR, CharSpan, Tagger, char_span
+from service.extraction.tagger import CharSpan, Tagger, char_span
 from service.extraction.text import Paragraph
 
 MAX_DEPTH = 3

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from spacy.tokens import Span, Token
 
-from service.extraction.words import WORDS
+from service.extraction.words import WORDS, kind_of
 
 PRONOUNS = {
     "he": "person",
@@ -74,16 +74,6 @@ def _text(tokens: list[Token]) -> str:
         return ""
     doc = tokens[0].doc
     return doc[tokens[0].i : tokens[-1].i + 1].text
-
-
-def kind_of(name: str) -> str:
-    """Person, organization or outlet, guessed from the words of a name."""
-    words = {w.lower().strip(".,") for w in name.split()}
-    if words & OUTLET_WORDS:
-        return "outlet"
-    if words & ORGANIZATION_WORDS:
-        return "organization"
-    return "person"
 
 
 def _capitalized(token: Token, inflected: Container[str]) -> bool:

@@ -17,11 +17,10 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from service.extraction import MODEL_DIR
 from service.extraction.features import CueLexicon, paragraph_features
 from service.extraction.spans import TokenSpan, read_spans
 from service.extraction.text import Paragraph, paragraphs
-
-MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "attribution-en"
 
 
 @dataclass(frozen=True)

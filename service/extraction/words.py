@@ -11,3 +11,13 @@ _LISTS = json.loads(Path(__file__).with_name("words.json").read_text(encoding="u
 WORDS: dict[str, frozenset[str]] = {name: frozenset(words) for name, words in _LISTS.items() if name != "about"}
 # Titles and roles are the service's own, so that extraction and the claim rules know the same ones.
 WORDS["titles"] = ENGLISH_WORDS
+
+
+def kind_of(name: str) -> str:
+    """Person, organization or outlet, guessed from the words of a name."""
+    words = {w.lower().strip(".,") for w in name.split()}
+    if words & WORDS["outlet_words"]:
+        return "outlet"
+    if words & WORDS["organization_words"]:
+        return "organization"
+    return "person"

@@ -32,7 +32,7 @@ from service.api.strict import validated
 from service.domain import claims, extraction, keys, sources, traces
 from service.domain.keys import ApiKey
 from service.errors import AmbiguousSource, FieldError, InvalidInput, ProvenanceError
-from service.extraction.speakers import kind_of
+from service.extraction.words import kind_of
 from service.model import AppearedIn, ClaimIn, ExtractIn, Extraction, Source
 from service.pages.common import PAGE_HEADERS
 from service.settings import AppSettings
