@@ -152,4 +152,5 @@ class Postmaster:
             "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-D", str(target),
             "--checkpoint=fast", "--wal-method=stream",
         )  # fmt: skip
+        postgres("pg_verifybackup", str(target))  # every file as its manifest lists it, and the WAL it needs
         return target
