@@ -1,23 +1,31 @@
 """The tests' toolbox: plain functions every test module imports from here (fixtures live in conftest).
 
-- databases and apps: ``Server``, ``empty_tables``, ``running``, ``fresh_app``, ``issue_key``, ``bearer``;
+- databases and apps: ``Server``, ``empty_tables``, ``running``, ``fresh_app``, ``issue_key``, ``make_key``,
+  ``bearer``;
 - request bodies: ``inline``, ``hop``, ``claim_body``, and the seed story, ``ryder_story``;
 - writes through the API: ``create_claim``, ``create_source``, ``relayed_ryder_story``;
 - answers: ``assert_problem`` (with ``error_fields``);
-- served processes: ``free_port``, ``wait_until_ready``, ``served_process`` and ``serving``.
+- write loads: ``Load`` (concurrent ``POST /claims`` writers and what they met), ``chain_of``;
+- served processes: ``free_port``, ``wait_until_ready``, ``served_process``, ``serving``, ``service_env``.
+
+Private PostgreSQL clusters (``Postmaster``) are in tests/clusters.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -141,6 +149,15 @@ async def issue_key(pool_or_conn: asyncpg.Pool | asyncpg.Connection, name: str, 
             return await issue_key(conn, name, scope)
     _, secret = await keys.create(pool_or_conn, name, scope)
     return secret
+
+
+async def make_key(database_url: str, scope: str = "admin") -> str:
+    """A new API key of ``scope`` on ``database_url``, made on a connection of its own; its secret."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await issue_key(conn, f"tests-{uuid.uuid4().hex[:8]}", scope)
+    finally:
+        await conn.close()
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -274,6 +291,65 @@ def assert_problem(
     return problem
 
 
+# --- write loads ----------------------------------------------------------------------------------
+
+OUTLETS = ["Reuters", "Hina", "Tanjug", "Agence France-Presse", "Kyodo", "Yonhap"]
+
+
+def chain_of(writer: int, number: int) -> list[dict[str, Any]]:
+    """One to three hops through distinct outlets, varying with the writer and the number."""
+    length = 1 + (writer + number) % 3
+    return [hop(inline(OUTLETS[(writer + number + i) % len(OUTLETS)], "outlet")) for i in range(length)]
+
+
+@dataclass
+class Load:
+    """What a load of concurrent requests met."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    """The id of each claim answered 201, with the number of hops it was posted with."""
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    """Requests that got no complete answer, or a 500."""
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def writer(self, client: httpx.AsyncClient, writer: int) -> None:
+        """POST /claims until stopped; a 503 is waited out briefly, as a client honouring Retry-After would."""
+        for number in itertools.count():
+            if self.stop.is_set():
+                return
+            chain = chain_of(writer, number)
+            try:
+                response = await client.post("/claims", json=claim_body(f"writer {writer} claim {number}", *chain))
+            except httpx.TransportError as exc:
+                self.failures.append(f"POST /claims: {exc!r}")
+                continue
+            self.statuses[response.status_code] += 1
+            if response.status_code == 201:
+                self.created[response.json()["id"]] = len(chain)
+            elif response.status_code == 503:
+                assert response.headers["retry-after"]
+                await asyncio.sleep(0.05)
+            else:
+                self.failures.append(f"POST /claims: {response.status_code} {response.text}")
+
+    async def wait_for_answers(self, count: int, within: float) -> None:
+        """Until ``count`` more requests got an answer, for at most ``within`` seconds."""
+        target = sum(self.statuses.values()) + count
+        deadline = time.monotonic() + within
+        while sum(self.statuses.values()) < target:
+            assert time.monotonic() < deadline, f"the load stalled: {self.statuses}"
+            await asyncio.sleep(0.05)
+
+    async def wait_for_created(self, count: int, within: float) -> None:
+        """Until ``count`` more claims got a 201, for at most ``within`` seconds."""
+        target = len(self.created) + count
+        deadline = time.monotonic() + within
+        while len(self.created) < target:
+            assert time.monotonic() < deadline, f"only {len(self.created)} claims created: {self.statuses}"
+            await asyncio.sleep(0.05)
+
+
 # --- served processes -----------------------------------------------------------------------------
 
 
@@ -349,3 +425,14 @@ def serving(*options: str, env: dict[str, str], ready_within: float = 120) -> It
     """``provenance serve OPTIONS`` on a free port until it is ready; its base URL. Stopped on exit."""
     with served_process(*options, env=env, ready_within=ready_within) as (_, base):
         yield base
+
+
+def service_env(database_url: str, **variables: str) -> dict[str, str]:
+    """The environment of a served process on ``database_url``, without rate limits."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PROVENANCE_RATE_LIMIT_PER_MINUTE": "0",
+        "PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE": "0",
+        **variables,
+    }

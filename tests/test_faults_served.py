@@ -8,94 +8,43 @@ module), which they start with the settings they need and kill with SIGKILL.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
-import os
-import pwd
 import signal
-import subprocess
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-import pgserver
 import pytest
-from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
 
 from service import migrations
 from service.app import create_app
 from service.errors import connection_lost
 from service.settings import Settings
-from tests.helpers import Server, bearer, claim_body, free_port, hop, inline, issue_key, running, served_process
-
-OUTLETS = ["Reuters", "Hina", "Tanjug", "Agence France-Presse", "Kyodo", "Yonhap"]
-
-
-class Postmaster:
-    """A private PostgreSQL on a fixed loopback port, started with chosen settings and killable."""
-
-    def __init__(self, root: Path) -> None:
-        self.data_dir = root / "pgdata"
-        self.port = free_port()
-        # PostgreSQL refuses to run as root: as pgserver does, run it as a user of its own then.
-        self.user = "pgserver" if os.geteuid() == 0 else None
-        self.data_dir.mkdir()
-        if self.user is not None:
-            ensure_user_exists(self.user)
-            ensure_prefix_permissions(self.data_dir)
-            account = pwd.getpwnam(self.user)
-            os.chown(self.data_dir, account.pw_uid, account.pw_gid)
-        pgserver.initdb(
-            ["--auth=trust", "--encoding=utf8", "--no-sync", "-U", "postgres"], pgdata=self.data_dir, user=self.user
-        )
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    def start(self, *settings: str, within: float = 15) -> None:
-        """Start on the same data directory and port; after a SIGKILL the old backends may need a moment to go."""
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} " + " ".join(f"-c {s}" for s in settings)
-        deadline = time.monotonic() + within
-        while True:
-            try:
-                pgserver.pg_ctl(
-                    ["-w", "-o", options, "-l", str(self.data_dir / "log"), "start"],
-                    pgdata=self.data_dir,
-                    user=self.user,
-                )
-                return
-            except subprocess.CalledProcessError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)  # waiting for the killed server's backends to exit; bounded above
-
-    def stop(self) -> None:
-        if (self.data_dir / "postmaster.pid").exists():
-            pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self.user)
-
-    def kill(self) -> None:
-        """SIGKILL the postmaster, as the OOM killer would."""
-        pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, signal.SIGKILL)
-
-    def stop_after_kill(self) -> None:
-        """Stop whatever a test left running, killed or not."""
-        with contextlib.suppress(subprocess.CalledProcessError):  # killed and not restarted: nothing runs
-            self.stop()
+from tests.clusters import Postmaster
+from tests.helpers import (
+    Load,
+    Server,
+    bearer,
+    chain_of,
+    claim_body,
+    issue_key,
+    make_key,
+    running,
+    served_process,
+    service_env,
+)
 
 
 @pytest.fixture(scope="module")
 def postmaster() -> Iterator[Postmaster]:
     with tempfile.TemporaryDirectory(prefix="provenance-faults-") as root:
-        private = Postmaster(Path(root))
+        private = Postmaster.initdb(Path(root))
         yield private
         private.stop_after_kill()
 
@@ -106,79 +55,6 @@ def running_postmaster(postmaster: Postmaster) -> Iterator[Postmaster]:
     postmaster.start()
     yield postmaster
     postmaster.stop_after_kill()
-
-
-def service_env(database_url: str, **variables: str) -> dict[str, str]:
-    """The environment of a served process on ``database_url``, without rate limits."""
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PROVENANCE_RATE_LIMIT_PER_MINUTE": "0",
-        "PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE": "0",
-        **variables,
-    }
-
-
-async def make_key(database_url: str, scope: str = "admin") -> str:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await issue_key(conn, f"faults-{uuid.uuid4().hex[:8]}", scope)
-    finally:
-        await conn.close()
-
-
-def chain_of(writer: int, number: int) -> list[dict[str, Any]]:
-    """One to three hops through distinct outlets, varying with the writer and the number."""
-    length = 1 + (writer + number) % 3
-    return [hop(inline(OUTLETS[(writer + number + i) % len(OUTLETS)], "outlet")) for i in range(length)]
-
-
-@dataclass
-class Load:
-    """What a load of concurrent requests met."""
-
-    created: dict[str, int] = field(default_factory=dict)
-    """The id of each claim answered 201, with the number of hops it was posted with."""
-    statuses: Counter[int] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
-    """Requests that got no complete answer, or a 500."""
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def writer(self, client: httpx.AsyncClient, writer: int) -> None:
-        """POST /claims until stopped; a 503 is waited out briefly, as a client honouring Retry-After would."""
-        for number in itertools.count():
-            if self.stop.is_set():
-                return
-            chain = chain_of(writer, number)
-            try:
-                response = await client.post("/claims", json=claim_body(f"writer {writer} claim {number}", *chain))
-            except httpx.TransportError as exc:
-                self.failures.append(f"POST /claims: {exc!r}")
-                continue
-            self.statuses[response.status_code] += 1
-            if response.status_code == 201:
-                self.created[response.json()["id"]] = len(chain)
-            elif response.status_code == 503:
-                assert response.headers["retry-after"]
-                await asyncio.sleep(0.05)
-            else:
-                self.failures.append(f"POST /claims: {response.status_code} {response.text}")
-
-    async def wait_for_answers(self, count: int, within: float) -> None:
-        """Until ``count`` more requests got an answer, for at most ``within`` seconds."""
-        target = sum(self.statuses.values()) + count
-        deadline = time.monotonic() + within
-        while sum(self.statuses.values()) < target:
-            assert time.monotonic() < deadline, f"the load stalled: {self.statuses}"
-            await asyncio.sleep(0.05)
-
-    async def wait_for_created(self, count: int, within: float) -> None:
-        """Until ``count`` more claims got a 201, for at most ``within`` seconds."""
-        target = len(self.created) + count
-        deadline = time.monotonic() + within
-        while len(self.created) < target:
-            assert time.monotonic() < deadline, f"only {len(self.created)} claims created: {self.statuses}"
-            await asyncio.sleep(0.05)
 
 
 # --- PostgreSQL killed under a write load ---------------------------------------------------------
