@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """The Provenance app; with no settings, read from the environment."""
     settings = settings or Settings.from_env()
     statistics = StemStatistics()
+    limits = rate_limits(settings)
     app = Litestar(
         route_handlers=[
             ClaimController,
@@ -115,9 +116,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[require_api_key],
         before_request=strict_json_body,
         # Requests are counted before the rate limits, so that the 429s they answer are counted too.
-        middleware=[prometheus_config().middleware, *rate_limits(settings)],
+        middleware=[prometheus_config().middleware, *limits.middleware],
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[pool_lifespan(settings), sealer_lifespan(), metrics_lifespan()],
+        lifespan=[pool_lifespan(settings), sealer_lifespan(), metrics_lifespan(), *limits.lifespan],
         after_response=wake_after_write,
         plugins=[ProblemDetailsPlugin(problem_details_config()), DescribedStructSchemaPlugin()],
         exception_handlers={Moved: moved_handler},

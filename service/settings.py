@@ -159,7 +159,7 @@ def _redis_url(variable: str, url: str) -> str:
     problem = "" if url.startswith(REDIS_SCHEMES) else "use a redis://, rediss:// or unix:// URL"
     if not problem:
         try:
-            parse_url(url)
+            parse_url(url)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
         except ValueError as exc:
             problem = str(exc)
     if problem:

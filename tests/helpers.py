@@ -4,12 +4,14 @@
 - request bodies: ``inline``, ``hop``, ``claim_body``, and the seed story, ``ryder_story``;
 - writes through the API: ``create_claim``, ``create_source``, ``relayed_ryder_story``;
 - answers: ``assert_problem`` (with ``error_fields``);
-- served processes: ``free_port``, ``wait_until_ready``, ``served_process`` and ``serving``.
+- served processes: ``free_port``, ``wait_until_ready``, ``served_process`` and ``serving``;
+- a Redis of the test's own: ``redis_server``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import subprocess
 import sys
@@ -344,3 +346,36 @@ def serving(*options: str, env: dict[str, str], ready_within: float = 120) -> It
     """``provenance serve OPTIONS`` on a free port until it is ready; its base URL. Stopped on exit."""
     with served_process(*options, env=env, ready_within=ready_within) as (_, base):
         yield base
+
+
+# --- a Redis of the test's own --------------------------------------------------------------------
+
+
+@contextmanager
+def redis_server(*options: str, within: float = 10) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``redis-server OPTIONS`` on a free loopback port, keeping nothing on disk, once it takes connections:
+    the process and its URL. Each test gets an empty Redis, so no run counts in another's windows. Killed
+    on exit if a test left it running."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not installed (make test-deps installs it)"
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="provenance-redis-") as folder:
+        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process = subprocess.Popen(
+            [*command, "--dir", folder, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + within
+            while True:
+                assert process.poll() is None, "redis-server exited at start"
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "redis-server did not take connections"
+                    time.sleep(0.05)  # polling a starting process; bounded by the deadline above
+            yield process, f"redis://127.0.0.1:{port}/0"
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
