@@ -352,13 +352,15 @@ def serving(*options: str, env: dict[str, str], ready_within: float = 120) -> It
 
 
 @contextmanager
-def redis_server(*options: str, within: float = 10) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``redis-server OPTIONS`` on a free loopback port, keeping nothing on disk, once it takes connections:
-    the process and its URL. Each test gets an empty Redis, so no run counts in another's windows. Killed
-    on exit if a test left it running."""
+def redis_server(
+    *options: str, port: int | None = None, within: float = 10
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``redis-server OPTIONS`` on ``port`` (else a free one) of the loopback, keeping nothing on disk, once
+    it takes connections: the process and its URL. Each test gets an empty Redis, so no run counts in
+    another's windows. Killed on exit if a test left it running."""
     binary = shutil.which("redis-server")
     assert binary, "redis-server is not installed (make test-deps installs it)"
-    port = free_port()
+    port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="provenance-redis-") as folder:
         command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         process = subprocess.Popen(

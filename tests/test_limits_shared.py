@@ -5,10 +5,12 @@ redis-server of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +92,27 @@ async def test_redis_unreachable_lets_requests_through_with_one_warning_and_a_me
     assert store_errors() >= before + 1
     warnings = [r.getMessage() for r in caplog.records if WARNING in r.getMessage()]
     assert len(warnings) == 1, warnings  # at most one a minute, not one a request
+
+
+async def test_counting_resumes_once_redis_is_back(database_url: str) -> None:
+    port = free_port()
+    async with fresh_app(
+        database_url, redis_url=f"redis://127.0.0.1:{port}/0", read_rate_limit_per_minute=LIMIT
+    ) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            with redis_server(port=port) as (redis, _):
+                assert (await client.get("/sources")).headers["ratelimit-remaining"] == str(LIMIT - 1)
+                redis.kill()
+                redis.wait(timeout=10)
+                assert "ratelimit-remaining" not in (await client.get("/sources")).headers
+            with redis_server(port=port):  # a new, empty Redis: the window opens again
+                deadline = time.monotonic() + 10
+                while "ratelimit-remaining" not in (answer := await client.get("/sources")).headers:
+                    assert answer.status_code == 200
+                    assert time.monotonic() < deadline, "counting did not resume"
+                    await asyncio.sleep(0.1)  # polling past the pause after a failure; bounded above
+                assert answer.headers["ratelimit-remaining"] == str(LIMIT - 1)
 
 
 def metric(base: str, name: str) -> float:
