@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -92,6 +93,22 @@ async def test_redis_unreachable_lets_requests_through_with_one_warning_and_a_me
     assert store_errors() >= before + 1
     warnings = [r.getMessage() for r in caplog.records if WARNING in r.getMessage()]
     assert len(warnings) == 1, warnings  # at most one a minute, not one a request
+
+
+async def test_a_redis_that_does_not_answer_costs_one_timeout_not_one_a_request(database_url: str) -> None:
+    with redis_server() as (redis, url):
+        async with fresh_app(database_url, redis_url=url, read_rate_limit_per_minute=LIMIT) as app:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                assert (await client.get("/sources")).headers["ratelimit-remaining"] == str(LIMIT - 1)
+                redis.send_signal(signal.SIGSTOP)  # it holds its connections but answers nothing
+                before, started = store_errors(), time.monotonic()
+                first = await client.get("/sources")
+                waited = time.monotonic() - started
+                rest = [await client.get("/sources") for _ in range(2 * LIMIT)]
+    assert [a.status_code for a in [first, *rest]] == [200] * (2 * LIMIT + 1)
+    assert waited < 2  # one short timeout, no retries with backoff
+    assert 1 <= store_errors() - before <= 2  # the requests after it did not wait for Redis again
 
 
 async def test_counting_resumes_once_redis_is_back(database_url: str) -> None:
