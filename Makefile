@@ -28,11 +28,13 @@ test: install test-deps
 fuzz: install
 	$(BIN)/python tests/fuzz/run.py
 
-## What tests need beyond Python: Debian's headless chromium (the trace drawing, the workspace's pages) and
-## axe-core from the npm registry (package-lock.json), which the browser tests run in each page.
+## What tests need beyond Python: Debian's headless chromium (the trace drawing, the workspace's pages),
+## Debian's redis-server (each shared rate-limit test starts its own) and axe-core from the npm registry
+## (package-lock.json), which the browser tests run in each page.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-deps:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+	command -v redis-server >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server)
 	test -f node_modules/axe-core/axe.min.js || npm ci --silent --no-audit --no-fund
 
 ## The benchmark (bench/README.md): 10,000 and 1,000,000 claims, then extraction and the pages; figures to bench/results/ and bench/README.md.

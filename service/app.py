@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     ``tracer_provider`` when given, else where the settings say (``service/api/tracing.py``)."""
     settings = settings or Settings.from_env()
     statistics = StemStatistics()
+    limits = rate_limits(settings)
     app = Litestar(
         route_handlers=[
             ClaimController,
@@ -119,9 +120,9 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         },
         guards=[require_api_key],
         before_request=strict_json_body,
-        middleware=rate_limits(settings),
+        middleware=limits.middleware,
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[pool_lifespan(settings), sealer_lifespan()],
+        lifespan=[pool_lifespan(settings), sealer_lifespan(), *limits.lifespan],
         after_response=wake_after_write,
         plugins=[
             ProblemDetailsPlugin(problem_details_config()),

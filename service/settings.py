@@ -31,6 +31,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Reads one API key (else one address) may make a minute; 0 lifts the limit."""
     write_rate_limit_per_minute: int = 120
     """Writes one API key (else one address) may make a minute; 0 lifts the limit."""
+    redis_url: str | None = None
+    """Where the rate limits are counted, shared by every worker and process (``redis://``, ``rediss://``
+    or ``unix://``); unset, each process counts in its own memory."""
     max_body_bytes: int = 1_048_576
     """The largest request body accepted; a larger one is a 413."""
     shutdown_timeout: int = 20
@@ -75,7 +78,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             value = getattr(self, field)
             if field in SECRETS and value:
                 shown = "****"
-            elif field == "database_url" and value:
+            elif field in URLS and value:
                 shown = _without_password(value)
             else:
                 shown = "unset" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
@@ -98,6 +101,7 @@ VARIABLES = {
     "public_reads": "PROVENANCE_PUBLIC_READS",
     "read_rate_limit_per_minute": "PROVENANCE_RATE_LIMIT_PER_MINUTE",
     "write_rate_limit_per_minute": "PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE",
+    "redis_url": "PROVENANCE_REDIS_URL",
     "max_body_bytes": "PROVENANCE_MAX_BODY_BYTES",
     "shutdown_timeout": "PROVENANCE_SHUTDOWN_TIMEOUT",
     "max_import_bytes": "PROVENANCE_MAX_IMPORT_BYTES",
@@ -108,8 +112,11 @@ VARIABLES = {
     "otel_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
     "sealer_stuck_after": "PROVENANCE_SEALER_STUCK_AFTER",
 }
-EMPTY_IS_UNSET = frozenset({"database_url", "session_secret", "otel_endpoint"})
+EMPTY_IS_UNSET = frozenset({"database_url", "session_secret", "redis_url", "otel_endpoint"})
 SECRETS = frozenset({"session_secret"})
+URLS = frozenset({"database_url", "redis_url"})
+"""Settings shown with their password masked."""
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # PROVENANCE_* variables read elsewhere than the settings: the log level `provenance serve` hands its
 # workers, the training corpora, the tests' example recorder, and docker-compose.yml's own.
 OTHER_VARIABLES = frozenset(
@@ -147,15 +154,38 @@ def _parsed(field: str, variable: str, raw: str) -> object:
         if text.lower() not in ("text", "json"):
             raise SettingsError(f"{variable}={raw!r}: use text or json")
         return text.lower()
+    if field == "redis_url":
+        return _redis_url(variable, text)
     return raw
 
 
+def _redis_url(variable: str, url: str) -> str:
+    """``url`` when the Redis client can use it; else a ``SettingsError`` showing it without its password."""
+    from redis.connection import parse_url  # only where Redis is configured
+
+    problem = "" if url.startswith(REDIS_SCHEMES) else "use a redis://, rediss:// or unix:// URL"
+    if not problem:
+        try:
+            parse_url(url)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise SettingsError(f"{variable}={_without_password(url)!r}: {problem}")
+    return url
+
+
 def _without_password(url: str) -> str:
-    scheme, _, rest = url.partition("://")
+    """``url`` with the password masked: the one after ``user:``, or one passed as ``?password=``."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    rest, question, query = rest.partition("?")
+    if question:
+        query = "&".join("password=****" if p.startswith("password=") else p for p in query.split("&"))
     credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:****@{host}"
+    if at and ":" in credentials:
+        rest = f"{credentials.split(':', 1)[0]}:****@{host}"
+    return f"{scheme}{separator}{rest}{question}{query}"
 
 
 AppSettings = NamedDependency[Settings]

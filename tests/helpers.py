@@ -6,7 +6,8 @@
 - writes through the API: ``create_claim``, ``create_source``, ``relayed_ryder_story``;
 - answers: ``assert_problem`` (with ``error_fields``);
 - write loads: ``Load`` (concurrent ``POST /claims`` writers and what they met), ``chain_of``;
-- served processes: ``free_port``, ``wait_until_ready``, ``served_process``, ``serving``, ``service_env``.
+- served processes: ``free_port``, ``wait_until_ready``, ``served_process``, ``serving``, ``service_env``;
+- a Redis of the test's own: ``redis_server``.
 
 Private PostgreSQL clusters (``Postmaster``) are in tests/clusters.py.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -436,3 +438,38 @@ def service_env(database_url: str, **variables: str) -> dict[str, str]:
         "PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE": "0",
         **variables,
     }
+
+
+# --- a Redis of the test's own --------------------------------------------------------------------
+
+
+@contextmanager
+def redis_server(
+    *options: str, port: int | None = None, within: float = 10
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``redis-server OPTIONS`` on ``port`` (else a free one) of the loopback, keeping nothing on disk, once
+    it takes connections: the process and its URL. Each test gets an empty Redis, so no run counts in
+    another's windows. Killed on exit if a test left it running."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not installed (make test-deps installs it)"
+    port = port or free_port()
+    with tempfile.TemporaryDirectory(prefix="provenance-redis-") as folder:
+        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process = subprocess.Popen(
+            [*command, "--dir", folder, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + within
+            while True:
+                assert process.poll() is None, "redis-server exited at start"
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "redis-server did not take connections"
+                    time.sleep(0.05)  # polling a starting process; bounded by the deadline above
+            yield process, f"redis://127.0.0.1:{port}/0"
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)

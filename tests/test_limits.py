@@ -1,8 +1,9 @@
-"""Abuse limits: requests a minute per key (else per address), reads apart from writes; body size."""
+"""Abuse limits: requests a minute per key (else per address), reads apart from writes, the same whether
+counted in the process's memory or in Redis; body size."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -10,16 +11,27 @@ from litestar import Litestar
 
 from service.app import create_app
 from service.settings import Settings
-from tests.helpers import assert_problem, bearer, claim_body, hop, inline, issue_key, running
+from tests.helpers import assert_problem, bearer, claim_body, hop, inline, issue_key, redis_server, running
 
 READS, WRITES = 3, 2
 
 
+@pytest.fixture(params=["memory", "redis"])
+def counted_in(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Where the windows are counted: the ``redis_url`` of a Redis of the test's own, or ``None`` (memory)."""
+    if request.param == "memory":
+        yield None
+        return
+    with redis_server() as (_, url):
+        yield url
+
+
 @pytest.fixture
-async def limited_app(database_url: str, app: Litestar) -> AsyncIterator[Litestar]:
+async def limited_app(database_url: str, app: Litestar, counted_in: str | None) -> AsyncIterator[Litestar]:
     """An app allowing 3 reads and 2 writes a minute, bodies up to 2000 bytes (tables emptied by ``app``)."""
     settings = Settings(
         database_url=database_url,
+        redis_url=counted_in,
         pool_min_size=1,
         pool_max_size=2,
         read_rate_limit_per_minute=READS,

@@ -2,23 +2,27 @@
 
 Litestar's ``RateLimitMiddleware`` counts and answers 429; the ``RateLimit-Limit``,
 ``RateLimit-Remaining`` and ``RateLimit-Reset`` headers go on every counted response, and the 429
-problem carries ``Retry-After`` (``service.errors``). Counters live in the process's memory: with
-``--workers N`` each worker counts on its own, so the effective limit is up to N times the setting.
+problem carries ``Retry-After`` (``service.errors``).
 
-The counts are kept in a dict rather than in Litestar's store: the stock middleware encodes each
-client's whole window history to JSON and back on every request, which the benchmark found to cost
-as much as the rest of a one-row read once a client makes thousands of requests a minute.
+With ``PROVENANCE_REDIS_URL`` set, the windows are counted in Redis, one budget for every worker and
+process (``service.api.shared_limits``). Without it they live in the process's memory: with
+``--workers N`` each worker counts on its own, so the effective limit is up to N times the setting.
+In memory the counts are kept in a dict rather than in Litestar's store: the stock middleware encodes
+each client's whole window history to JSON and back on every request, which the benchmark found to
+cost as much as the rest of a one-row read once a client makes thousands of requests a minute.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from time import time
 from typing import Any
 
-from litestar import Request
+from litestar import Litestar, Request
+from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import (
     DURATION_VALUES,
     CacheObject,
@@ -29,6 +33,7 @@ from litestar.middleware.rate_limit import (
 from litestar.stores.base import Store
 from litestar.types import Method
 
+from service.api.shared_limits import SharedRateLimitConfig, SharedWindows
 from service.settings import Settings
 
 READ_METHODS: frozenset[Method | str] = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -95,20 +100,31 @@ async def _writes(request: Request[Any, Any, Any]) -> bool:
     return request.method not in READ_METHODS
 
 
-def rate_limits(settings: Settings) -> list[Any]:
-    """The rate-limit middleware for reads and for writes (a limit of 0 adds none)."""
-    configs = []
+@dataclass(frozen=True)
+class RateLimits:
+    """The app's rate-limit middleware, and the lifespans they need (the Redis client, where shared)."""
+
+    middleware: list[DefineMiddleware]
+    lifespan: list[Callable[[Litestar], AbstractAsyncContextManager[None]]]
+
+
+def rate_limits(settings: Settings) -> RateLimits:
+    """The rate limits for reads and for writes (a limit of 0 adds none), counted in Redis where
+    ``redis_url`` is set, else in the process's memory."""
+    shared = SharedWindows(settings.redis_url) if settings.redis_url else None
+    middleware = []
     for kind, per_minute, applies in (
         ("read", settings.read_rate_limit_per_minute, _reads),
         ("write", settings.write_rate_limit_per_minute, _writes),
     ):
-        if per_minute > 0:
-            configs.append(
-                CountingRateLimitConfig(
-                    rate_limit=("minute", per_minute),
-                    exclude=UNLIMITED,
-                    identifier_for_request=_identifier(kind),
-                    check_throttle_handler=applies,
-                ).middleware
-            )
-    return configs
+        if per_minute <= 0:
+            continue
+        common: dict[str, Any] = {
+            "rate_limit": ("minute", per_minute),
+            "exclude": UNLIMITED,
+            "identifier_for_request": _identifier(kind),
+            "check_throttle_handler": applies,
+        }
+        config = SharedRateLimitConfig(**common, windows=shared) if shared else CountingRateLimitConfig(**common)
+        middleware.append(config.middleware)
+    return RateLimits(middleware, [shared.lifespan] if shared and middleware else [])

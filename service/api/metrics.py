@@ -4,10 +4,10 @@ Requests by method, route template and status, with latency histograms, are Lite
 middleware (``litestar_requests_total``, ``litestar_request_duration_seconds``: the route's template,
 never the path with its ids). The service adds its own (``provenance_*``): the pool's connections
 and the requests waiting for one, audit entries waiting to be sealed and the age of the oldest,
-imports running and lines done, rate-limit rejections, and database errors by kind. Gauges are set
-by a ticker once a second, so that they hold across worker processes too: with
-``PROMETHEUS_MULTIPROC_DIR`` set (as ``provenance serve --workers N`` should be run), every worker
-writes its metrics there and ``/metrics`` answers for all of them.
+imports running and lines done, rate-limit rejections and failures of the Redis counting them, and
+database errors by kind. Gauges are set by a ticker once a second, so that they hold across worker
+processes too: with ``PROMETHEUS_MULTIPROC_DIR`` set (as ``provenance serve --workers N`` should be
+run), every worker writes its metrics there and ``/metrics`` answers for all of them.
 
 ``/metrics`` needs an ``admin`` key unless ``PROVENANCE_METRICS_PUBLIC=true`` (a scraper on a private
 network); it is not part of the API's document. ``PROVENANCE_METRICS=false`` leaves all of it out.
@@ -61,6 +61,10 @@ IMPORTS_RUNNING = Gauge(
 )
 IMPORT_LINES = Counter("provenance_import_lines", "Lines of imports done (stored, already stored or refused).")
 RATE_LIMITED = Counter("provenance_rate_limited_requests", "Requests refused with 429 for going past a rate limit.")
+RATE_LIMIT_STORE_ERRORS = Counter(
+    "provenance_rate_limit_store_errors",
+    "Calls to the Redis counting the rate limits that failed; each let its request through uncounted.",
+)
 DATABASE_ERRORS = Counter(
     "provenance_database_errors",
     "Requests the database failed, by kind: unavailable, collision, constraint, value, client.",
