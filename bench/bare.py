@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -34,7 +35,7 @@ class ClaimState(msgspec.Struct):
 
 
 @get("/claims/{claim_id:str}/status")
-async def claim_state(request: Request[None, None, None], claim_id: str) -> ClaimState:
+async def claim_state(request: Request[Any, Any, Any], claim_id: str) -> ClaimState:
     pool: asyncpg.Pool = request.app.state.pool
     async with pool.acquire() as conn:
         record = await conn.fetchrow(STATE, uuid.UUID(claim_id))

@@ -97,3 +97,26 @@ def load_corpus(url: str, claims: int, seed: int, corpus: Path | None) -> tuple[
     started = time.monotonic()
     done = _provenance(url, "import", str(corpus))
     return time.monotonic() - started, load_phases(done.stderr)
+
+
+# Each table of the service with its TOAST and indexes, as PostgreSQL stores it (not the benchmark's
+# own bench_ids, nor alembic's version).
+TABLE_BYTES = """
+SELECT c.relname, pg_total_relation_size(c.oid)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname NOT IN ('alembic_version', 'bench_ids')
+ ORDER BY 2 DESC
+"""
+
+
+async def _disk(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        return {name: size for name, size in await conn.fetch(TABLE_BYTES)}
+    finally:
+        await conn.close()
+
+
+def disk(url: str) -> dict[str, int]:
+    """Bytes on disk of each table of the schema, its TOAST and indexes included, largest first."""
+    return asyncio.run(_disk(url))

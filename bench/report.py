@@ -122,10 +122,19 @@ def serving_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def disk_line(result: dict[str, Any]) -> str:
+    """The tables' bytes a claim, largest first, and their sum."""
+    claims = result["claims"]
+    tables = ", ".join(
+        f"`{name}` {size / claims:,.0f} B" for name, size in result["disk_bytes"].items() if size >= claims
+    )
+    return f"{tables}; in all {sum(result['disk_bytes'].values()) / claims:,.0f} B a claim"
+
+
 def metrics_cost(result: dict[str, Any]) -> float | None:
     """The share of trace by id's requests a second that counting them for /metrics costs."""
-    on = [row["rps"] for row in result.get("metrics", []) if row["metrics"]]
-    off = [row["rps"] for row in result.get("metrics", []) if not row["metrics"]]
+    on: list[float] = [row["rps"] for row in result.get("metrics", []) if row["metrics"]]
+    off: list[float] = [row["rps"] for row in result.get("metrics", []) if not row["metrics"]]
     if not on or not off or not off[0]:
         return None
     return 1 - (sum(on) / len(on)) / off[0]
@@ -187,6 +196,10 @@ def targets(results: dict[str, dict[str, Any]]) -> str:
         worst = max((depths[d] / depths[0] / (d + 1), d) for d in depths if d)
         shown = f"depth {worst[1]}: {depths[worst[1]] / depths[0]:.2f} times depth 0"
         row("trace by id p50 at upstream depth d ≤ (d + 1) times at depth 0", shown, worst[0], 1.0)
+    if big.get("disk_bytes"):
+        per_claim = sum(big["disk_bytes"].values()) / big["claims"]
+        shown = f"{per_claim / 1000:.2f} KB"
+        row("a claim on disk ≤ 3.4 KB (its hops, revision, audit entry and sources included)", shown, per_claim, 3400)
     cost = metrics_cost(big)
     if cost is not None:
         row("the metrics' request counting ≤ 5% of trace by id's requests/s", f"{cost:.1%}", cost, 0.05)
@@ -237,6 +250,11 @@ def section(results: dict[str, dict[str, Any]]) -> str:
     if big.get("import_phases"):
         phases = ", ".join(f"{name} {seconds:,.1f} s" for name, seconds in big["import_phases"].items())
         parts += [f"The import of {big['claims']:,} claims, an initial load, by phase: {phases}.", ""]
+    if big.get("disk_bytes"):
+        parts += [
+            f"On disk after the load ({big['size']}, each table with its TOAST and indexes): {disk_line(big)}.",
+            "",
+        ]
     parts += ["### Trace latency against upstream depth (1 connection)", ""]
     parts += [depth_table(results), ""]
     if any(r.get("filter_series") for r in results.values()):

@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.databases import database_exists, fresh_database, load_corpus, provenance, server_url, with_database
+from bench.databases import (
+    database_exists,
+    disk,
+    fresh_database,
+    load_corpus,
+    provenance,
+    server_url,
+    with_database,
+)
 from bench.load import Load, measured, pgbench, pgbench_binary, wrk
 from bench.machine import Cores, machine, postgresql_version, versions
 from bench.paths import RESULTS, ROOT, WORK
@@ -140,6 +148,7 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
         "import_seconds": None if import_seconds is None else round(import_seconds, 1),
         "import_phases": phases,
         "claims_by_depth": requests.by_depth,
+        "disk_bytes": disk(url),  # after the load and its VACUUM ANALYZE, before any scenario writes
     }
     with served(url, cores) as app:
         result["scenarios"] = scenarios(url, app, cores, requests, token, plan)

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import itertools
 from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -252,9 +253,47 @@ async def test_verify_answers_ok_on_an_untouched_log(client: httpx.AsyncClient) 
 async def test_stored_body_is_the_hashed_bytes(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     await create_claim(client, ryder_claim())
     await head(client)  # reading the log seals what is pending
-    for row in await conn.fetch("SELECT seq, body, prev_hash, hash FROM audit_log ORDER BY seq"):
+    rows = await conn.fetch("SELECT seq, body, prev_hash, hash, revision FROM audit_log WHERE revision IS NULL")
+    assert rows  # the key's entry
+    for row in rows:
         assert hashlib.sha256((row["prev_hash"] or b"") + row["body"]).digest() == row["hash"]
         assert msgspec.json.decode(row["body"])["seq"] == row["seq"]
+
+
+async def test_a_claims_entry_hashes_its_revisions_bytes_and_stores_no_copy_of_them(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    claim = await create_claim(client, ryder_claim())
+    await head(client)
+    row = await conn.fetchrow(
+        "SELECT a.seq, a.actor, a.at, a.action, a.body, a.revision, a.prev_hash, a.hash, r.changes::text AS change"
+        " FROM audit_log a JOIN claim_revisions r ON r.claim_id = a.entity_id AND r.number = a.revision"
+        " WHERE a.entity_id = $1",
+        UUID(claim["id"]),
+    )
+    assert row is not None and row["body"] is None and row["revision"] == 1
+    # The body as the entry's fields and the revision's bytes make it, written out here by hand.
+    at = row["at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    body = (
+        f'{{"action":"create","actor":"{row["actor"]}","at":"{at}","change":{row["change"]},'
+        f'"entity_id":"{claim["id"]}","entity_type":"claim","seq":{row["seq"]}}}'
+    ).encode()
+    assert hashlib.sha256(row["prev_hash"] + body).digest() == row["hash"]
+    served = (await entries(client, entity=claim["id"]))[0]
+    assert served["change"] == msgspec.json.decode(row["change"]) and served["change"]["text"] == claim["text"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE claim_revisions SET actor = 'someone else'", "DELETE FROM claim_revisions"],
+)
+async def test_the_database_refuses_to_change_a_revision(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, statement: str
+) -> None:
+    await create_claim(client, ryder_claim())
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+        await conn.execute(statement)
+    assert (await verify(client))["ok"] is True
 
 
 @pytest.mark.parametrize(
@@ -288,11 +327,12 @@ async def test_verify_names_the_first_entry_a_superuser_changed(client: httpx.As
     await head(client)
     await tamper(
         database_url,
-        "UPDATE audit_log SET body = set_byte(body, 20, get_byte(body, 20) # 1) WHERE seq = 3",
+        # Entry 1 is the key's, the only one with a body of its own; a claim's is rebuilt from its revision.
+        "UPDATE audit_log SET body = set_byte(body, 20, get_byte(body, 20) # 1) WHERE seq = 1",
         "DELETE FROM audit_log WHERE seq = 4",
     )
     answer = await verify(client)
-    assert {k: answer[k] for k in ("ok", "entries", "broken_at")} == {"ok": False, "entries": 2, "broken_at": 3}
+    assert {k: answer[k] for k in ("ok", "entries", "broken_at")} == {"ok": False, "entries": 0, "broken_at": 1}
     assert "hash" in answer["reason"]
 
 
@@ -306,13 +346,46 @@ async def test_verify_names_a_deleted_entry(client: httpx.AsyncClient, database_
     assert "missing" in answer["reason"]
 
 
-async def test_verify_notices_a_column_changed_without_its_body(client: httpx.AsyncClient, database_url: str) -> None:
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        # one character of the snapshot
+        ("UPDATE claim_revisions SET changes = replace(changes::text, 'Statement 1', 'Statement 7')::json"
+         " WHERE changes::text LIKE '%Statement 1%'", "claim revision 1"),
+        # the same JSON written otherwise: other bytes
+        ("UPDATE claim_revisions SET changes = changes::jsonb::json WHERE changes::text LIKE '%Statement 1%'",
+         "claim revision 1"),
+        ("DELETE FROM claim_revisions WHERE changes::text LIKE '%Statement 1%'", "missing"),
+    ],
+)  # fmt: skip
+async def test_verify_names_the_entry_whose_claim_revision_a_superuser_changed(
+    client: httpx.AsyncClient, database_url: str, statement: str, reason: str
+) -> None:
+    for n in range(3):
+        await create_claim(client, ryder_claim(f"Statement {n}"))
+    await head(client)
+    await tamper(database_url, statement)
+    answer = await verify(client)
+    # Entries: the key's, then one per claim: Statement 1's is the third.
+    assert {k: answer[k] for k in ("ok", "entries", "broken_at")} == {"ok": False, "entries": 2, "broken_at": 3}
+    assert reason in answer["reason"]
+
+
+@pytest.mark.parametrize(
+    ("seq", "reason"),
+    [(1, "its stored actor differ from its hashed body"), (2, "its fields and claim revision 1's bytes")],
+)
+async def test_verify_notices_a_column_changed_without_its_body(
+    client: httpx.AsyncClient, database_url: str, seq: int, reason: str
+) -> None:
     await create_claim(client, ryder_claim())
     await head(client)
-    await tamper(database_url, "UPDATE audit_log SET actor = 'someone else' WHERE seq = 2")
+    # Entry 1, the key's, keeps its body: the column no longer says what it says. Entry 2, the claim's, is
+    # rebuilt from its columns: the hash no longer holds.
+    await tamper(database_url, f"UPDATE audit_log SET actor = 'someone else' WHERE seq = {seq}")
     answer = await verify(client)
-    assert (answer["ok"], answer["broken_at"]) == (False, 2)
-    assert "actor" in answer["reason"]
+    assert (answer["ok"], answer["broken_at"]) == (False, seq)
+    assert reason in answer["reason"]
 
 
 @pytest.fixture

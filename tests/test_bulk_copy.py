@@ -25,6 +25,7 @@ from service.errors import ProvenanceError, problem_document
 from service.imports import pipeline as imports
 from service.imports.pipeline import ClaimLine, Importer, LineFailure
 from service.model import MergeIn
+from service.repositories import audit as audit_repo
 from service.repositories import claims as claims_repo
 from tests.helpers import ADMIN_KEY_NAME, Server, assert_problem, bearer, claim_body, fresh_app, hop, inline, issue_key
 
@@ -240,11 +241,16 @@ async def import_batches(
 
 async def prepared(conn: asyncpg.Connection, *, claims: bool = True) -> None:
     """The seeds, and Dietz merged into Ryder, as in both databases compared; without ``claims``, the
-    seeds' claims taken out again (their sources, merge and audit entries stay)."""
+    seeds' claims taken out again, and the audit log with them, whose claim entries hash their revisions
+    (their sources and the merge stay)."""
     await seeds.load(conn)
     await sources_domain.merge(conn, UUID(DIETZ), MergeIn(into=str(seeds.seed_id("source", "ryder"))))
     if not claims:
-        await conn.execute("TRUNCATE claims, hops, claim_revisions, claim_relations, claim_reviews")
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")  # the log refuses TRUNCATE
+            await conn.execute(
+                "TRUNCATE claims, hops, claim_revisions, claim_relations, claim_reviews, audit_log, audit_pending"
+            )
 
 
 async def keys_and_indexes(conn: asyncpg.Connection) -> set[tuple[str, str]]:
@@ -276,7 +282,7 @@ async def state(conn: asyncpg.Connection) -> dict[str, Any]:
     )
     sources = await conn.fetch("SELECT * FROM source_documents ORDER BY seq")
     await audit.seal(conn)
-    entries = await conn.fetch("SELECT seq, actor, action, entity_type, entity_id, body FROM audit_log ORDER BY seq")
+    entries = await conn.fetch(audit_repo.EVERY_ENTRY)  # a claim's body is rebuilt from its revision
     return {
         "claims": [
             {
@@ -339,7 +345,7 @@ async def state(conn: asyncpg.Connection) -> dict[str, Any]:
                 r["action"],
                 r["entity_type"],
                 r["entity_id"] if r["entity_type"] == "claim" else names.get(r["entity_id"], "?"),
-                named(msgspec.json.decode(r["body"])["change"]),
+                named(msgspec.json.decode(audit.stored_body(r) or b"null")["change"]),
             )
             for r in entries
         ],

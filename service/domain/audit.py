@@ -8,6 +8,12 @@ changed byte, a changed link, a missing or a reordered entry shows as the first 
 holds. Publishing the head (``GET /audit/head``) elsewhere also pins the entries after which a log
 cut short would otherwise look whole.
 
+A claim's change is stored once: its revision (``claim_revisions``) keeps the canonical bytes of the
+change, and the claim's entry stores no body but the number of that revision. Its body is rebuilt,
+byte for byte, from the entry's fields and those bytes whenever it is read or verified, so the hash
+commits to the revision as much as to the entry: a changed byte of either, or either row deleted,
+breaks the chain at that entry.
+
 A write records its entry in its own transaction, in ``audit_pending``, without any lock; sealing then
 chains pending entries in the order they were written, one sealer at a time. So writes commit side by
 side instead of queueing behind the chain, and an entry is sealed milliseconds after its write (the
@@ -105,43 +111,73 @@ async def seal(conn: asyncpg.Connection, batch: int = SEAL_BATCH) -> int:
                 return sealed
             last = await repo.head(conn)
             seq, prev_hash = (last["seq"], last["hash"]) if last else (0, None)
-            entries = chained(
-                seq,
-                prev_hash,
-                [(row["actor"], row["at"], row["action"], row["entity_type"], row["entity_id"], row["change"])
-                 for row in pending],
-            )  # fmt: skip
+            written = []
+            for row in pending:
+                if row["change"] is None:  # revisions are append-only: only a hand in the database gets here
+                    raise RuntimeError(f"the revision {row['revision']} of claim {row['entity_id']} is missing")
+                written.append((row["actor"], row["at"], row["action"], row["entity_type"], row["entity_id"],
+                                row["change"], row["revision"]))  # fmt: skip
+            entries = chained(seq, prev_hash, written)
             await repo.seal(conn, entries, [row["id"] for row in pending])
         sealed += len(pending)
         if len(pending) < batch:
             return sealed
 
 
-def chained(
-    seq: int, prev_hash: bytes | None, written: Sequence[tuple[str | None, datetime, str, str, UUID, bytes]]
-) -> list[tuple[Any, ...]]:
-    """Entries given their place in the chain after ``seq`` and ``prev_hash``: each written
-    ``(actor, at, action, entity_type, entity_id, change)`` as a row of the log (``repo.ENTRY_COLUMNS``)."""
+Written = tuple[str | None, datetime, str, str, UUID, bytes, int | None]
+"""A write's entry before its place in the chain: ``(actor, at, action, entity_type, entity_id, change,
+revision)``, ``change`` its canonical bytes, ``revision`` the number of the claim revision keeping them."""
+
+
+def body_of(
+    seq: int, stamp: str, actor: str | None, action: str, entity_type: str, entity_id: UUID, change: bytes
+) -> bytes:
+    """An entry's body, the bytes its hash covers: ``stamp`` is its time as ``moment`` writes it."""
+    return canonical(
+        {
+            "seq": seq,
+            "at": stamp,
+            "actor": actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "change": msgspec.Raw(change),
+        }
+    )
+
+
+def chained(seq: int, prev_hash: bytes | None, written: Sequence[Written]) -> list[tuple[Any, ...]]:
+    """Entries given their place in the chain after ``seq`` and ``prev_hash``: each written entry as a
+    row of the log (``repo.ENTRY_COLUMNS``)."""
     entries = []
     stamps: dict[datetime, str] = {}  # a batch's entries share one time
-    for actor, at, action, entity_type, entity_id, change in written:
+    for actor, at, action, entity_type, entity_id, change, revision in written:
         seq += 1
         stamp = stamps.get(at) or stamps.setdefault(at, moment(at))
-        body = canonical(
-            {
-                "seq": seq,
-                "at": stamp,
-                "actor": actor,
-                "action": action,
-                "entity_type": entity_type,
-                "entity_id": str(entity_id),
-                "change": msgspec.Raw(change),
-            }
-        )
+        body = body_of(seq, stamp, actor, action, entity_type, entity_id, change)
         hash = chain_hash(prev_hash, body)
-        entries.append((seq, actor, at, action, entity_type, entity_id, body, prev_hash, hash))
+        entries.append((seq, actor, at, action, entity_type, entity_id, body, prev_hash, hash, revision))
         prev_hash = hash
     return entries
+
+
+def stored_body(record: asyncpg.Record) -> bytes | None:
+    """A stored entry's body: as stored, or rebuilt from its fields and its claim revision's bytes;
+    None when that revision is gone."""
+    if record["revision"] is None:
+        body: bytes = record["body"]
+        return body
+    if record["change"] is None:
+        return None
+    return body_of(
+        record["seq"],
+        moment(record["at"]),
+        record["actor"],
+        record["action"],
+        record["entity_type"],
+        record["entity_id"],
+        record["change"],
+    )
 
 
 async def head_for_appending(conn: asyncpg.Connection) -> tuple[int, bytes | None]:
@@ -169,29 +205,40 @@ def sealed_copy(
     action: AuditAction,
     entity_type: AuditEntityType,
     changes: Sequence[tuple[UUID, bytes]],
+    revision: int | None = None,
 ) -> tuple[Copy, tuple[int, bytes | None]]:
-    """One entry per ``(entity_id, change)`` (its ``canonical`` bytes), chained in order after ``head``
-    at time ``at``, as a COPY into the log (for a transaction holding the sealers' lock since it read
-    ``head``); and the head after them."""
+    """One entry per ``(entity_id, change)`` (its ``canonical`` bytes, kept by each claim's ``revision``
+    when given), chained in order after ``head`` at time ``at``, as a COPY into the log (for a
+    transaction holding the sealers' lock since it read ``head``); and the head after them."""
     seq, prev_hash = head
-    written = [(actor, at, action, entity_type, entity_id, change) for entity_id, change in changes]
+    written = [(actor, at, action, entity_type, entity_id, change, revision) for entity_id, change in changes]
     entries = chained(seq, prev_hash, written)
     if entries:
-        seq, prev_hash = entries[-1][0], entries[-1][-1]
+        seq, prev_hash = entries[-1][0], entries[-1][8]  # seq and hash (repo.ENTRY_COLUMNS)
     return repo.entries_copy(entries), (seq, prev_hash)
 
 
 def pending_copy(
-    *, actor: str | None, action: AuditAction, entity_type: AuditEntityType, changes: Sequence[tuple[UUID, bytes]]
+    *,
+    actor: str | None,
+    action: AuditAction,
+    entity_type: AuditEntityType,
+    changes: Sequence[tuple[UUID, bytes]],
+    revision: int | None = None,
 ) -> Copy:
-    """One entry per ``(entity_id, change)`` (its ``canonical`` bytes), in order, as ``append`` would store
-    them one after the other, as one COPY (for bulk imports): sealed, in this order, after commit."""
-    return repo.pending_copy([(actor, action, entity_type, entity_id, change) for entity_id, change in changes])
+    """One entry per ``(entity_id, change)`` (its ``canonical`` bytes, kept by each claim's ``revision``
+    when given), in order, as ``append`` would store them one after the other, as one COPY (for bulk
+    imports): sealed, in this order, after commit."""
+    rows = [(actor, action, entity_type, entity_id, change, revision) for entity_id, change in changes]
+    return repo.pending_copy(rows)
 
 
 def entry(record: asyncpg.Record) -> AuditEntry:
-    """A stored entry as served: the fields of its stored body, and its hashes in hex."""
-    body = msgspec.json.decode(record["body"])
+    """A stored entry as served: the fields of its body, and its hashes in hex."""
+    stored = stored_body(record)
+    if stored is None:
+        raise RuntimeError(f"the claim revision of audit entry {record['seq']} is missing: verify the log")
+    body = msgspec.json.decode(stored)
     return AuditEntry(
         seq=record["seq"],
         at=datetime.fromisoformat(body["at"]),
@@ -225,10 +272,16 @@ def _breaks(record: asyncpg.Record, expected_seq: int, prev_hash: bytes | None) 
         return f"entry {expected_seq} is missing: the entry after {expected_seq - 1} is {seq}"
     if record["prev_hash"] != prev_hash:
         return "its prev_hash is not the hash of the entry before it"
-    if chain_hash(prev_hash, record["body"]) != record["hash"]:
+    stored_bytes = stored_body(record)
+    if stored_bytes is None:
+        return f"the revision {record['revision']} of claim {record['entity_id']}, whose bytes it hashed, is missing"
+    if chain_hash(prev_hash, stored_bytes) != record["hash"]:
+        if record["revision"] is not None:
+            revision = record["revision"]
+            return f"its hash is not the hash of the entry before it, its fields and claim revision {revision}'s bytes"
         return "its hash is not the hash of the entry before it and its stored body"
     try:
-        body = msgspec.json.decode(record["body"])
+        body = msgspec.json.decode(stored_bytes)
     except msgspec.DecodeError:
         return "its stored body is not JSON"
     if not isinstance(body, dict) or sorted(body) != sorted(HASHED_FIELDS):

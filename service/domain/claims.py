@@ -129,11 +129,10 @@ async def record(
     changes: dict[str, Any],
     actor: str | None,
 ) -> None:
-    """Record a change of a claim as its revision ``number`` and, in the same statement, in the audit log."""
-    entry = audit.pending_change(conn, changes)
-    await history_repo.insert_revision(
-        conn, claim_id, number=number, action=action, changes=changes, actor=actor, entry=entry
-    )
+    """Record a change of a claim as its revision ``number`` and, in the same statement, in the audit log:
+    the revision keeps the change's canonical bytes, and the entry, to be sealed, hashes those bytes."""
+    change = audit.pending_change(conn, changes)
+    await history_repo.insert_revision(conn, claim_id, number=number, action=action, change=change, actor=actor)
 
 
 def claim_row(own: Mapping[str, Any], origin: UUID, relays: list[UUID]) -> ClaimRow:

@@ -161,9 +161,13 @@ def copies(
     if not changes:
         return written, sealed[0] if sealed else None
     if sealed is None:
-        written.append(audit.pending_copy(actor=actor, action="create", entity_type="claim", changes=changes))
+        written.append(
+            audit.pending_copy(actor=actor, action="create", entity_type="claim", changes=changes, revision=1)
+        )
         return written, None
     head, at = sealed
-    entries, head = audit.sealed_copy(head, at, actor=actor, action="create", entity_type="claim", changes=changes)
+    entries, head = audit.sealed_copy(
+        head, at, actor=actor, action="create", entity_type="claim", changes=changes, revision=1
+    )
     written.append(entries)
     return written, head

@@ -14,7 +14,7 @@ import msgspec
 
 from service.domain.rules import SourceRef, SourceToMake, UpstreamRef
 from service.repositories import binary_copy
-from service.repositories.binary_copy import Copy, count, date_, int2, jsonb, payload, row, send, uuid_array
+from service.repositories.binary_copy import Copy, count, date_, int2, json, jsonb, payload, row, send, uuid_array
 from service.repositories.claims import ClaimRow
 
 
@@ -372,7 +372,7 @@ def claim_copies(claims: Sequence[NewClaim], snapshots: Sequence[bytes], actor: 
                     (_HOP_ROW, claim_id, _POSITIONS[position], source_field, word(cue), word(role), uuid(upstream))
                 )
             )
-        revision_rows.append(b"".join((_REVISION_ROW, claim_id, FIRST_REVISION, created, jsonb(snapshot), by_actor)))
+        revision_rows.append(b"".join((_REVISION_ROW, claim_id, FIRST_REVISION, created, json(snapshot), by_actor)))
     return [
         Copy("claims", CLAIM_COLUMNS, payload(claim_rows)),
         Copy("hops", HOP_COLUMNS, payload(hop_rows)),

@@ -17,6 +17,9 @@ from service.repositories.binary_copy import Copy, int8, payload, row, send, tim
 # reading the head the previous one left.
 LOCK_APPENDERS = "SELECT pg_advisory_xact_lock(hashtextextended('audit-log', 0))"
 
+# A claim revision's change as the bytes its audit entry hashed: json keeps them as they were written.
+REVISION_BYTES = "convert_to(r.changes::text, 'UTF8')"
+
 # A write's entry, in the write's transaction; its time is the database's clock.
 INSERT_PENDING = """
 INSERT INTO audit_pending (actor, action, entity_type, entity_id, change) VALUES ($1, $2, $3, $4, $5)
@@ -24,29 +27,39 @@ INSERT INTO audit_pending (actor, action, entity_type, entity_id, change) VALUES
 
 ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM audit_pending)"
 
-# The oldest pending entries, in the order they were written (read under the sealers' lock).
-OLDEST_PENDING = """
-SELECT id, actor, at, action, entity_type, entity_id, change FROM audit_pending ORDER BY id LIMIT $1
+# The oldest pending entries, in the order they were written (read under the sealers' lock), each
+# with its change's bytes: its own, or those its claim's revision keeps.
+OLDEST_PENDING = f"""
+SELECT p.id, p.actor, p.at, p.action, p.entity_type, p.entity_id, p.revision,
+       coalesce(p.change, {REVISION_BYTES}) AS change
+  FROM audit_pending p
+  LEFT JOIN claim_revisions r ON r.claim_id = p.entity_id AND r.number = p.revision
+ ORDER BY p.id LIMIT $1
 """
 
 DELETE_PENDING = "DELETE FROM audit_pending WHERE id = ANY($1::bigint[])"
 
-ENTRY_COLUMNS = ("seq", "actor", "at", "action", "entity_type", "entity_id", "body", "prev_hash", "hash")
+ENTRY_COLUMNS = ("seq", "actor", "at", "action", "entity_type", "entity_id", "body", "prev_hash", "hash", "revision")
 
 HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 
+# Entries with what their bodies are made of: a claim's entry stores no body but the number of the
+# revision whose bytes it hashed (migration 0014), NULL in ``change`` should that revision be gone.
+ENTRIES = f"""
+SELECT a.seq, a.actor, a.at, a.action, a.entity_type, a.entity_id, a.body, a.revision, a.prev_hash, a.hash,
+       {REVISION_BYTES} AS change
+  FROM audit_log a
+  LEFT JOIN claim_revisions r ON a.revision IS NOT NULL AND r.claim_id = a.entity_id AND r.number = a.revision
+"""
+
 # Oldest first after a seq, on the primary key. Two queries rather than one with "$2 IS NULL OR",
 # whose generic plan would walk the whole log for one entity.
-PAGE = "SELECT seq, body, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+PAGE = ENTRIES + " WHERE a.seq > $1 ORDER BY a.seq LIMIT $2"
 
 # The same for one entity, on audit_log_entity_idx (entity_id, seq).
-PAGE_OF_ENTITY = """
-SELECT seq, body, prev_hash, hash FROM audit_log WHERE entity_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
-"""
+PAGE_OF_ENTITY = ENTRIES + " WHERE a.entity_id = $1 AND a.seq > $2 ORDER BY a.seq LIMIT $3"
 
-EVERY_ENTRY = """
-SELECT seq, actor, at, action, entity_type, entity_id, body, prev_hash, hash FROM audit_log ORDER BY seq
-"""
+EVERY_ENTRY = ENTRIES + " ORDER BY a.seq"
 
 
 async def insert_pending(
@@ -79,15 +92,16 @@ async def seal(conn: asyncpg.Connection, entries: Sequence[tuple[Any, ...]], pen
 
 
 def entries_copy(entries: Sequence[tuple[Any, ...]]) -> Copy:
-    """Sealed entries (rows of ``ENTRY_COLUMNS``) as a COPY into the log."""
-    uuid, word, bytea = binary_copy.uuid, binary_copy.word, binary_copy.bytea
+    """Sealed entries (rows of ``ENTRY_COLUMNS``) as a COPY into the log; an entry naming its claim's
+    revision stores no body (its bytes are the revision's)."""
+    uuid, word, bytea, int4 = binary_copy.uuid, binary_copy.word, binary_copy.bytea, binary_copy.int4
     return Copy(
         "audit_log",
         ENTRY_COLUMNS,
         payload(
-            row(int8(seq), word(actor), timestamptz(at), word(action), word(kind), uuid(entity), bytea(body),
-                bytea(prev_hash), bytea(hash))
-            for seq, actor, at, action, kind, entity, body, prev_hash, hash in entries
+            row(int8(seq), word(actor), timestamptz(at), word(action), word(kind), uuid(entity),
+                bytea(None if revision is not None else body), bytea(prev_hash), bytea(hash), int4(revision))
+            for seq, actor, at, action, kind, entity, body, prev_hash, hash, revision in entries
         ),
     )  # fmt: skip
 
@@ -98,17 +112,19 @@ async def clock(conn: asyncpg.Connection) -> datetime:
     return now
 
 
-PENDING_COLUMNS = ("actor", "action", "entity_type", "entity_id", "change")
+PENDING_COLUMNS = ("actor", "action", "entity_type", "entity_id", "change", "revision")
 
 
-def pending_copy(rows: Sequence[tuple[str | None, str, str, UUID, bytes]]) -> Copy:
-    """Writes' entries (rows of ``PENDING_COLUMNS``) as a COPY, to be sealed after commit."""
-    uuid, word, bytea = binary_copy.uuid, binary_copy.word, binary_copy.bytea
+def pending_copy(rows: Sequence[tuple[str | None, str, str, UUID, bytes, int | None]]) -> Copy:
+    """Writes' entries (rows of ``PENDING_COLUMNS``) as a COPY, to be sealed after commit; an entry naming
+    its claim's revision stores no change (its bytes are the revision's)."""
+    uuid, word, bytea, int4 = binary_copy.uuid, binary_copy.word, binary_copy.bytea, binary_copy.int4
     return Copy(
         "audit_pending",
         PENDING_COLUMNS,
-        payload(row(word(actor), word(action), word(kind), uuid(entity), bytea(change))
-                for actor, action, kind, entity, change in rows),
+        payload(row(word(actor), word(action), word(kind), uuid(entity),
+                    bytea(None if revision is not None else change), int4(revision))
+                for actor, action, kind, entity, change, revision in rows),
     )  # fmt: skip
 
 

@@ -62,9 +62,9 @@ def int2(value: int) -> bytes:
     return _int2(2, value)
 
 
-def int4(value: int) -> bytes:
+def int4(value: int | None) -> bytes:
     """An ``integer`` field."""
-    return _int4(4, value)
+    return NULL if value is None else _int4(4, value)
 
 
 def int8(value: int) -> bytes:
@@ -85,6 +85,11 @@ def date_(value: date | None) -> bytes:
 def bytea(value: bytes | None) -> bytes:
     """A ``bytea`` field."""
     return NULL if value is None else _length(len(value)) + value
+
+
+def json(encoded: bytes) -> bytes:
+    """A ``json`` field from its JSON text, which PostgreSQL keeps byte for byte."""
+    return _length(len(encoded)) + encoded
 
 
 def jsonb(encoded: bytes) -> bytes:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from service.repositories.claims import ClaimRow
 
@@ -72,16 +72,16 @@ UPDATE claims
 RETURNING version
 """
 
-# A change of a claim is recorded twice, in one statement: as its revision, and as its pending audit
-# entry ($6: the change as service.domain.audit encodes it), as INSERT_PENDING of
-# service.repositories.audit writes any other write's.
+# A change of a claim is recorded in one statement as its revision, holding the change as
+# service.domain.audit encodes it ($4, kept byte for byte in a json column), and as its pending audit
+# entry, which names that revision instead of repeating its bytes (migration 0014).
 INSERT_REVISION = """
 WITH revision AS (
     INSERT INTO claim_revisions (claim_id, number, action, changes, actor)
     VALUES ($1, $2, $3, $4, $5)
 )
-INSERT INTO audit_pending (actor, action, entity_type, entity_id, change)
-VALUES ($5, $3, 'claim', $1, $6)
+INSERT INTO audit_pending (actor, action, entity_type, entity_id, revision)
+VALUES ($5, $3, 'claim', $1, $2)
 """
 
 REVISIONS = """
@@ -135,12 +135,11 @@ async def insert_revision(
     *,
     number: int,
     action: str,
-    changes: dict[str, Any],
+    change: bytes,
     actor: str | None,
-    entry: bytes,
 ) -> None:
-    """Record one change of a claim, and its audit entry storing ``entry``, the change's canonical bytes."""
-    await conn.execute(INSERT_REVISION, claim_id, number, action, changes, actor, entry)
+    """Record one change of a claim, ``change`` its canonical bytes, and its audit entry naming it."""
+    await conn.execute(INSERT_REVISION, claim_id, number, action, msgspec.Raw(change), actor)
 
 
 async def revisions(conn: asyncpg.Connection, claim_id: UUID) -> list[asyncpg.Record]:
