@@ -30,11 +30,13 @@ fuzz: install
 
 ## What tests need beyond Python: Debian's headless chromium (the trace drawing, the workspace's pages),
 ## Debian's redis-server (each shared rate-limit test starts its own) and axe-core from the npm registry
-## (package-lock.json), which the browser tests run in each page.
+## (package-lock.json), which the browser tests run in each page, and Debian's pgbouncer (the suite's subset run
+## through it in transaction mode, tests/poolers.py).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-deps:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 	command -v redis-server >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server)
+	test -x /usr/sbin/pgbouncer || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends pgbouncer)
 	test -f node_modules/axe-core/axe.min.js || npm ci --silent --no-audit --no-fund
 
 ## The benchmark (bench/README.md): 10,000 and 1,000,000 claims, then extraction and the pages; figures to bench/results/ and bench/README.md.
@@ -49,9 +51,11 @@ bench-smoke: install bench-deps
 	$(BIN)/python -m bench.extraction --smoke
 	$(BIN)/python -m bench.pages --smoke
 
-## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver).
+## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver) and
+## Debian's pgbouncer (trace by id through it beside direct).
 bench-deps:
 	command -v wrk >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends wrk)
+	test -x /usr/sbin/pgbouncer || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends pgbouncer)
 
 ## Train the attribution model (models/attribution-en/) from the corpora (where PROVENANCE_CORPORA says,
 ## see training/corpus.py): spaCy's parser on UD English EWT, then the CRF tagger on PolNeAR train; seeded, about 25 minutes.
