@@ -19,9 +19,15 @@ $(STAMP): pyproject.toml requirements-dev.lock
 run: install
 	$(BIN)/provenance serve --migrate --seed
 
-## The whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one).
+## The whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one); then every write path, tracing,
+## statement search, import, idempotency and audit sealing again through a PgBouncer in transaction mode.
 test: install test-deps
 	$(BIN)/python -m pytest -q
+	PROVENANCE_TEST_THROUGH=pgbouncer $(BIN)/python -m pytest -q $(THROUGH_PGBOUNCER)
+
+THROUGH_PGBOUNCER := tests/test_claims.py tests/test_history.py tests/test_sources.py tests/test_source_edits.py \
+	tests/test_reviews.py tests/test_relations.py tests/test_bulk.py tests/test_bulk_copy.py tests/test_idempotency.py \
+	tests/test_trace.py tests/test_statement_trace.py tests/test_audit.py tests/test_concurrency.py
 
 ## Schemathesis against the served app and its OpenAPI document: every operation, every check, ~5 minutes
 ## on a throwaway database (DATABASE_URL's server, else an embedded one); schemathesis.toml says how.

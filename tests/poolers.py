@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pgserver.utils import ensure_user_exists
 
@@ -27,13 +27,20 @@ from tests.helpers import free_port
 PGBOUNCER = "/usr/sbin/pgbouncer"
 
 
+def server_address(url: str) -> str:
+    """``host=... port=...`` of ``url``'s server as PgBouncer reads it: a host, or the socket folder of a
+    ``?host=/folder`` URL (the embedded server's)."""
+    parts = urlsplit(url)
+    socket_folder = dict(parse_qsl(parts.query)).get("host")
+    return f"host={parts.hostname or socket_folder or '127.0.0.1'} port={parts.port or 5432}"
+
+
 def pgbouncer_ini(server_url: str, port: int, folder: Path, pool_size: int) -> str:
     """The ini of a PgBouncer on ``port`` in transaction mode, passing every database to ``server_url``'s server."""
-    server = urlsplit(server_url)
     return "\n".join(
         [
             "[databases]",
-            f"* = host={server.hostname or '127.0.0.1'} port={server.port or 5432}",
+            f"* = {server_address(server_url)}",
             "[pgbouncer]",
             "listen_addr = 127.0.0.1",
             f"listen_port = {port}",
@@ -53,7 +60,8 @@ def through(url: str, port: int) -> str:
     """``url`` (user, database, options) with its host and port replaced by PgBouncer's."""
     parts = urlsplit(url)
     user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}"))
+    options = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
+    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}", query=options))
 
 
 @contextmanager
