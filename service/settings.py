@@ -124,12 +124,14 @@ URLS = frozenset({"database_url", "redis_url"})
 POOLERS = ("none", "pgbouncer")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # PROVENANCE_* variables read elsewhere than the settings: the log level `provenance serve` hands its
-# workers, the training corpora, the tests' example recorder, and docker-compose.yml's own.
+# workers, the training corpora, the tests' example recorder and what they reach PostgreSQL through,
+# and docker-compose.yml's own.
 OTHER_VARIABLES = frozenset(
     {
         "PROVENANCE_LOG_LEVEL",
         "PROVENANCE_CORPORA",
         "PROVENANCE_RECORD_EXAMPLES",
+        "PROVENANCE_TEST_THROUGH",
         "PROVENANCE_PORT",
         "PROVENANCE_WORKERS",
         "PROVENANCE_IMAGE",
