@@ -6,16 +6,14 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 import msgspec
 
 from service.errors import DATABASE_UNAVAILABLE, Unavailable
 from service.repositories import server as server_repo
-
-if TYPE_CHECKING:
-    from service.settings import Settings
+from service.settings import Settings
 
 log = logging.getLogger(__name__)
 operator_log = logging.getLogger("provenance")
@@ -100,8 +98,6 @@ async def connect(database_url: str, *, pooler: str | None = None) -> asyncpg.Co
     """One connection with the same codecs as the pool's, for commands outside the app; ``pooler``
     (else ``PROVENANCE_POOLER``) says whether a pooler in transaction mode is in between."""
     if pooler is None:
-        from service.settings import Settings  # the commands' environment, read where they connect
-
         pooler = Settings.from_env().pooler
     conn = await asyncpg.connect(database_url, statement_cache_size=statement_cache_size(pooler))
     await _init_connection(conn)
