@@ -19,9 +19,15 @@ $(STAMP): pyproject.toml requirements-dev.lock
 run: install
 	$(BIN)/provenance serve --migrate --seed
 
-## The whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one).
+## The whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one); then every write path, tracing,
+## statement search, import, idempotency and audit sealing again through a PgBouncer in transaction mode.
 test: install test-deps
 	$(BIN)/python -m pytest -q
+	PROVENANCE_TEST_THROUGH=pgbouncer $(BIN)/python -m pytest -q $(THROUGH_PGBOUNCER)
+
+THROUGH_PGBOUNCER := tests/test_claims.py tests/test_history.py tests/test_sources.py tests/test_source_edits.py \
+	tests/test_reviews.py tests/test_relations.py tests/test_bulk.py tests/test_bulk_copy.py tests/test_idempotency.py \
+	tests/test_trace.py tests/test_statement_trace.py tests/test_audit.py tests/test_concurrency.py
 
 ## Schemathesis against the served app and its OpenAPI document: every operation, every check, ~5 minutes
 ## on a throwaway database (DATABASE_URL's server, else an embedded one); schemathesis.toml says how.
@@ -30,11 +36,13 @@ fuzz: install
 
 ## What tests need beyond Python: Debian's headless chromium (the trace drawing, the workspace's pages),
 ## Debian's redis-server (each shared rate-limit test starts its own) and axe-core from the npm registry
-## (package-lock.json), which the browser tests run in each page.
+## (package-lock.json), which the browser tests run in each page, and Debian's pgbouncer (the suite's subset run
+## through it in transaction mode, tests/poolers.py).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-deps:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 	command -v redis-server >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server)
+	test -x /usr/sbin/pgbouncer || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends pgbouncer)
 	test -f node_modules/axe-core/axe.min.js || npm ci --silent --no-audit --no-fund
 
 ## The benchmark (bench/README.md): 10,000 and 1,000,000 claims, then extraction and the pages; figures to bench/results/ and bench/README.md.
@@ -49,9 +57,11 @@ bench-smoke: install bench-deps
 	$(BIN)/python -m bench.extraction --smoke
 	$(BIN)/python -m bench.pages --smoke
 
-## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver).
+## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver) and
+## Debian's pgbouncer (trace by id through it beside direct).
 bench-deps:
 	command -v wrk >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends wrk)
+	test -x /usr/sbin/pgbouncer || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends pgbouncer)
 
 ## Train the attribution model (models/attribution-en/) from the corpora (where PROVENANCE_CORPORA says,
 ## see training/corpus.py): spaCy's parser on UD English EWT, then the CRF tagger on PolNeAR train; seeded, about 25 minutes.

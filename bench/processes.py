@@ -1,13 +1,15 @@
 """The processes the benchmark starts and watches: the app served as in production (``provenance
 serve``, or granian with the same app) on a free port, one worker pinned to the server core with
 ``taskset``, waited for until ``/ready`` answers and stopped with its whole process group; and the
-resident memory of a server's process tree, sampled while a load runs.
+resident memory of a server's process tree, sampled while a load runs; and Debian's PgBouncer in
+transaction mode in front of the database, pinned to the server core too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bench.machine import Cores
 from bench.paths import BIN, ROOT, WORK
@@ -172,3 +175,61 @@ def _ready(base: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+PGBOUNCER = "/usr/sbin/pgbouncer"
+PGBOUNCER_USER = "pgserver" if os.geteuid() == 0 else None
+"""PgBouncer refuses to run as root: then it runs as the user the embedded PostgreSQL runs as."""
+
+
+@contextlib.contextmanager
+def pgbouncer(url: str, cores: Cores, pool_size: int) -> Iterator[str]:
+    """Debian's PgBouncer in transaction mode with ``pool_size`` server connections in front of ``url``'s server,
+    pinned to the server core (it shares it with the app, as a PgBouncer on the app's machine would): ``url``
+    through it, until the block ends."""
+    if not os.access(PGBOUNCER, os.X_OK):
+        sys.exit("pgbouncer is missing: make bench-deps")
+    server, port = urlsplit(url), free_port()
+    options = dict(parse_qsl(server.query))
+    host = server.hostname or options.pop("host", "127.0.0.1")  # the embedded server's socket folder
+    folder = WORK / "pgbouncer"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    (folder / "users.txt").write_text(f'"{server.username or "postgres"}" ""\n')
+    (folder / "pgbouncer.ini").write_text(
+        f"[databases]\n* = host={host} port={server.port or 5432}\n"
+        f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 1000\n"
+        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\nlogfile = {folder / 'pgbouncer.log'}\n"
+    )
+    if PGBOUNCER_USER is not None:
+        from pgserver.utils import ensure_user_exists
+
+        account = ensure_user_exists(PGBOUNCER_USER)
+        assert account is not None
+        for path in (folder, *folder.iterdir()):
+            os.chown(path, account.pw_uid, account.pw_gid)
+    process = subprocess.Popen(
+        [*cores.server, PGBOUNCER, str(folder / "pgbouncer.ini")],
+        user=PGBOUNCER_USER,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"pgbouncer did not start: {(folder / 'pgbouncer.log').read_text()[-2000:]}")
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            time.sleep(0.05)  # a starting PgBouncer; bounded by the deadline
+        user = f"{server.username}@" if server.username else ""
+        yield urlunsplit(server._replace(netloc=f"{user}127.0.0.1:{port}", query=urlencode(options)))
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

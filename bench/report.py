@@ -25,6 +25,12 @@ SCENARIOS = {
 }
 
 
+POOLER_NOTE = (
+    "PgBouncer (transaction mode, as many server connections as the app's pool of 10) runs pinned to the server "
+    "core beside the app, as on the app's own machine; PostgreSQL is not pinned."
+)
+
+
 def size_label(claims: int) -> str:
     """``1m`` for 1,000,000, ``10k`` for 10,000, else the number."""
     if claims >= 1_000_000 and claims % 1_000_000 == 0:
@@ -152,6 +158,21 @@ def metrics_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def pooler_table(result: dict[str, Any]) -> str:
+    """Trace by id straight to PostgreSQL, with and without the statement cache, and through PgBouncer."""
+    lines = [
+        "| path | `PROVENANCE_POOLER` (statement cache) | requests/s (trace by id) | p50 ms | p99 ms |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for row in result.get("poolers", []):
+        cache = "on" if row["pooler"] == "none" else "off"
+        lines.append(
+            f"| {row['path']} | `{row['pooler']}` ({cache}) | {row['rps']:,.0f} | {_ms(row['p50_ms'])} "
+            f"| {_ms(row['p99_ms'])} |"
+        )
+    return "\n".join(lines)
+
+
 def _verdict(value: float, limit: float, *, at_least: bool) -> str:
     met = value >= limit if at_least else value <= limit
     if met:
@@ -265,6 +286,12 @@ def section(results: dict[str, dict[str, Any]]) -> str:
     if big.get("metrics"):
         parts += [f"### What the metrics cost ({big['size']}, {big['settings']['connections']} connections)", ""]
         parts += [metrics_table(big), ""]
+    if big.get("poolers"):
+        parts += [
+            f"### Through PgBouncer beside direct ({big['size']}, {big['settings']['connections']} connections)",
+            "",
+        ]
+        parts += [pooler_table(big), "", POOLER_NOTE, ""]
     if big.get("profiles"):
         parts += [f"### Profiles ({big['size']}, py-spy on the served process)", "", profile_table(big), ""]
     return "\n".join(parts).rstrip() + "\n"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import sys
@@ -39,7 +40,7 @@ from bench.databases import (
 from bench.load import Load, measured, pgbench, pgbench_binary, wrk
 from bench.machine import Cores, machine, postgresql_version, versions
 from bench.paths import RESULTS, ROOT, WORK
-from bench.processes import SERVERS, Served, served
+from bench.processes import SERVERS, Served, pgbouncer, served
 from bench.profiling import profile
 from bench.workload import FILTERS, Requests, prepare
 
@@ -164,6 +165,7 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
         result["serving"] = compare_servers(url, cores, requests, plan)
         result["pool_sizes"] = compare_pools(url, cores, requests, plan)
         result["metrics"] = compare_metrics(url, cores, requests, plan)
+        result["poolers"] = compare_poolers(url, cores, requests, plan)
     return result
 
 
@@ -204,6 +206,25 @@ def compare_metrics(url: str, cores: Cores, requests: Requests, plan: Plan) -> l
     return rows
 
 
+POOLED = 10
+"""The app's pool (its default ``PROVENANCE_POOL_MAX_SIZE``), and PgBouncer's server connections alike."""
+
+
+def compare_poolers(url: str, cores: Cores, requests: Requests, plan: Plan) -> list[dict[str, Any]]:
+    """Trace by id straight to PostgreSQL (statements cached, the default), straight with the statement cache off,
+    and through PgBouncer in transaction mode (which needs it off): what PgBouncer costs, and what of that
+    is the cache."""
+    rows = []
+    for path, pooler in (("direct", "none"), ("direct", "pgbouncer"), ("pgbouncer", "pgbouncer")):
+        print(f"  {path}, PROVENANCE_POOLER={pooler}", flush=True)
+        with contextlib.ExitStack() as stack:
+            reached = stack.enter_context(pgbouncer(url, cores, POOLED)) if path == "pgbouncer" else url
+            app = stack.enter_context(served(reached, cores, pool=POOLED, env={"PROVENANCE_POOLER": pooler}))
+            figures = measured(app, cores, requests.path("trace"), plan.connections, plan.load)
+        rows.append({"path": path, "pooler": pooler, "scenario": "trace_by_id", **figures})
+    return rows
+
+
 def failures(label: str, result: dict[str, Any]) -> list[str]:
     """Every scenario that answered an error or nothing at all."""
     runs = [(name, figures) for name, figures in result["scenarios"].items()]
@@ -212,6 +233,7 @@ def failures(label: str, result: dict[str, Any]) -> list[str]:
     runs += [(f"{row['server']} {row['scenario']}", row) for row in result.get("serving", [])]
     runs += [(f"pool {row['pool']}", row) for row in result.get("pool_sizes", [])]
     runs += [(f"metrics {row['metrics']}", row) for row in result.get("metrics", [])]
+    runs += [(f"{row['path']} pooler={row['pooler']}", row) for row in result.get("poolers", [])]
     found = []
     for name, figures in runs:
         if figures["requests"] == 0:

@@ -6,16 +6,14 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 import msgspec
 
 from service.errors import DATABASE_UNAVAILABLE, Unavailable
 from service.repositories import server as server_repo
-
-if TYPE_CHECKING:
-    from service.settings import Settings
+from service.settings import Settings
 
 log = logging.getLogger(__name__)
 operator_log = logging.getLogger("provenance")
@@ -81,9 +79,27 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def connect(database_url: str) -> asyncpg.Connection:
-    """One connection with the same codecs as the pool's, for commands outside the app."""
-    conn = await asyncpg.connect(database_url)
+def statement_cache_size(pooler: str) -> int:
+    """How many prepared statements asyncpg keeps per connection: 100 (its default) straight to PostgreSQL,
+    none behind a pooler in transaction mode.
+
+    A cached statement is a named one, prepared on the server connection of one transaction; PgBouncer
+    (1.18, in transaction mode) hands the next transaction any server connection, where that name is
+    unknown ("prepared statement __asyncpg_stmt_1__ does not exist"). With no cache asyncpg uses the
+    unnamed statement and sends its Parse again with each Bind, Execute and Sync: the first round trip
+    (Parse, Describe) ends with a Flush, not a Sync, so PgBouncer keeps the server connection until the
+    Sync that ends the second, and no statement outlives its own round trips. Each query is then parsed
+    and planned at each run: the cost docs/scaling.md measures.
+    """
+    return 0 if pooler == "pgbouncer" else 100
+
+
+async def connect(database_url: str, *, pooler: str | None = None) -> asyncpg.Connection:
+    """One connection with the same codecs as the pool's, for commands outside the app; ``pooler``
+    (else ``PROVENANCE_POOLER``) says whether a pooler in transaction mode is in between."""
+    if pooler is None:
+        pooler = Settings.from_env().pooler
+    conn = await asyncpg.connect(database_url, statement_cache_size=statement_cache_size(pooler))
     await _init_connection(conn)
     return conn
 
@@ -103,7 +119,8 @@ async def create_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
     """A pool of connections with JSON codecs and a deadline on every command.
 
     Statements are prepared and cached per connection (asyncpg's default ``statement_cache_size`` of
-    100), so each query a request makes is parsed and planned once per connection.
+    100), so each query a request makes is parsed and planned once per connection; behind a pooler in
+    transaction mode (``PROVENANCE_POOLER=pgbouncer``) nothing is cached (``statement_cache_size``).
     """
     pool = await asyncpg.create_pool(
         database_url,
@@ -112,6 +129,7 @@ async def create_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
         command_timeout=settings.command_timeout,
         init=_init_connection,
         reset=_keep_session,
+        statement_cache_size=statement_cache_size(settings.pooler),
     )
     assert pool is not None
     return pool

@@ -49,6 +49,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     otel_endpoint: str | None = None
     """An OpenTelemetry collector (OTLP over HTTP): set, each request and its SQL statements are traced
     there (``service/api/tracing.py``); unset, nothing is traced."""
+    pooler: Literal["none", "pgbouncer"] = "none"
+    """What stands between the service and PostgreSQL: ``none``, or ``pgbouncer`` (or any pooler in transaction
+    mode), which turns asyncpg's statement cache off, since a named statement prepared in one transaction is not
+    on the server connection the pooler hands the next (``service/db.py``)."""
     log_format: Literal["text", "json"] = "text"
     """How ``provenance serve`` writes its log lines: ``text`` for a person, ``json`` (a line each) for a collector."""
     session_secret: str | None = None
@@ -94,6 +98,7 @@ class SettingsError(ValueError):
 VARIABLES = {
     "database_url": "DATABASE_URL",
     "data_dir": "PROVENANCE_DATA_DIR",
+    "pooler": "PROVENANCE_POOLER",
     "pool_min_size": "PROVENANCE_POOL_MIN_SIZE",
     "pool_max_size": "PROVENANCE_POOL_MAX_SIZE",
     "command_timeout": "PROVENANCE_COMMAND_TIMEOUT",
@@ -116,14 +121,17 @@ EMPTY_IS_UNSET = frozenset({"database_url", "session_secret", "redis_url", "otel
 SECRETS = frozenset({"session_secret"})
 URLS = frozenset({"database_url", "redis_url"})
 """Settings shown with their password masked."""
+POOLERS = ("none", "pgbouncer")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # PROVENANCE_* variables read elsewhere than the settings: the log level `provenance serve` hands its
-# workers, the training corpora, the tests' example recorder, and docker-compose.yml's own.
+# workers, the training corpora, the tests' example recorder and what they reach PostgreSQL through,
+# and docker-compose.yml's own.
 OTHER_VARIABLES = frozenset(
     {
         "PROVENANCE_LOG_LEVEL",
         "PROVENANCE_CORPORA",
         "PROVENANCE_RECORD_EXAMPLES",
+        "PROVENANCE_TEST_THROUGH",
         "PROVENANCE_PORT",
         "PROVENANCE_WORKERS",
         "PROVENANCE_IMAGE",
@@ -153,6 +161,10 @@ def _parsed(field: str, variable: str, raw: str) -> object:
     if field == "log_format":
         if text.lower() not in ("text", "json"):
             raise SettingsError(f"{variable}={raw!r}: use text or json")
+        return text.lower()
+    if field == "pooler":
+        if text.lower() not in POOLERS:
+            raise SettingsError(f"{variable}={raw!r}: use {' or '.join(POOLERS)}")
         return text.lower()
     if field == "redis_url":
         return _redis_url(variable, text)

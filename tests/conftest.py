@@ -1,7 +1,9 @@
 """A real PostgreSQL for the whole session, a fresh app per test, and empty tables before each.
 
 With ``DATABASE_URL`` set, the tests create (and drop) a database of their own on that server;
-without it, they start an embedded PostgreSQL (pgserver) in a temporary folder.
+without it, they start an embedded PostgreSQL (pgserver) in a temporary folder. With
+``PROVENANCE_TEST_THROUGH=pgbouncer`` the tests reach that database through a PgBouncer of their own in
+transaction mode (tests/poolers.py), and their apps and served processes run with ``PROVENANCE_POOLER=pgbouncer``.
 Fixtures only: the functions tests share are in tests/helpers.py.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import nullcontext
 
 import asyncpg
 import httpx
@@ -18,7 +21,11 @@ from litestar import Litestar
 
 from service import migrations
 from service.embedded import embedded_url
-from tests.helpers import ADMIN_KEY_NAME, Server, bearer, fresh_app, issue_key  # what the fixtures use
+from tests.helpers import ADMIN_KEY_NAME, TEST_POOLER, Server, bearer, fresh_app, issue_key  # what the fixtures use
+from tests.poolers import pgbouncer
+
+if TEST_POOLER == "pgbouncer":  # what the commands run in this process (`provenance import`) connect with
+    os.environ["PROVENANCE_POOLER"] = "pgbouncer"
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +40,9 @@ def server() -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def database_url(server: Server) -> Iterator[str]:
     url = server.create_database()
-    migrations.upgrade(url)
-    yield url
+    migrations.upgrade(url)  # straight to PostgreSQL, as an operator migrates (docs/scaling.md)
+    with pgbouncer(url, pool_size=4) if TEST_POOLER == "pgbouncer" else nullcontext(url) as reached:
+        yield reached
     server.drop_database(url)
 
 

@@ -38,9 +38,12 @@ from litestar import Litestar
 from opentelemetry.sdk.trace import TracerProvider
 
 from service.app import create_app
+from service.db import statement_cache_size
 from service.domain import keys
 from service.settings import Settings
 
+TEST_POOLER = "pgbouncer" if os.environ.get("PROVENANCE_TEST_THROUGH") == "pgbouncer" else "none"
+"""What the tests reach their database through (conftest.py): ``pgbouncer`` in transaction mode, or ``none``."""
 ADMIN_KEY_NAME = "tests-admin"
 """The key the ``client`` fixture sends: the actor of every write it makes."""
 READING_POSTS = {"/extract"}
@@ -130,6 +133,7 @@ async def fresh_app(
     rate limits (tests make many requests a minute; tests/test_limits.py checks the limits on apps
     of its own), unless ``settings`` say otherwise; traced into ``tracer_provider`` when given."""
     defaults: dict[str, Any] = {
+        "pooler": TEST_POOLER,
         "pool_min_size": 1,
         "pool_max_size": 4,
         "read_rate_limit_per_minute": 0,
@@ -153,9 +157,14 @@ async def issue_key(pool_or_conn: asyncpg.Pool | asyncpg.Connection, name: str, 
     return secret
 
 
+async def connect(database_url: str) -> asyncpg.Connection:
+    """A plain connection to ``database_url``, with no statement cache when the tests run through PgBouncer."""
+    return await asyncpg.connect(database_url, statement_cache_size=statement_cache_size(TEST_POOLER))
+
+
 async def make_key(database_url: str, scope: str = "admin") -> str:
     """A new API key of ``scope`` on ``database_url``, made on a connection of its own; its secret."""
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     try:
         return await issue_key(conn, f"tests-{uuid.uuid4().hex[:8]}", scope)
     finally:
@@ -434,6 +443,7 @@ def service_env(database_url: str, **variables: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": database_url,
+        "PROVENANCE_POOLER": TEST_POOLER,
         "PROVENANCE_RATE_LIMIT_PER_MINUTE": "0",
         "PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE": "0",
         **variables,

@@ -21,9 +21,11 @@ from service.domain import audit, claims, keys
 from service.settings import Settings
 from tests.helpers import (
     ADMIN_KEY_NAME,
+    TEST_POOLER,
     assert_problem,
     bearer,
     claim_body,
+    connect,
     create_claim,
     create_source,
     fresh_app,
@@ -311,12 +313,14 @@ async def test_the_database_refuses_to_change_the_log(
 
 
 async def tamper(database_url: str, *statements: str) -> None:
-    """Run ``statements`` as a superuser would, with the log's triggers off."""
-    superuser = await asyncpg.connect(database_url)
+    """Run ``statements`` as a superuser would, with the log's triggers off for their transaction alone (a
+    session's SET would outlive it behind PgBouncer, on a server connection other clients get next)."""
+    superuser = await connect(database_url)
     try:
-        await superuser.execute("SET session_replication_role = replica")
-        for statement in statements:
-            await superuser.execute(statement)
+        async with superuser.transaction():
+            await superuser.execute("SET LOCAL session_replication_role = replica")
+            for statement in statements:
+                await superuser.execute(statement)
     finally:
         await superuser.close()
 
@@ -449,14 +453,16 @@ class TestSealing:
     async def test_entries_another_process_left_pending_are_sealed_in_the_order_written(
         self, database_url: str, app: Litestar, conn: asyncpg.Connection
     ) -> None:
-        writer = await asyncpg.connect(database_url)
+        writer = await connect(database_url)
         try:
             for n in range(3):
                 await keys.create(writer, f"left-{n}", "read")
         finally:
             await writer.close()
         before = await conn.fetchval("SELECT count(*) FROM audit_log")
-        settings = Settings(database_url=database_url, read_rate_limit_per_minute=0, write_rate_limit_per_minute=0)
+        settings = Settings(
+            database_url=database_url, pooler=TEST_POOLER, read_rate_limit_per_minute=0, write_rate_limit_per_minute=0
+        )
         async with running(create_app(settings)):
             await until_sealed(conn, before + 3)
         rows = await conn.fetch("SELECT seq, body FROM audit_log WHERE seq > $1 ORDER BY seq", before)
@@ -466,7 +472,7 @@ class TestSealing:
         assert [b["at"] for b in bodies] == sorted(b["at"] for b in bodies)
 
     async def test_a_pending_entry_cannot_be_changed(self, client: httpx.AsyncClient, database_url: str) -> None:
-        writer = await asyncpg.connect(database_url)
+        writer = await connect(database_url)
         try:
             await keys.create(writer, "pending-one", "read")
             with pytest.raises(asyncpg.InsufficientPrivilegeError, match="never changed"):

@@ -23,6 +23,7 @@ from service.settings import Settings
 from tests.helpers import (
     ADMIN_KEY_NAME,
     READING_POSTS,
+    TEST_POOLER,
     assert_problem,
     bearer,
     claim_body,
@@ -261,7 +262,9 @@ class TestReplays:
         assert_problem(await client.post("/claims", content=spaced, headers={HEADER: "bytes"}), 422)
 
     async def test_after_a_restart_the_answer_is_replayed(self, database_url: str, admin_key: str) -> None:
-        settings = Settings(database_url=database_url, read_rate_limit_per_minute=0, write_rate_limit_per_minute=0)
+        settings = Settings(
+            database_url=database_url, pooler=TEST_POOLER, read_rate_limit_per_minute=0, write_rate_limit_per_minute=0
+        )
         answers = []
         for _ in range(2):
             async with running(create_app(settings)) as instance:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from service.repositories import binary_copy
+from service.repositories import binary_copy, cursors
 from service.repositories.binary_copy import Copy, int8, payload, row, send, timestamptz
 
 # One lock for every sealer, held until its transaction ends: seals happen one at a time, each
@@ -143,7 +143,7 @@ async def page(conn: asyncpg.Connection, *, entity_id: UUID | None, after_seq: i
 
 async def every_entry(conn: asyncpg.Connection, batch: int = 1000) -> AsyncIterator[asyncpg.Record]:
     """Every entry in seq order through a server-side cursor, ``batch`` rows at a time (needs a transaction)."""
-    async for record in conn.cursor(EVERY_ENTRY, prefetch=batch):
+    async for record in cursors.rows_in_batches(conn, "every_entry", EVERY_ENTRY, batch):
         yield record
 
 

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
+from service.repositories import cursors
+
 # Every claim with its chain in the shape of ``HopIn``: each hop names its source inline with
 # aliases, description, identifiers and affiliations (organizations by name and kind). A hop linking
 # an upstream claim names no source: the importer takes that claim's first source, so the two
@@ -49,5 +51,5 @@ SELECT c.id, c.text, c.kind, c.language, c.url, c.title, c.author, c.outlet, c.p
 
 async def claims_for_export(conn: asyncpg.Connection, prefetch: int = 200) -> AsyncIterator[asyncpg.Record]:
     """Every claim with its chain, upstream claims first, through a server-side cursor (inside a transaction)."""
-    async for record in conn.cursor(EXPORT_CLAIMS, prefetch=prefetch):
+    async for record in cursors.rows_in_batches(conn, "claims_for_export", EXPORT_CLAIMS, prefetch):
         yield record
