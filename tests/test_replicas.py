@@ -180,6 +180,20 @@ async def test_a_malformed_read_after_token_is_a_400(clusters: tuple[Postmaster,
     assert "Provenance-Read-After" in answer.json()["detail"]
 
 
+async def test_the_audit_log_which_seals_before_it_reads_is_read_on_the_primary(
+    clusters: tuple[Postmaster, Postmaster],
+) -> None:
+    primary, standby = clusters
+    key = await make_key(primary.url())
+    with served_process(env=replica_env(primary, standby)) as (_, base):
+        async with httpx.AsyncClient(base_url=base, headers=bearer(key), timeout=10) as client:
+            written = await client.post("/claims", json=claim("an entry to seal"))
+            answers = [await client.get(path) for path in ("/audit", "/audit/head", "/audit/verify")]
+        assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+        assert [e["entity_id"] for e in answers[0].json()["items"]][-1] == written.json()["id"]
+        assert "Provenance-Read-After" not in str(httpx.get(f"{base}/schema/openapi.json").json()["paths"]["/audit"])
+
+
 def test_a_misconfigured_replica_url_is_one_line_and_exit_2() -> None:
     env = {**os.environ, "PROVENANCE_READ_DATABASE_URL": "postgresql://desk:hunter2@db:54x2/provenance"}
     run = subprocess.run(

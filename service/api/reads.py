@@ -17,15 +17,20 @@ import logging
 import re
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
-from litestar.enums import ScopeType
+from litestar.datastructures import ResponseHeader
+from litestar.enums import ParamType, ScopeType
+from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
+from litestar.routes import HTTPRoute
 
 from service.api.metrics import READS, REPLICA_FALLBACKS
 from service.errors import DATABASE_UNAVAILABLE, BadRequest
 
 if TYPE_CHECKING:
+    from litestar import Litestar
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
     from service.settings import Settings
@@ -36,10 +41,20 @@ LSN_HEADER = "Provenance-LSN"
 """The response header of a write: the WAL position its commit is at or before."""
 READ_AFTER_HEADER = "Provenance-Read-After"
 """The request header of a read: a ``Provenance-LSN`` the answer must reflect."""
+LSN_DESCRIPTION = (
+    "Where this write's commit is in the database's log. Send it back as `Provenance-Read-After` on the "
+    "reads that must see this write."
+)
+READ_AFTER_DESCRIPTION = (
+    "The `Provenance-LSN` a write answered: the answer reflects that write. Where reads go to a replica, "
+    "one that has not replayed it yet is waited for briefly, then the primary answers. Without it the "
+    "answer may lag a moment behind writes."
+)
 LSN = re.compile(r"[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")
 READ_METHODS = frozenset({"GET", "HEAD"})
-PRIMARY_ONLY_PATHS = ("/ui",)
-"""The workspace reads after its own form posts (a POST, then a redirect): it stays on the primary."""
+PRIMARY_ONLY_PATHS = ("/ui", "/audit")
+"""Reads that stay on the primary: the workspace's pages, which follow its own form posts (a POST, then a
+redirect), and the audit log's, which seal the entries waiting first (a write)."""
 
 COMMIT_LSN = "SELECT pg_current_wal_insert_lsn()::text"
 # How far the replica has received and replayed the primary's WAL (NULL, NULL on a server not in recovery).
@@ -196,3 +211,50 @@ class CommitToken:
             await send(message)
 
         await self.app(scope, receive, send_with_token)
+
+
+LSN_RESPONSE_HEADER = ResponseHeader(
+    name=LSN_HEADER, description=LSN_DESCRIPTION, value="0/16B3748", documentation_only=True
+)
+READ_AFTER_PARAMETER = Parameter(
+    name=READ_AFTER_HEADER,
+    param_in=ParamType.HEADER,
+    required=False,
+    description=READ_AFTER_DESCRIPTION,
+    schema=Schema(type=OpenAPIType.STRING, pattern=LSN.pattern, examples=["0/16B3748"]),
+)
+
+
+def document_read_your_writes(app: Litestar) -> None:
+    """Document ``Provenance-LSN`` on the answers of every write of the API, and ``Provenance-Read-After``
+    on every read that may go to the replica (of those that use the database): one place, rather than on
+    each of their handlers."""
+    seen: set[int] = set()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if id(handler) in seen or not handler.resolve_include_in_schema():
+                continue
+            if "conn" not in handler.parsed_fn_signature.parameters:  # answered without the database
+                continue
+            seen.add(id(handler))
+            if handler.http_methods <= READ_METHODS:
+                if reads_from_replica("GET", route.path):
+                    handler.operation_class = _with_read_after(handler.operation_class)
+            else:
+                handler.response_headers = [*(handler.response_headers or []), LSN_RESPONSE_HEADER]
+
+
+def _with_read_after(operation_class: type[Operation]) -> type[Operation]:
+    """``operation_class`` with the ``Provenance-Read-After`` parameter after its own."""
+
+    @dataclass
+    class ReadOperation(operation_class):  # type: ignore[valid-type,misc]  # a class chosen per handler
+        def __post_init__(self) -> None:
+            if post_init := getattr(super(), "__post_init__", None):
+                post_init()
+            operation = cast("Operation", self)
+            operation.parameters = [*(operation.parameters or []), READ_AFTER_PARAMETER]
+
+    return ReadOperation
