@@ -180,6 +180,26 @@ async def test_a_malformed_read_after_token_is_a_400(clusters: tuple[Postmaster,
     assert "Provenance-Read-After" in answer.json()["detail"]
 
 
+@pytest.mark.parametrize("token", ["yesterday", "0/", "1/2/3", "G/0"])
+async def test_a_malformed_read_after_token_is_a_400_without_a_replica_too(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    answer = await client.get("/claims", headers={"Provenance-Read-After": token})
+    assert answer.status_code == 400
+    assert "Provenance-Read-After" in answer.json()["detail"]
+
+
+async def test_without_a_replica_a_write_answers_its_token_and_a_read_sending_it_back_sees_the_write(
+    client: httpx.AsyncClient,
+) -> None:
+    written = await client.post("/claims", json=claim("read on the primary"))
+    assert written.status_code == 201, written.text
+    token = written.headers["provenance-lsn"]
+    read = await client.get(f"/claims/{written.json()['id']}", headers={"Provenance-Read-After": token})
+    assert read.status_code == 200
+    assert "provenance-lsn" not in read.headers
+
+
 async def test_the_audit_log_which_seals_before_it_reads_is_read_on_the_primary(
     clusters: tuple[Postmaster, Postmaster],
 ) -> None:

@@ -65,10 +65,11 @@ async def provide_connection(state: State, request: Request[Any, Any, Any]) -> A
     """One pooled connection per request that needs the database, waited for at most a deadline: the
     replica's for a read it can answer, else the primary's. After a write, its commit's position in the
     WAL is left in the request's state for ``Provenance-LSN``."""
-    replica: Replica | None = state.replica
-    if replica is not None and reads_from_replica(request.method, request.url.path):
-        conn = await replica.caught_up(read_after(request.headers))
-        if conn is not None:
+    if reads_from_replica(request.method, request.url.path):
+        # Checked with or without a replica, so that a malformed token is a 400 wherever it is sent.
+        token = read_after(request.headers)
+        replica: Replica | None = state.get("replica")
+        if replica is not None and (conn := await replica.caught_up(token)) is not None:
             try:
                 yield conn
             finally:
