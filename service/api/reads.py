@@ -28,6 +28,7 @@ from litestar.routes import HTTPRoute
 
 from service.api.metrics import READS, REPLICA_FALLBACKS
 from service.errors import DATABASE_UNAVAILABLE, BadRequest
+from service.model import END
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -89,7 +90,7 @@ def read_after(headers: Any) -> str | None:
 
 
 def reads_from_replica(method: str, path: str) -> bool:
-    """Whether a request may be answered by the replica: a read outside the workspace."""
+    """Whether a request may be answered by the replica: a read outside the workspace and the audit log."""
     return method in READ_METHODS and not path.startswith(PRIMARY_ONLY_PATHS)
 
 
@@ -221,7 +222,7 @@ READ_AFTER_PARAMETER = Parameter(
     param_in=ParamType.HEADER,
     required=False,
     description=READ_AFTER_DESCRIPTION,
-    schema=Schema(type=OpenAPIType.STRING, pattern=LSN.pattern, examples=["0/16B3748"]),
+    schema=Schema(type=OpenAPIType.STRING, pattern=f"^{LSN.pattern}{END}", examples=["0/16B3748"]),
 )
 
 
