@@ -157,9 +157,15 @@ class Postmaster:
         os.kill(pid, signal.SIGKILL)
 
     def stop_after_kill(self) -> None:
-        """Stop whatever a test left running, killed or not."""
-        with contextlib.suppress(subprocess.CalledProcessError):  # killed and not restarted: nothing runs
+        """Stop whatever a test left running, killed or not; one that does not stop within pg_ctl's minute
+        (a busy machine writing a standby's restartpoint) is stopped at once, so that no test leaves a
+        server behind."""
+        try:
             self.stop()
+        except subprocess.CalledProcessError:  # killed and not restarted: nothing runs
+            if (self.data_dir / "postmaster.pid").exists():
+                with contextlib.suppress(subprocess.CalledProcessError):
+                    postgres("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "immediate", "stop")
 
     def base_backup(self, target: Path) -> Path:
         """``pg_basebackup`` of the running cluster into ``target``, with the WAL it needs to be consistent."""
