@@ -30,6 +30,7 @@ from service.api.limits import rate_limits
 from service.api.metrics import Metrics
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
+from service.api.reads import CommitToken, document_read_your_writes
 from service.api.requests import RequestContext, configure_logging
 from service.api.reviews import ReviewController
 from service.api.schema_plugin import DescribedStructSchemaPlugin
@@ -139,8 +140,9 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     )
     every_method_in_allow(app)
     refuse_unknown_query(app)
+    document_read_your_writes(app)
     # Outside routing and error handling, so that every answer, an unknown path's 404 too, has its id.
-    app.asgi_handler = RequestContext(app.asgi_handler)
+    app.asgi_handler = RequestContext(CommitToken(app.asgi_handler))
     return app
 
 

@@ -135,6 +135,20 @@ async def create_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
     return pool
 
 
+async def create_replica_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
+    """A pool on the replica, connecting only when a read asks: a replica down at start-up is no error."""
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=0,
+        max_size=settings.pool_max_size,
+        command_timeout=settings.command_timeout,
+        init=_init_connection,
+        reset=_keep_session,
+    )
+    assert pool is not None
+    return pool
+
+
 # What each setting costs when it is off, should PostgreSQL or its machine crash.
 DURABILITY_LOSSES = {
     "fsync": "a crash of the machine can lose writes already answered 201, and corrupt the database",

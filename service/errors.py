@@ -215,6 +215,8 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    # of DATABASE_URL's hosts none is read-write: a failover is under way (docs/operations.md)
+    asyncpg.TargetServerAttributeNotMatched,
 )
 
 

@@ -16,6 +16,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     database_url: str | None = None
     """PostgreSQL DSN; unset means an embedded server under ``data_dir``."""
+    read_database_url: str | None = None
+    """A streaming replica (one or more hosts) that ``GET`` routes read from; unset, every read goes to
+    ``database_url``."""
+    read_wait_ms: int = 250
+    """Milliseconds a read carrying ``Provenance-Read-After`` waits for the replica to replay that write
+    before the primary answers it instead."""
+    read_max_lag: float = 5.0
+    """Seconds the replica may lag behind its primary before reads go to the primary."""
     data_dir: str = ".provenance"
     pool_min_size: int = 2
     pool_max_size: int = 10
@@ -97,6 +105,9 @@ class SettingsError(ValueError):
 # Each setting and the variable it is read from.
 VARIABLES = {
     "database_url": "DATABASE_URL",
+    "read_database_url": "PROVENANCE_READ_DATABASE_URL",
+    "read_wait_ms": "PROVENANCE_READ_WAIT_MS",
+    "read_max_lag": "PROVENANCE_READ_MAX_LAG",
     "data_dir": "PROVENANCE_DATA_DIR",
     "pooler": "PROVENANCE_POOLER",
     "pool_min_size": "PROVENANCE_POOL_MIN_SIZE",
@@ -117,12 +128,15 @@ VARIABLES = {
     "otel_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
     "sealer_stuck_after": "PROVENANCE_SEALER_STUCK_AFTER",
 }
-EMPTY_IS_UNSET = frozenset({"database_url", "session_secret", "redis_url", "otel_endpoint"})
+EMPTY_IS_UNSET = frozenset({"database_url", "read_database_url", "session_secret", "redis_url", "otel_endpoint"})
 SECRETS = frozenset({"session_secret"})
-URLS = frozenset({"database_url", "redis_url"})
+URLS = frozenset({"database_url", "read_database_url", "redis_url"})
 """Settings shown with their password masked."""
 POOLERS = ("none", "pgbouncer")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+SESSION_ATTRS = ("any", "primary", "standby", "prefer-standby", "read-write", "read-only")
+"""The ``target_session_attrs`` asyncpg knows."""
 # PROVENANCE_* variables read elsewhere than the settings: the log level `provenance serve` hands its
 # workers, the training corpora, the tests' example recorder and what they reach PostgreSQL through,
 # and docker-compose.yml's own.
@@ -168,6 +182,8 @@ def _parsed(field: str, variable: str, raw: str) -> object:
         return text.lower()
     if field == "redis_url":
         return _redis_url(variable, text)
+    if field in ("database_url", "read_database_url"):
+        return _postgres_url(variable, text)
     return raw
 
 
@@ -181,6 +197,27 @@ def _redis_url(variable: str, url: str) -> str:
             parse_url(url)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
         except ValueError as exc:
             problem = str(exc)
+    if problem:
+        raise SettingsError(f"{variable}={_without_password(url)!r}: {problem}")
+    return url
+
+
+def _postgres_url(variable: str, url: str) -> str:
+    """``url`` when it names PostgreSQL as asyncpg reads it (one host or several, ``host:port`` each, and a
+    known ``target_session_attrs``); else a ``SettingsError`` showing it without its password."""
+    problem = ""
+    if not url.startswith(POSTGRES_SCHEMES):
+        problem = "use a postgresql:// URL"
+    else:
+        rest = url.partition("://")[2]
+        hosts = rest.partition("/")[0].partition("?")[0].rpartition("@")[2]
+        query = dict(p.partition("=")[::2] for p in rest.partition("?")[2].split("&") if p)
+        for host in filter(None, hosts.split(",")):
+            port = host.rpartition("]")[2].partition(":")[2] if host.startswith("[") else host.partition(":")[2]
+            if port and not port.isdigit():
+                problem = f"the port of {host!r} is not a number"
+        if query.get("target_session_attrs", "any") not in SESSION_ATTRS:
+            problem = f"target_session_attrs must be one of {', '.join(SESSION_ATTRS)}"
     if problem:
         raise SettingsError(f"{variable}={_without_password(url)!r}: {problem}")
     return url

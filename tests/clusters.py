@@ -1,5 +1,6 @@
 """Private PostgreSQL clusters for the tests that need a server of their own: one they can start with
-chosen settings, kill, archive the WAL of, back up with ``pg_basebackup`` and restore to a point in time.
+chosen settings, kill, archive the WAL of, back up with ``pg_basebackup`` and restore to a point in time,
+or follow as a streaming standby and promote.
 
 Every cluster runs on the binaries of ``POSTGRES_BIN``, so the server, ``pg_basebackup`` and the restored
 server always agree on the version.
@@ -104,6 +105,21 @@ class Postmaster:
         as_cluster_user("touch", str(data_dir / "recovery.signal"))
         return restoring
 
+    @classmethod
+    def standby_of(cls, primary: Postmaster, root: Path, name: str, **settings: str) -> Postmaster:
+        """A hot standby in ``root/name``, from a base backup of the running ``primary``, streaming its WAL
+        under ``application_name=name`` once started (with ``settings`` too)."""
+        data_dir = primary.base_backup(root / name)
+        standby = cls(data_dir)
+        conninfo = f"host=127.0.0.1 port={primary.port} user=postgres application_name={name}"
+        standby.configure(primary_conninfo=conninfo, hot_standby="on", **settings)
+        as_cluster_user("touch", str(data_dir / "standby.signal"))
+        return standby
+
+    def promote(self) -> None:
+        """End a standby's recovery: it takes writes from now on (``pg_ctl promote``, waited for)."""
+        postgres("pg_ctl", "-D", str(self.data_dir), "-w", "promote")
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -141,9 +157,15 @@ class Postmaster:
         os.kill(pid, signal.SIGKILL)
 
     def stop_after_kill(self) -> None:
-        """Stop whatever a test left running, killed or not."""
-        with contextlib.suppress(subprocess.CalledProcessError):  # killed and not restarted: nothing runs
+        """Stop whatever a test left running, killed or not; one that does not stop within pg_ctl's minute
+        (a busy machine writing a standby's restartpoint) is stopped at once, so that no test leaves a
+        server behind."""
+        try:
             self.stop()
+        except subprocess.CalledProcessError:  # killed and not restarted: nothing runs
+            if (self.data_dir / "postmaster.pid").exists():
+                with contextlib.suppress(subprocess.CalledProcessError):
+                    postgres("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "immediate", "stop")
 
     def base_backup(self, target: Path) -> Path:
         """``pg_basebackup`` of the running cluster into ``target``, with the WAL it needs to be consistent."""

@@ -53,6 +53,17 @@ def test_an_unknown_variable_is_a_warning() -> None:
         ("PROVENANCE_POOL_MAX_SIZE", "ten", "PROVENANCE_POOL_MAX_SIZE='ten' is not a whole number"),
         ("PROVENANCE_COMMAND_TIMEOUT", "soon", "PROVENANCE_COMMAND_TIMEOUT='soon' is not a number"),
         ("PROVENANCE_LOG_FORMAT", "xml", "PROVENANCE_LOG_FORMAT='xml': use text or json"),
+        (
+            "DATABASE_URL",
+            "postgresql://desk:hunter2@db1:5432,db2:5432/provenance?target_session_attrs=primary-please",
+            "DATABASE_URL='postgresql://desk:****@db1:5432,db2:5432/provenance?target_session_attrs=primary-please'"
+            ": target_session_attrs must be one of any, primary, standby, prefer-standby, read-write, read-only",
+        ),
+        (
+            "PROVENANCE_READ_DATABASE_URL",
+            "mysql://desk:hunter2@db/provenance",
+            "PROVENANCE_READ_DATABASE_URL='mysql://desk:****@db/provenance': use a postgresql:// URL",
+        ),
     ],
 )
 def test_an_invalid_value_is_one_line_and_exit_2(variable: str, value: str, message: str) -> None:

@@ -1,4 +1,6 @@
-"""The app's connections: the pool opened in its lifespan, and one pooled connection per request as a dependency."""
+"""The app's connections: the pools opened in its lifespan (the primary's, and a replica's where
+``PROVENANCE_READ_DATABASE_URL`` is set), and one pooled connection per request as a dependency: a read's
+from the replica when it has caught up (``service/api/reads.py``), else the primary's."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from litestar.di import NamedDependency
 
-from service.db import create_pool, pooled, warn_if_not_durable
+from service.api.reads import COMMIT_LSN, READ_METHODS, Replica, read_after, reads_from_replica
+from service.db import create_pool, create_replica_pool, pooled, warn_if_not_durable
 from service.embedded import embedded_url
 
 if TYPE_CHECKING:
-    from litestar import Litestar
+    from litestar import Litestar, Request
     from litestar.datastructures import State
 
     from service.settings import Settings
@@ -41,9 +44,14 @@ def pool_lifespan(settings: Settings) -> Any:
             database_url = await asyncio.to_thread(embedded_url, settings.data_dir)
         app.state.pool = await create_pool(database_url, settings)
         await warn_if_not_durable(app.state.pool, settings)
+        app.state.replica = None
+        if settings.read_database_url is not None:
+            app.state.replica = Replica(await create_replica_pool(settings.read_database_url, settings), settings)
         try:
             yield
         finally:
+            if app.state.replica is not None:
+                await app.state.replica.pool.close()
             try:
                 # Cancelled by the deadline, close() terminates the connections still out.
                 await asyncio.wait_for(app.state.pool.close(), timeout=settings.command_timeout)
@@ -53,7 +61,24 @@ def pool_lifespan(settings: Settings) -> Any:
     return lifespan
 
 
-async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
-    """One pooled connection per request that needs the database, waited for at most a deadline."""
+async def provide_connection(state: State, request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
+    """One pooled connection per request that needs the database, waited for at most a deadline: the
+    replica's for a read it can answer, else the primary's. After a write, its commit's position in the
+    WAL is left in the request's state for ``Provenance-LSN``."""
+    if reads_from_replica(request.method, request.url.path):
+        # Checked with or without a replica, so that a malformed token is a 400 wherever it is sent.
+        token = read_after(request.headers)
+        replica: Replica | None = state.get("replica")
+        if replica is not None and (conn := await replica.caught_up(token)) is not None:
+            try:
+                yield conn
+            finally:
+                await replica.release(conn)
+            return
     async with pooled(state.pool, state.settings.acquire_timeout) as conn:
         yield conn
+        if request.method not in READ_METHODS and not conn.is_in_transaction():
+            try:
+                request.state.commit_lsn = await conn.fetchval(COMMIT_LSN)
+            except Exception as exc:  # the answer stands; only its token is missing
+                log.debug("the commit's LSN could not be read: %r", exc)

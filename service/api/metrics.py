@@ -4,7 +4,8 @@ Requests by method, route template and status, with latency histograms, are Lite
 middleware (``litestar_requests_total``, ``litestar_request_duration_seconds``: the route's template,
 never the path with its ids). The service adds its own (``provenance_*``): the pool's connections
 and the requests waiting for one, audit entries waiting to be sealed and the age of the oldest,
-imports running and lines done, rate-limit rejections and failures of the Redis counting them, and
+imports running and lines done, reads by the server that answered them and the replica's
+fallbacks to the primary, rate-limit rejections and failures of the Redis counting them, and
 database errors by kind. Gauges are set by a ticker once a second, so that they hold across worker
 processes too: with ``PROMETHEUS_MULTIPROC_DIR`` set (as ``provenance serve --workers N`` should be
 run), every worker writes its metrics there and ``/metrics`` answers for all of them.
@@ -69,6 +70,16 @@ DATABASE_ERRORS = Counter(
     "provenance_database_errors",
     "Requests the database failed, by kind: unavailable, collision, constraint, value, client.",
     ["kind"],
+)
+READS = Counter(
+    "provenance_reads",
+    "Reads (GET, HEAD) by the server that answered them, where a replica is set: replica, primary.",
+    ["server"],
+)
+REPLICA_FALLBACKS = Counter(
+    "provenance_replica_fallbacks",
+    "Reads the primary answered instead of the replica, by reason: down, lagging, behind (a write asked for).",
+    ["reason"],
 )
 TICK_SECONDS = 1.0
 
