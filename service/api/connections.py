@@ -63,8 +63,8 @@ def pool_lifespan(settings: Settings) -> Any:
 
 async def provide_connection(state: State, request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
     """One pooled connection per request that needs the database, waited for at most a deadline: the
-    replica's for a read it can answer, else the primary's. After a write, its commit's position in the
-    WAL is left in the request's state for ``Provenance-LSN``."""
+    replica's for a read it can answer, else the primary's. After a write, where a replica is set, its
+    commit's position in the WAL is left in the request's state for ``Provenance-LSN``."""
     if reads_from_replica(request.method, request.url.path):
         # Checked with or without a replica, so that a malformed token is a 400 wherever it is sent.
         token = read_after(request.headers)
@@ -77,7 +77,9 @@ async def provide_connection(state: State, request: Request[Any, Any, Any]) -> A
             return
     async with pooled(state.pool, state.settings.acquire_timeout) as conn:
         yield conn
-        if request.method not in READ_METHODS and not conn.is_in_transaction():
+        # Only where reads may go to a replica: without one every read sees every write, and the token
+        # would cost each write a round trip for nothing.
+        if state.get("replica") is not None and request.method not in READ_METHODS and not conn.is_in_transaction():
             try:
                 request.state.commit_lsn = await conn.fetchval(COMMIT_LSN)
             except Exception as exc:  # the answer stands; only its token is missing

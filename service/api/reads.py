@@ -1,7 +1,7 @@
 """Reads from a streaming replica, and reading one's own writes there.
 
-Every write answers ``Provenance-LSN``: the position in PostgreSQL's WAL its commit is at or before
-(``pg_current_wal_insert_lsn()`` read after the commit). A read that sends it back as
+Where a replica is set, every write answers ``Provenance-LSN``: the position in PostgreSQL's WAL its
+commit is at or before (``pg_current_wal_insert_lsn()`` read after the commit). A read that sends it back as
 ``Provenance-Read-After`` is answered by the replica once the replica has replayed that far, waited for
 at most ``PROVENANCE_READ_WAIT_MS``, else by the primary. A read without it goes to the replica as it is.
 
@@ -43,8 +43,8 @@ LSN_HEADER = "Provenance-LSN"
 READ_AFTER_HEADER = "Provenance-Read-After"
 """The request header of a read: a ``Provenance-LSN`` the answer must reflect."""
 LSN_DESCRIPTION = (
-    "Where this write's commit is in the database's log. Send it back as `Provenance-Read-After` on the "
-    "reads that must see this write."
+    "Where this write's commit is in the database's log, on a server that reads from a replica. Send it back "
+    "as `Provenance-Read-After` on the reads that must see this write."
 )
 READ_AFTER_DESCRIPTION = (
     "The `Provenance-LSN` a write answered: the answer reflects that write. Where reads go to a replica, "
