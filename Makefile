@@ -50,18 +50,21 @@ bench: install bench-deps
 	$(BIN)/python -m bench.run --claims 10000 --claims 1000000 --profile
 	$(BIN)/python -m bench.extraction
 	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.shape
 
 ## The same on 2,000 claims, a few seconds a scenario: fails on errors, never on speed (CI).
 bench-smoke: install bench-deps
 	$(BIN)/python -m bench.run --smoke
 	$(BIN)/python -m bench.extraction --smoke
 	$(BIN)/python -m bench.pages --smoke
+	$(BIN)/python -m bench.shape --smoke
 
-## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver) and
-## Debian's pgbouncer (trace by id through it beside direct).
+## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver),
+## Debian's pgbouncer (trace by id through it beside direct) and redis-server (the whole shape, bench/shape.py).
 bench-deps:
 	command -v wrk >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends wrk)
 	test -x /usr/sbin/pgbouncer || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends pgbouncer)
+	command -v redis-server >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server)
 
 ## Train the attribution model (models/attribution-en/) from the corpora (where PROVENANCE_CORPORA says,
 ## see training/corpus.py): spaCy's parser on UD English EWT, then the CRF tagger on PolNeAR train; seeded, about 25 minutes.

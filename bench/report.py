@@ -292,9 +292,35 @@ def section(results: dict[str, dict[str, Any]]) -> str:
             "",
         ]
         parts += [pooler_table(big), "", POOLER_NOTE, ""]
+    parts += shape_section()
     if big.get("profiles"):
         parts += [f"### Profiles ({big['size']}, py-spy on the served process)", "", profile_table(big), ""]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def shape_section() -> list[str]:
+    """The newest run of the whole shape (bench/shape.py), if any."""
+    runs = sorted((RESULTS / "shape").glob("*.json"))
+    if not runs:
+        return []
+    r = json.loads(runs[-1].read_text())
+    lines = [
+        f"### The whole shape ({r['shape']}; {r['seconds']:.0f} s, nothing pinned)",
+        "",
+        "| requests | requests/s | p50 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for kind, f in r["requests"].items():
+        lines.append(f"| {kind} | {f['rps']:,.0f} | {_ms(f['p50_ms'])} | {_ms(f['p99_ms'])} |")
+    lines += [
+        "",
+        f"{r['errors']} errors, {r['lost_writes']} writes lost of {r['written']:,} answered 201, "
+        f"{r['stale_reads']} stale reads, {r['reads_by_replica']:,} of {r['reads']:,} reads answered by the "
+        f"replica; `/audit/verify` {'ok' if r['audit_verified'] else 'broken'} over {r['audit_entries']:,} "
+        f"entries. From `bench/results/shape/{runs[-1].name}`.",
+        "",
+    ]
+    return lines
 
 
 def rewrite_readme() -> None:
