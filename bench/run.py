@@ -195,10 +195,11 @@ def compare_pools(url: str, cores: Cores, requests: Requests, plan: Plan) -> lis
 
 
 def compare_metrics(url: str, cores: Cores, requests: Requests, plan: Plan) -> list[dict[str, Any]]:
-    """Trace by id with the request counting of /metrics (the default) and without, on, off, on:
-    what the counting costs, with the drift of the machine between runs seen in the two ons."""
+    """Trace by id with the request counting of /metrics (the default) and without, three times each,
+    alternating: each pair of runs side by side says what the counting costs, the three pairs how
+    much the machine drifts between runs."""
     rows = []
-    for metrics in ("true", "false", "true"):
+    for metrics in ("true", "false") * 3:
         print(f"  metrics {'on' if metrics == 'true' else 'off'}", flush=True)
         with served(url, cores, env={"PROVENANCE_METRICS": metrics}) as app:
             figures = measured(app, cores, requests.path("trace"), plan.connections, plan.load)
