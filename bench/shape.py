@@ -30,12 +30,10 @@ import httpx
 
 from bench.machine import machine
 from bench.paths import RESULTS, WORK
-from service import migrations
-from tests.clusters import Postmaster
-from tests.helpers import bearer, make_key, redis_server, served_process, service_env
+from tests.clusters import fetchval, replicated
+from tests.helpers import bearer, make_key, redis_server, served_process
 from tests.poolers import pgbouncer
-from tests.test_replicas import STREAMING, fetchval, until
-from tests.test_whole_shape import MixedLoad, mixed_load
+from tests.test_whole_shape import MixedLoad, mixed_load, shape_env
 
 
 def figures(load: MixedLoad, seconds: float) -> dict[str, Any]:
@@ -53,36 +51,18 @@ def figures(load: MixedLoad, seconds: float) -> dict[str, Any]:
 
 
 def run(seconds: float) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="provenance-shape-") as folder:
-        root = Path(folder)
-        primary = Postmaster.initdb(root, "primary")
-        primary.start()
-        standby: Postmaster | None = None
-        try:
-            migrations.upgrade(primary.url())
-            standby = Postmaster.standby_of(primary, root, "standby")
-            standby.start()
-            asyncio.run(until(primary.url(), STREAMING, "standby"))
-            secret = asyncio.run(make_key(primary.url()))
-            with pgbouncer(primary.url(), pool_size=8) as bounced, redis_server() as (_, redis_url):
-                env = service_env(
-                    bounced,
-                    PROVENANCE_POOLER="pgbouncer",
-                    PROVENANCE_READ_DATABASE_URL=standby.url(),
-                    PROVENANCE_REDIS_URL=redis_url,
-                    PROVENANCE_RATE_LIMIT_PER_MINUTE="1000000000",
-                    PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE="1000000000",
-                    PROVENANCE_METRICS_PUBLIC="true",
-                )
-                with served_process(env=env) as (_, first), served_process(env=env) as (_, second):
-                    load = asyncio.run(mixed_load([first, second], secret, seconds))
-                    verified = httpx.get(f"{first}/audit/verify", headers=bearer(secret), timeout=120).json()
-            query = "SELECT count(*) FROM claims WHERE id = ANY($1::uuid[])"
-            stored = asyncio.run(fetchval(primary.url(), query, load.created))
-        finally:
-            if standby is not None:
-                standby.stop_after_kill()
-            primary.stop_after_kill()
+    with (
+        tempfile.TemporaryDirectory(prefix="provenance-shape-") as folder,
+        replicated(Path(folder)) as (primary, standby),
+    ):
+        secret = asyncio.run(make_key(primary.url()))
+        with pgbouncer(primary.url(), pool_size=8) as bounced, redis_server() as (_, redis_url):
+            env = shape_env(bounced, standby, redis_url)
+            with served_process(env=env) as (_, first), served_process(env=env) as (_, second):
+                load = asyncio.run(mixed_load([first, second], secret, seconds))
+                verified = httpx.get(f"{first}/audit/verify", headers=bearer(secret), timeout=120).json()
+        query = "SELECT count(*) FROM claims WHERE id = ANY($1::uuid[])"
+        stored = asyncio.run(fetchval(primary.url(), query, load.created))
     return {
         "date": f"{datetime.now(UTC):%Y-%m-%d}",
         "machine": machine(),

@@ -8,6 +8,7 @@ server always agree on the version.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -15,11 +16,15 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 from pgserver._commands import POSTGRES_BIN_PATH as PGSERVER_BIN
 from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
 
+from service import migrations
 from tests.helpers import free_port
 
 
@@ -176,3 +181,42 @@ class Postmaster:
         )  # fmt: skip
         postgres("pg_verifybackup", str(target))  # every file as its manifest lists it, and the WAL it needs
         return target
+
+
+async def fetchval(url: str, query: str, *args: Any) -> Any:
+    """One value, on a connection of its own."""
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(query, *args)
+    finally:
+        await conn.close()
+
+
+async def until(url: str, query: str, *args: Any, within: float = 30) -> None:
+    """Poll ``query`` on ``url`` until it answers true, for at most ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not await fetchval(url, query, *args):
+        assert time.monotonic() < deadline, f"still false after {within} s: {query}"
+        await asyncio.sleep(0.05)
+
+
+STREAMING = "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming')"
+
+
+@contextlib.contextmanager
+def replicated(root: Path, **standby_settings: str) -> Iterator[tuple[Postmaster, Postmaster]]:
+    """A migrated primary and its hot standby (named ``standby``, with ``standby_settings``), once it
+    streams; both stopped on exit, killed or not."""
+    primary = Postmaster.initdb(root, "primary")
+    primary.start()
+    standby: Postmaster | None = None
+    try:
+        migrations.upgrade(primary.url())
+        standby = Postmaster.standby_of(primary, root, "standby", **standby_settings)
+        standby.start()
+        asyncio.run(until(primary.url(), STREAMING, "standby"))
+        yield primary, standby
+    finally:
+        if standby is not None:
+            standby.stop_after_kill()
+        primary.stop_after_kill()

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -24,7 +22,7 @@ from service.app import create_app
 from service.repositories import export as export_repo
 from service.repositories.audit import LOCK_APPENDERS
 from service.settings import Settings
-from tests.clusters import Postmaster, archiving_to, own_folder
+from tests.clusters import Postmaster, archiving_to, fetchval, own_folder, until
 from tests.helpers import (
     Load,
     Server,
@@ -40,23 +38,6 @@ from tests.helpers import (
 )
 
 # --- The point-in-time restore drill ---------------------------------------------------------------
-
-
-async def fetchval(url: str, query: str, *args: Any) -> Any:
-    """One value, on a connection of its own."""
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetchval(query, *args)
-    finally:
-        await conn.close()
-
-
-async def until(url: str, query: str, *args: Any, within: float = 30) -> None:
-    """Poll ``query`` on ``url`` until it answers true, for at most ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not await fetchval(url, query, *args):
-        assert time.monotonic() < deadline, f"still false after {within} s: {query}"
-        await asyncio.sleep(0.1)
 
 
 async def sealed(url: str, claim_id: str) -> None:

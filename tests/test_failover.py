@@ -16,30 +16,12 @@ import asyncpg
 import httpx
 import pytest
 
-from service import migrations
-from tests.clusters import Postmaster
+from tests.clusters import Postmaster, replicated, until
 from tests.helpers import Load, bearer, make_key, served_process, service_env
 
 WRITERS = 4
 BACK_WITHIN = 10.0
 """Seconds after the promotion within which writes must succeed again."""
-
-
-async def fetchval(url: str, query: str, *args: Any) -> Any:
-    """One value, on a connection of its own."""
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetchval(query, *args)
-    finally:
-        await conn.close()
-
-
-async def until(url: str, query: str, *args: Any, within: float = 30) -> None:
-    """Poll ``query`` on ``url`` until it answers true, for at most ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not await fetchval(url, query, *args):
-        assert time.monotonic() < deadline, f"still false after {within} s: {query}"
-        await asyncio.sleep(0.05)
 
 
 SYNCHRONOUS = "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND sync_state = 'sync')"
@@ -49,20 +31,10 @@ SYNCHRONOUS = "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE applicatio
 def clusters(tmp_path: Path) -> Iterator[tuple[Postmaster, Postmaster]]:
     """A migrated primary and a standby it replicates to synchronously: a commit is answered once the
     standby has flushed it. Both stopped after the test, killed or not."""
-    primary = Postmaster.initdb(tmp_path, "primary")
-    primary.start()
-    standby: Postmaster | None = None
-    try:
-        migrations.upgrade(primary.url())
-        # Promoted, the standby must not wait for a standby of its own: its copy of the setting is emptied.
-        standby = Postmaster.standby_of(primary, tmp_path, "standby", synchronous_standby_names="")
-        standby.start()
+    # Promoted, the standby must not wait for a standby of its own: its copy of the setting is emptied.
+    with replicated(tmp_path, synchronous_standby_names="") as (primary, standby):
         asyncio.run(configure_synchronous(primary.url(), "standby"))
         yield primary, standby
-    finally:
-        if standby is not None:
-            standby.stop_after_kill()
-        primary.stop_after_kill()
 
 
 async def configure_synchronous(url: str, standby: str) -> None:

@@ -14,53 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from service import migrations
-from tests.clusters import Postmaster
+from tests.clusters import Postmaster, fetchval, replicated, until
 from tests.helpers import bearer, claim_body, hop, inline, make_key, served_process, service_env
 
 WRITES = 1000
 
 
-async def fetchval(url: str, query: str, *args: Any) -> Any:
-    """One value, on a connection of its own."""
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetchval(query, *args)
-    finally:
-        await conn.close()
-
-
-async def until(url: str, query: str, *args: Any, within: float = 30) -> None:
-    """Poll ``query`` on ``url`` until it answers true, for at most ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not await fetchval(url, query, *args):
-        assert time.monotonic() < deadline, f"still false after {within} s: {query}"
-        await asyncio.sleep(0.05)
-
-
-STREAMING = "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming')"
-
-
 @pytest.fixture
 def clusters(tmp_path: Path) -> Iterator[tuple[Postmaster, Postmaster]]:
     """A migrated primary and its hot standby, streaming; both stopped after the test."""
-    primary = Postmaster.initdb(tmp_path, "primary")
-    primary.start()
-    standby: Postmaster | None = None
-    try:
-        migrations.upgrade(primary.url())
-        standby = Postmaster.standby_of(primary, tmp_path, "standby")
-        standby.start()
-        asyncio.run(until(primary.url(), STREAMING, "standby"))
-        yield primary, standby
-    finally:
-        if standby is not None:
-            standby.stop_after_kill()
-        primary.stop_after_kill()
+    with replicated(tmp_path) as both:
+        yield both
 
 
 def metric(base: str, name: str, **labels: str) -> float:

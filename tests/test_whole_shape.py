@@ -15,11 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from service import migrations
-from tests.clusters import Postmaster
+from tests.clusters import Postmaster, fetchval, replicated
 from tests.helpers import bearer, make_key, redis_server, served_process, service_env
 from tests.poolers import pgbouncer
-from tests.test_replicas import STREAMING, fetchval, until
 
 SECONDS = 60
 WRITERS = 4
@@ -27,36 +25,15 @@ READERS = 8
 
 
 def test_two_processes_behind_pgbouncer_with_a_replica_take_a_minute_of_load(tmp_path: Path) -> None:
-    primary = Postmaster.initdb(tmp_path, "primary")
-    primary.start()
-    standby: Postmaster | None = None
-    try:
-        migrations.upgrade(primary.url())
-        standby = Postmaster.standby_of(primary, tmp_path, "standby")
-        standby.start()
-        asyncio.run(until(primary.url(), STREAMING, "standby"))
+    with replicated(tmp_path) as (primary, standby):
         secret = asyncio.run(make_key(primary.url()))  # admin: /audit/verify too
         with pgbouncer(primary.url(), pool_size=8) as bounced, redis_server() as (_, redis_url):
-            env = service_env(
-                bounced,
-                PROVENANCE_POOLER="pgbouncer",
-                PROVENANCE_READ_DATABASE_URL=standby.url(),
-                PROVENANCE_REDIS_URL=redis_url,
-                # Limits counted in Redis, high enough that this one client never meets them.
-                PROVENANCE_RATE_LIMIT_PER_MINUTE="1000000",
-                PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE="1000000",
-                PROVENANCE_METRICS_PUBLIC="true",
-            )
+            env = shape_env(bounced, standby, redis_url)
             with served_process(env=env) as (_, first), served_process(env=env) as (_, second):
                 load = asyncio.run(mixed_load([first, second], secret, SECONDS))
                 verified = httpx.get(f"{first}/audit/verify", headers=bearer(secret), timeout=60)
-        stored = asyncio.run(
-            fetchval(primary.url(), "SELECT count(*) FROM claims WHERE id = ANY($1::uuid[])", list(load.created))
-        )
-    finally:
-        if standby is not None:
-            standby.stop_after_kill()
-        primary.stop_after_kill()
+        query = "SELECT count(*) FROM claims WHERE id = ANY($1::uuid[])"
+        stored = asyncio.run(fetchval(primary.url(), query, list(load.created)))
     assert load.failures == [], load.failures[:5]
     assert set(load.statuses) <= {200, 201}, load.statuses
     assert len(load.created) > 100 and load.reads > 1000  # a real load, not a handful of requests
@@ -64,6 +41,20 @@ def test_two_processes_behind_pgbouncer_with_a_replica_take_a_minute_of_load(tmp
     assert load.stale == 0  # every read asked to follow a write found it
     assert load.by_replica > load.reads / 2  # and the replica answered most reads
     assert verified.status_code == 200 and verified.json()["ok"] is True, verified.text
+
+
+def shape_env(bounced: str, standby: Postmaster, redis_url: str) -> dict[str, str]:
+    """An API process of the shape: writing through PgBouncer, reading from ``standby``, its limits in
+    Redis (high enough that the load never meets them), its metrics open to the load's count."""
+    return service_env(
+        bounced,
+        PROVENANCE_POOLER="pgbouncer",
+        PROVENANCE_READ_DATABASE_URL=standby.url(),
+        PROVENANCE_REDIS_URL=redis_url,
+        PROVENANCE_RATE_LIMIT_PER_MINUTE="1000000000",
+        PROVENANCE_WRITE_RATE_LIMIT_PER_MINUTE="1000000000",
+        PROVENANCE_METRICS_PUBLIC="true",
+    )
 
 
 class MixedLoad:
