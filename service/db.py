@@ -6,6 +6,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import date, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import asyncpg
@@ -70,6 +71,20 @@ def _decode_jsonb(data: bytes) -> Any:
     return msgspec.json.decode(memoryview(data)[1:])
 
 
+# Dates as PostgreSQL counts them, days from 2000-01-01. asyncpg's own codec stores Python's first and
+# last dates (0001-01-01, 9999-12-31) as -infinity and infinity, which then read back as no date at all:
+# an affiliation since 0001-01-01 made its source unreadable (a 500 the fuzzer found).
+POSTGRES_EPOCH = date(2000, 1, 1)
+
+
+def _encode_date(value: date) -> tuple[int]:
+    return ((value - POSTGRES_EPOCH).days,)
+
+
+def _decode_date(value: tuple[int]) -> date:
+    return POSTGRES_EPOCH + timedelta(days=value[0])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "json", encoder=msgspec.json.encode, decoder=msgspec.json.decode, schema="pg_catalog", format="binary"
@@ -77,6 +92,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
     )
+    await conn.set_type_codec("date", encoder=_encode_date, decoder=_decode_date, schema="pg_catalog", format="tuple")
 
 
 def statement_cache_size(pooler: str) -> int:

@@ -191,3 +191,9 @@ def test_a_misconfigured_replica_url_is_one_line_and_exit_2() -> None:
     assert run.stderr.strip().splitlines() == [
         f"provenance: PROVENANCE_READ_DATABASE_URL='{masked}': the port of 'db:54x2' is not a number"
     ]
+
+
+async def test_an_empty_read_after_is_no_token_and_a_malformed_one_is_a_400(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/sources", headers={"Provenance-Read-After": ""})).status_code == 200
+    refused = await client.get("/sources", headers={"Provenance-Read-After": "yesterday"})
+    assert refused.status_code == 400 and "Provenance-Read-After" in refused.json()["detail"]

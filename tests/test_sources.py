@@ -377,3 +377,23 @@ class TestSourceClaims:
 
     async def test_malformed_source_id_is_404(self, client: httpx.AsyncClient) -> None:
         assert_problem(await client.get("/sources/not-an-id/claims"), 404)
+
+
+async def test_the_first_and_last_dates_python_has_are_stored_as_dates(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """asyncpg's own codec stores 0001-01-01 and 9999-12-31 as -infinity and infinity, which read back as no
+    date at all: the source they were an affiliation of answered 500 (the fuzzer found it)."""
+    body = {
+        "name": "Reuters",
+        "kind": "outlet",
+        "affiliations": [{"organization": {"name": "Thomson"}, "since": "0001-01-01", "until": "9999-12-31"}],
+    }
+    created = await client.post("/sources", json=body)
+    assert created.status_code == 201, created.text
+    [affiliation] = created.json()["affiliations"]
+    assert (affiliation["since"], affiliation["until"]) == ("0001-01-01", "9999-12-31")
+    stored = await conn.fetchrow("SELECT since::text, until::text FROM affiliations")
+    assert tuple(stored) == ("0001-01-01", "9999-12-31")
+    listed = await client.get("/sources")
+    assert listed.status_code == 200

@@ -79,11 +79,10 @@ LOGGED_EVERY = 60.0
 
 
 def read_after(headers: Any) -> str | None:
-    """The ``Provenance-Read-After`` of a request, checked; a malformed one is a 400."""
+    """The ``Provenance-Read-After`` of a request, checked; a malformed one is a 400, an empty one none."""
     token: str | None = headers.get(READ_AFTER_HEADER)
-    if token is None:
+    if token is None or not (token := token.strip()):
         return None
-    token = token.strip()
     if not LSN.fullmatch(token):
         raise BadRequest(f"{READ_AFTER_HEADER} must be a {LSN_HEADER} a write answered, such as 0/16B3748")
     return token
