@@ -221,7 +221,8 @@ READ_AFTER_PARAMETER = Parameter(
     param_in=ParamType.HEADER,
     required=False,
     description=READ_AFTER_DESCRIPTION,
-    schema=Schema(type=OpenAPIType.STRING, pattern=f"^{LSN.pattern}{END}", examples=["0/16B3748"]),
+    # Empty is allowed, and means no token: a client may send the header before its first write.
+    schema=Schema(type=OpenAPIType.STRING, pattern=f"^({LSN.pattern})?{END}", examples=["0/16B3748"]),
 )
 
 
