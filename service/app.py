@@ -141,8 +141,12 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     every_method_in_allow(app)
     refuse_unknown_query(app)
     document_read_your_writes(app)
+    # A write's token is read only where a replica is set (service/api/connections.py): without one, no
+    # request pays for the wrapper that would add it.
+    if settings.read_database_url:
+        app.asgi_handler = CommitToken(app.asgi_handler)
     # Outside routing and error handling, so that every answer, an unknown path's 404 too, has its id.
-    app.asgi_handler = RequestContext(CommitToken(app.asgi_handler))
+    app.asgi_handler = RequestContext(app.asgi_handler)
     return app
 
 
