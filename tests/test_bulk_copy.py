@@ -217,6 +217,20 @@ async def post_each(conn: asyncpg.Connection, body: bytes) -> list[tuple[int, An
     return found
 
 
+class Heard:
+    """An import's progress as a test hears it: each failure, and the lines done in all."""
+
+    def __init__(self) -> None:
+        self.failures: list[LineFailure] = []
+        self.lines = 0
+
+    def failed(self, failure: LineFailure) -> None:
+        self.failures.append(failure)
+
+    def done(self, lines: int) -> None:
+        self.lines += lines
+
+
 async def import_batches(
     conn: asyncpg.Connection,
     body: bytes,
@@ -228,15 +242,14 @@ async def import_batches(
     """Import in batches (as an initial load with ``load``, which must then have been one); every batch
     must have been stored whole (none fell back to line by line), and each prepared ahead must have
     been resolved against what its write found stored."""
-    failures: list[LineFailure] = []
-    importer = Importer(
-        conn, actor="import", on_failure=failures.append, batch_lines=batch_lines, reader=reader, load=load
-    )
+    heard = Heard()
+    importer = Importer(conn, heard, actor="import", batch_lines=batch_lines, reader=reader, load=load)
     await importer.run(body.split(b"\n"))
+    assert heard.lines == sum(1 for line in body.split(b"\n") if line.strip())
     assert importer.refused_batches == 0
     assert importer.resolved_again == 0
     assert importer.loaded == load
-    return [(f.number, f.problem) for f in failures]
+    return [(f.number, f.problem) for f in heard.failures]
 
 
 async def prepared(conn: asyncpg.Connection, *, claims: bool = True) -> None:
@@ -486,10 +499,10 @@ async def load_refusing_forbidden(
     does not know, so that a batch holding it is refused whole); each failed line's number and the
     constraint it broke."""
     await conn.execute("ALTER TABLE claims ADD CONSTRAINT test_no_forbidden CHECK (text <> 'Forbidden.')")
-    failures: list[LineFailure] = []
-    importer = Importer(conn, actor="import", on_failure=failures.append, batch_lines=batch_lines, load=True)
+    heard = Heard()
+    importer = Importer(conn, heard, actor="import", batch_lines=batch_lines, load=True)
     report = await importer.run(body.split(b"\n"))
-    return importer, report, [(f.number, f.problem.get("constraint")) for f in failures]
+    return importer, report, [(f.number, f.problem.get("constraint")) for f in heard.failures]
 
 
 class TestInitialLoad:
@@ -508,7 +521,7 @@ class TestInitialLoad:
         before = await keys_and_indexes(fresh)
         body = encode(*(line("Twice.", hop(inline("Hina", "outlet"))) for _ in range(2)))
         with pytest.raises(asyncpg.UniqueViolationError, match="test_unique_text"):
-            await Importer(fresh, actor="import", on_failure=print, batch_lines=1, load=True).run(body.split(b"\n"))
+            await Importer(fresh, Heard(), actor="import", batch_lines=1, load=True).run(body.split(b"\n"))
         assert await keys_and_indexes(fresh) == before
         for table in ("claims", "hops", "sources", "claim_revisions", "audit_log", "audit_pending"):
             assert await fresh.fetchval(f"SELECT count(*) FROM {table}") == 0, table
@@ -526,7 +539,7 @@ class TestInitialLoad:
             *(line(f"Fine {n}.", hop(inline("Hina", "outlet"))) for n in range(5)),
             line("Shifted.", hop(inline("Hina", "outlet"), "shifted")),
         )
-        importer = Importer(fresh, actor="import", on_failure=print, batch_lines=2, load=True)
+        importer = Importer(fresh, Heard(), actor="import", batch_lines=2, load=True)
         with pytest.raises(asyncpg.IntegrityConstraintViolationError) as raised:
             await importer.run(body.split(b"\n"))
         assert raised.value.constraint_name == "chain_positions"
@@ -579,7 +592,7 @@ class TestInitialLoad:
         body = encode(line("First.", hop(inline("Hina", "outlet"))))
         await import_batches(conn, body, batch_lines=10, load=True)
         more = encode(line("Second.", hop(inline("Hina", "outlet"))))
-        importer = Importer(conn, actor="import", on_failure=print, batch_lines=10, load=True)
+        importer = Importer(conn, Heard(), actor="import", batch_lines=10, load=True)
         await importer.run(more.split(b"\n"))
         assert not importer.loaded
         assert await conn.fetchval("SELECT count(*) FROM claims") == 2
@@ -620,8 +633,8 @@ class TestLines:
             line("One.", hop(inline("Hina", "outlet")), id=CLAIM[0]),
             line("One again.", hop(inline("Hina", "outlet")), id=CLAIM[0]),
         )
-        first = await Importer(conn, actor="import", on_failure=print, batch_lines=10).run(body.split(b"\n"))
-        again = await Importer(conn, actor="import", on_failure=print, batch_lines=10).run(body.split(b"\n"))
+        first = await Importer(conn, Heard(), actor="import", batch_lines=10).run(body.split(b"\n"))
+        again = await Importer(conn, Heard(), actor="import", batch_lines=10).run(body.split(b"\n"))
         assert (first.imported, first.already_stored, again.imported, again.already_stored) == (1, 1, 0, 2)
         assert await conn.fetchval("SELECT text FROM claims") == "One."
 
@@ -635,11 +648,11 @@ class TestLines:
             line("Forbidden.", hop(inline("Hina", "outlet"))),
             line("Allowed too.", hop(inline("Hina", "outlet"))),
         )
-        failures: list[LineFailure] = []
-        importer = Importer(fresh, actor="import", on_failure=failures.append, batch_lines=10, load=load)
+        heard = Heard()
+        importer = Importer(fresh, heard, actor="import", batch_lines=10, load=load)
         await importer.run(body.split(b"\n"))
         assert (importer.refused_batches, importer.loaded) == (1, load)
-        assert [(f.number, f.problem["status"], f.problem.get("constraint")) for f in failures] == [
+        assert [(f.number, f.problem["status"], f.problem.get("constraint")) for f in heard.failures] == [
             (2, 422, "test_no_forbidden")
         ]
         assert await fresh.fetchval("SELECT array_agg(text ORDER BY seq) FROM claims") == [
@@ -674,7 +687,7 @@ class TestLines:
 
         async def imported() -> None:
             async with app.state.pool.acquire() as conn, app.state.pool.acquire() as reader:
-                importer = Importer(conn, actor="import", on_failure=print, batch_lines=5, reader=reader)
+                importer = Importer(conn, Heard(), actor="import", batch_lines=5, reader=reader)
                 report = await importer.run(body.split(b"\n"))
                 assert report.imported == 30
 

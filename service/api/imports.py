@@ -102,6 +102,21 @@ EXAMPLE_REPORT = ClaimImport(
 
 
 @dataclass
+class _Listed:
+    """An import's progress over HTTP: its first failures, listed in the answer, and its lines counted."""
+
+    def __init__(self) -> None:
+        self.failures: list[LineProblem] = []
+
+    def failed(self, failure: LineFailure) -> None:
+        if len(self.failures) < LISTED_FAILURES:
+            problem = msgspec.convert(failure.problem, LineProblemBody)
+            self.failures.append(LineProblem(line=failure.number, problem=problem))
+
+    def done(self, lines: int) -> None:
+        IMPORT_LINES.inc(lines)
+
+
 class NdjsonOperation(Operation):
     """The operation with its NDJSON request body described: Litestar describes none for a streamed body."""
 
@@ -178,29 +193,17 @@ async def import_claims(
         raise HTTPException(
             status_code=415, detail=f"send the claims as NDJSON: Content-Type {' or '.join(NDJSON_TYPES)}"
         )
-    failures: list[LineProblem] = []
-
-    def on_failure(failure: LineFailure) -> None:
-        if len(failures) < LISTED_FAILURES:
-            failures.append(LineProblem(line=failure.number, problem=msgspec.convert(failure.problem, LineProblemBody)))
+    listed = _Listed()
 
     async def work(body: AsyncIterator[bytes]) -> Response[ClaimImport]:
         # A second connection reads ahead for the next batch while one is written.
         async with request.app.state.pool.acquire(timeout=settings.acquire_timeout) as reader:
-            importer = Importer(
-                conn,
-                actor=actor,
-                on_failure=on_failure,
-                on_lines=IMPORT_LINES.inc,
-                batch_lines=BATCH_LINES,
-                max_line_bytes=settings.max_body_bytes,
-                reader=reader,
-            )
+            bound = settings.max_body_bytes
+            importer = Importer(conn, listed, actor=actor, batch_lines=BATCH_LINES, max_line_bytes=bound, reader=reader)
             with IMPORTS_RUNNING.track_inprogress():
                 report = await importer.run(split_lines(body))
-        answer = ClaimImport(
-            imported=report.imported, already_stored=report.already_stored, failed=report.failed, failures=failures
-        )
+        stored, failures = report.already_stored, listed.failures
+        answer = ClaimImport(imported=report.imported, already_stored=stored, failed=report.failed, failures=failures)
         return Response(answer, status_code=200)
 
     return await idempotency.run_streamed(request.app.state.pool, settings.acquire_timeout, request.stream(), work)

@@ -46,7 +46,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 import asyncpg
 from tqdm import tqdm  # type: ignore[import-untyped]
@@ -85,6 +85,7 @@ __all__ = [
     "ImportReport",
     "Importer",
     "LineFailure",
+    "Progress",
     "message",
     "split_lines",
 ]
@@ -97,6 +98,16 @@ ANALYZE_AFTER = 10_000
 """Claims an import stores past which it refreshes the planner's statistics of the tables it wrote."""
 AHEAD = 2
 """Batches an initial load has resolved ahead of the one it writes, at most."""
+
+
+class Progress(Protocol):
+    """What hears of an import as it goes: the HTTP answer's list of failures, the CLI's progress bar."""
+
+    def failed(self, failure: LineFailure) -> None:
+        """A line was not stored: its number and its problem."""
+
+    def done(self, lines: int) -> None:
+        """So many more lines were dealt with, stored or failed."""
 
 
 class Single(NamedTuple):
@@ -120,7 +131,7 @@ class Prepared(NamedTuple):
 
 
 class Importer:
-    """Stores lines in batches and hears of each failure and of progress.
+    """Stores lines in batches and tells ``progress`` of each failure and of the lines done.
 
     With a second connection to read from (``reader``), the next batch is parsed and resolved while
     the current one is written: against the stored data as read before the current batch commits,
@@ -132,10 +143,9 @@ class Importer:
     def __init__(
         self,
         conn: asyncpg.Connection,
+        progress: Progress,
         *,
         actor: str | None,
-        on_failure: Callable[[LineFailure], None],
-        on_lines: Callable[[int], None] = lambda count: None,
         batch_lines: int = BATCH_LINES,
         max_line_bytes: int | None = None,
         reader: asyncpg.Connection | None = None,
@@ -147,8 +157,7 @@ class Importer:
         """Whether the lines went in as an initial load (``load`` asked for one and no claim was stored)."""
         self.reader = reader
         self.actor = actor
-        self.on_failure = on_failure
-        self.on_lines = on_lines
+        self.progress = progress
         self.batch_lines = batch_lines
         self.max_line_bytes = max_line_bytes
         self.report = ImportReport()
@@ -247,7 +256,7 @@ class Importer:
             await self._store_each(prepared.taken)
         else:
             self._count_all(in_order(prepared.taken, outcomes))
-        self.on_lines(len(prepared.taken))
+        self.progress.done(len(prepared.taken))
 
     async def _stored_outcomes(
         self, prepared: Prepared, prepare_next: Callable[[Batch], None] | None
@@ -447,10 +456,10 @@ class Importer:
             self._refused(segment, exc)
             self._known = False
             await self._store_each(parse_lines(segment, self.max_line_bytes))
-            self.on_lines(len(segment))
+            self.progress.done(len(segment))
             return False
         self._count_all(ready.outcomes)
-        self.on_lines(len(segment))
+        self.progress.done(len(segment))
         return True
 
     async def _store_single(self, single: Single) -> None:
@@ -459,7 +468,7 @@ class Importer:
             await self._store_one(parsed)
         else:
             self._fail(parsed)
-        self.on_lines(1)
+        self.progress.done(1)
 
     async def _store_one(self, line: ParsedLine) -> None:
         """Store one line in its own transaction, as ``POST /claims`` stores a claim."""
@@ -496,7 +505,7 @@ class Importer:
 
     def _fail(self, failure: LineFailure) -> None:
         self.report.failed += 1
-        self.on_failure(failure)
+        self.progress.failed(failure)
 
 
 def _resolved(parsed: Parsed, facts: StoredFacts) -> Prepared:
@@ -555,25 +564,26 @@ def _lines_of(file: str) -> Iterator[bytes]:
         yield from lines
 
 
+class _Bar:
+    """The CLI's progress: a bar of lines done, each failure written above it."""
+
+    def __init__(self, bar: tqdm) -> None:
+        self.bar = bar
+
+    def failed(self, failure: LineFailure) -> None:
+        self.bar.write(f"line {failure.number}: {message(failure.problem)}", file=sys.stderr)
+
+    def done(self, lines: int) -> None:
+        self.bar.update(lines)
+
+
 async def _import(database_url: str, file: str, batch_lines: int) -> ImportReport:
     total = None if file == "-" else _count_claim_lines(Path(file))
     conn = await db.connect(database_url)
     reader = await db.connect(database_url)  # reads ahead for the next batch while one is written
     try:
         with tqdm(total=total, unit="claim", file=sys.stderr) as bar:
-
-            def on_failure(failure: LineFailure) -> None:
-                bar.write(f"line {failure.number}: {message(failure.problem)}", file=sys.stderr)
-
-            importer = Importer(
-                conn,
-                actor=IMPORT_ACTOR,
-                on_failure=on_failure,
-                on_lines=bar.update,
-                batch_lines=batch_lines,
-                reader=reader,
-                load=True,
-            )
+            importer = Importer(conn, _Bar(bar), actor=IMPORT_ACTOR, batch_lines=batch_lines, reader=reader, load=True)
             return await importer.run(_lines_of(file))
     finally:
         await reader.close()
