@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Contact, License, Server, Tag
+from litestar.plugins import InitPlugin
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from service import __version__
@@ -37,7 +38,6 @@ from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
 from service.api.strict import refuse_unknown_query, strict_json_body
 from service.api.trace import trace_statement
-from service.api.tracing import exporting_provider, tracing_plugins
 from service.domain.traces import StemStatistics
 from service.errors import Moved
 from service.pages.routes import template_config, ui_router
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
             ProblemDetailsPlugin(problem_details_config()),
             DescribedStructSchemaPlugin(),
             Metrics(settings),
-            *tracing_plugins(exporting_provider(settings) if tracer_provider is None else tracer_provider),
+            *_tracing(settings, tracer_provider),
         ],
         exception_handlers={Moved: moved_handler},
         openapi_config=openapi_config(),
@@ -148,6 +148,17 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     # Outside routing and error handling, so that every answer, an unknown path's 404 too, has its id.
     app.asgi_handler = RequestContext(app.asgi_handler)
     return app
+
+
+def _tracing(settings: Settings, provider: TracerProvider | None) -> list[InitPlugin]:
+    """The plugins that trace the app, into ``provider`` when given, else where the settings say; none
+    when neither names one. OpenTelemetry is imported only then: a service that sends no traces does
+    not hold it in memory."""
+    if provider is None and not settings.otel_endpoint:
+        return []
+    from service.api.tracing import exporting_provider, tracing_plugins
+
+    return tracing_plugins(provider or exporting_provider(settings))
 
 
 def served_app() -> Litestar:

@@ -105,3 +105,33 @@ async def _revision(url: str) -> str:
         return found
     finally:
         await conn.close()
+
+
+LOADED = """
+import sys
+from service import cli
+from service.app import create_app
+from service.settings import Settings
+
+create_app(Settings.from_env())
+print(" ".join(m for m in ("alembic", "sqlalchemy", "redis", "opentelemetry.sdk") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("settings", "loaded"),
+    [
+        ({}, ""),
+        # redis-py 8 imports OpenTelemetry's SDK itself (its own observability), wherever it is installed.
+        ({"PROVENANCE_REDIS_URL": "redis://127.0.0.1:1/0"}, "redis opentelemetry.sdk"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, "opentelemetry.sdk"),
+    ],
+)
+def test_a_worker_holds_only_the_libraries_its_settings_use(settings: dict[str, str], loaded: str) -> None:
+    # A serving worker never migrates (alembic and SQLAlchemy, about 23 MB), counts in Redis only where
+    # told to, and traces only into a collector: each library it does not use is memory it does not hold.
+    env = {k: v for k, v in os.environ.items() if k not in ("PROVENANCE_REDIS_URL", "OTEL_EXPORTER_OTLP_ENDPOINT")}
+    env |= {"DATABASE_URL": "postgresql://127.0.0.1:1/none", **settings}
+    run = subprocess.run([sys.executable, "-c", LOADED], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == loaded.split()

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import msgspec
 import pytest
+from alembic.script import ScriptDirectory
 
 from service import db, migrations
 from service.app import create_app
@@ -69,6 +72,30 @@ CORE = {
     "audit_pending_refuse_update",
     "idempotency_keys",
 }
+
+
+def test_the_head_is_the_one_alembic_finds() -> None:
+    assert migrations.head() == ScriptDirectory(str(migrations.SCRIPT_LOCATION)).get_current_head()
+
+
+def test_the_head_follows_a_new_migration_and_two_heads_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(migrations.SCRIPT_LOCATION / "versions", tmp_path / "versions")
+    monkeypatch.setattr(migrations, "SCRIPT_LOCATION", tmp_path)
+    current = migrations.head()
+    (tmp_path / "versions" / "9000_next.py").write_text(f'revision: str = "9000"\ndown_revision = "{current}"\n')
+    migrations.head.cache_clear()
+    try:
+        assert migrations.head() == "9000"
+        (tmp_path / "versions" / "9001_beside.py").write_text(
+            f'revision = "9001"\ndown_revision: str | None = "{current}"\n'
+        )
+        migrations.head.cache_clear()
+        with pytest.raises(RuntimeError, match="2 heads, not one: 9000, 9001"):
+            migrations.head()
+    finally:
+        migrations.head.cache_clear()
 
 
 def test_migrations_go_up_down_and_up_again(empty_database: str) -> None:

@@ -33,7 +33,6 @@ from litestar.middleware.rate_limit import (
 from litestar.stores.base import Store
 from litestar.types import Method
 
-from service.api.shared_limits import SharedRateLimitConfig, SharedWindows
 from service.settings import Settings
 
 READ_METHODS: frozenset[Method | str] = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -111,7 +110,13 @@ class RateLimits:
 def rate_limits(settings: Settings) -> RateLimits:
     """The rate limits for reads and for writes (a limit of 0 adds none), counted in Redis where
     ``redis_url`` is set, else in the process's memory."""
-    shared = SharedWindows(settings.redis_url) if settings.redis_url else None
+    if settings.redis_url:
+        # Imported here: the Redis client is memory a worker counting in its own memory need not hold.
+        from service.api.shared_limits import SharedRateLimitConfig, SharedWindows
+
+        shared = SharedWindows(settings.redis_url)
+    else:
+        shared = None
     middleware = []
     for kind, per_minute, applies in (
         ("read", settings.read_rate_limit_per_minute, _reads),
