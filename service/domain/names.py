@@ -57,9 +57,29 @@ def _letters(text: str) -> str:
     # letters that do not decompose after it (so "Ǽ" becomes "ae" like "Æ").
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     decomposed = decomposed.translate(_SPECIAL_LETTERS)
+    # Most of a text is ASCII even where it is not all ASCII (a name with one accent): its runs go through
+    # one translation in C, and only the characters beyond ASCII one by one.
     kept: list[str] = []
+    end = 0
+    for run in _BEYOND_ASCII.finditer(decomposed):
+        kept.append(decomposed[end : run.start()].translate(_ASCII_LETTERS))
+        _letters_beyond_ascii(run.group(), kept)
+        end = run.end()
+    kept.append(decomposed[end:].translate(_ASCII_LETTERS))
+    return "".join(kept)
+
+
+_BEYOND_ASCII = re.compile(r"[^\x00-\x7f]+")
+_ASCII_LETTERS = {code: " " for code in range(128) if not chr(code).isalnum()}
+"""ASCII letters and digits kept, every other ASCII character a space (a ``str.translate`` table)."""
+
+
+def _letters_beyond_ascii(run: str, kept: list[str]) -> None:
+    """``_letters`` of a run of characters beyond ASCII, onto ``kept``."""
+    # The run's first marks follow an ASCII character, which they are always dropped with: a Latin
+    # letter's are diacritics, and anything else has no letter for them to belong to.
     base = ""  # the script of the letter the marks that follow belong to
-    for ch in decomposed:
+    for ch in run:
         kind = unicodedata.category(ch)[0]
         if kind == "M":
             if base and base not in _DIACRITIC_BASES and ch not in _OPTIONAL_POINTS:
@@ -73,7 +93,6 @@ def _letters(text: str) -> str:
         else:
             base = ""
             kept.append(" ")
-    return "".join(kept)
 
 
 def _unspaced(ch: str) -> bool:

@@ -264,9 +264,9 @@ async def _hop_source(facts: Facts, hop: HopIn, field: str) -> tuple[SourceRef |
     return None, None
 
 
-async def _upstream(facts: Facts, hop: HopIn, field: str, is_last: bool) -> tuple[UUID, UpstreamRef] | None:
-    if hop.upstream_claim_id is None:
-        return None
+async def _upstream(facts: Facts, hop: HopIn, field: str, is_last: bool) -> tuple[UUID, UpstreamRef]:
+    """The upstream claim a hop links (it links one), checked: only from the last hop, to a stored claim."""
+    assert hop.upstream_claim_id is not None
     if not is_last:
         raise InvalidInput.field(
             f"{field}.upstream_claim_id", "only the last hop of a chain may link an upstream claim"
@@ -294,10 +294,10 @@ async def resolve_hops(facts: Facts, chain: Sequence[HopIn]) -> Chain:
         if not hop.cue.strip():
             raise InvalidInput.field(f"{field}.cue", "the cue is blank")
         source, titled_role = await _hop_source(facts, hop, field)
-        upstream = await _upstream(facts, hop, field, is_last=i == len(chain) - 1)
         upstream_id = None
-        if upstream is not None:
-            upstream_id, linked = upstream
+        # Most hops link no claim: their check is not awaited at all (an import resolves millions of hops).
+        if hop.upstream_claim_id is not None:
+            upstream_id, linked = await _upstream(facts, hop, field, is_last=i == len(chain) - 1)
             if source is None:
                 source = linked.first_source
             elif source.id != linked.first_source.id:
