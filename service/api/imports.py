@@ -101,7 +101,6 @@ EXAMPLE_REPORT = ClaimImport(
 )
 
 
-@dataclass
 class _Listed:
     """An import's progress over HTTP: its first failures, listed in the answer, and its lines counted."""
 
@@ -117,6 +116,7 @@ class _Listed:
         IMPORT_LINES.inc(lines)
 
 
+@dataclass
 class NdjsonOperation(Operation):
     """The operation with its NDJSON request body described: Litestar describes none for a streamed body."""
 
