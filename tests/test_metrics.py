@@ -81,6 +81,21 @@ async def test_requests_are_counted_by_route_template_never_by_their_ids(admin: 
     ]:
         assert value(page, metric, **labels) - value(before, metric, **labels) == 3
     assert created["id"] not in page
+    # Each answered: none in progress (labelled 200, as Litestar's own middleware labels it), and a 404
+    # counted under its own status, not as an error (5xx only).
+    in_progress = [line for line in page.splitlines() if line.startswith("litestar_requests_in_progress{")]
+    assert any('path="/claims/{claim_id}"' in line and line.endswith(" 0.0") for line in in_progress), in_progress
+    assert 'path="/metrics"' not in page
+
+
+async def test_a_missing_claim_is_counted_by_its_status(admin: httpx.AsyncClient) -> None:
+    route = {"method": "GET", "path": "/claims/{claim_id}", "status_code": "404"}
+    async with admin:
+        before = value((await admin.get("/metrics")).text, "litestar_requests_total", **route)
+        assert (await admin.get("/claims/00000000-0000-4000-8000-000000000000")).status_code == 404
+        page = (await admin.get("/metrics")).text
+    assert value(page, "litestar_requests_total", **route) - before == 1
+    assert value(page, "litestar_requests_error_total", **route) == 0
 
 
 async def test_the_pool_and_the_audit_log_are_watched(admin: httpx.AsyncClient) -> None:
