@@ -3,6 +3,9 @@ under ``provenance import``, whatever the import does in Python.
 
     python -m bench.floor --size 100k      # after a benchmark run made provenance_bench_100k
 
+``python -m bench.run`` measures it too, at its largest size right after the import, and sets the
+import's rate beside the restore floor's.
+
 It reads the claims, hops, first revisions and (as their audit entries) the revisions' bytes of a
 benchmark database with binary COPY, then stores them again into fresh databases two ways, timing
 only the storing, in one transaction each:
@@ -40,8 +43,9 @@ COLUMNS = {
     "claim_revisions": imports_repo.REVISION_COLUMNS,
 }
 AUDIT = audit_repo.PENDING_COLUMNS
+# A claim's entry names its first revision and holds no bytes of its own, as the import writes it.
 AUDIT_ROWS = """
-SELECT actor, 'create', 'claim', claim_id, convert_to(changes::text, 'UTF8') FROM claim_revisions WHERE number = 1
+SELECT actor, 'create', 'claim', claim_id, NULL::bytea, number FROM claim_revisions WHERE number = 1
 """
 TIMED = ("claims", "hops", "claim_revisions")
 """The tables whose storing is timed (sources are stored first, untimed: the claims refer to them)."""
@@ -134,11 +138,11 @@ async def store(url: str, data: dict[str, bytes], *, restore: bool) -> dict[str,
         await conn.close()
 
 
-async def measure(size: str) -> dict[str, Any]:
-    admin_url = server_url()
-    claims, data = await dump(with_database(admin_url, f"provenance_bench_{size}"))
+async def measure(admin_url: str, url: str) -> dict[str, Any]:
+    """Both floors under the claims of the database at ``url``, stored into fresh databases on ``admin_url``'s
+    server."""
+    claims, data = await dump(url)
     result: dict[str, Any] = {
-        "size": size,
         "claims": claims,
         "mb": {t: round(len(b) / 2**20, 1) for t, b in data.items()},
     }
@@ -164,7 +168,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--size", default="100k", help="the benchmark database to read: provenance_bench_<size>")
     args = parser.parse_args(argv)
-    result = asyncio.run(measure(args.size))
+    admin_url = server_url()
+    result = {
+        "size": args.size,
+        **asyncio.run(measure(admin_url, with_database(admin_url, f"provenance_bench_{args.size}"))),
+    }
     WORK.mkdir(exist_ok=True)
     (WORK / f"floor-{args.size}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

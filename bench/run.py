@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import floor, report
 from bench.databases import (
     database_exists,
     disk,
@@ -151,6 +151,9 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
         "claims_by_depth": requests.by_depth,
         "disk_bytes": disk(url),  # after the load and its VACUUM ANALYZE, before any scenario writes
     }
+    if claims == max(plan.sizes) and import_seconds is not None and not plan.only:
+        print("  the floor under the import (bench/floor.py)", flush=True)
+        result["floor"] = asyncio.run(floor.measure(admin_url, url))
     with served(url, cores) as app:
         result["scenarios"] = scenarios(url, app, cores, requests, token, plan)
         if not plan.only:
