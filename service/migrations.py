@@ -62,13 +62,13 @@ def _assigned(path: Path) -> dict[str, str | None]:
     """The constant values a migration script assigns at its top level (``revision: str = "0014"``)."""
     values: dict[str, str | None] = {}
     for statement in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets: list[ast.expr]
         if isinstance(statement, ast.AnnAssign) and statement.value is not None:
             targets, value = [statement.target], statement.value
         elif isinstance(statement, ast.Assign):
             targets, value = statement.targets, statement.value
         else:
             continue
-        for target in targets:
-            if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
-                values[target.id] = value.value
+        if isinstance(value, ast.Constant) and (value.value is None or isinstance(value.value, str)):
+            values.update((target.id, value.value) for target in targets if isinstance(target, ast.Name))
     return values
