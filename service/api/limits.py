@@ -46,7 +46,7 @@ class CountingRateLimitMiddleware(RateLimitMiddleware):
     """The same fixed windows, headers and 429 as Litestar's, counted in a dict shared by every route.
 
     Its own ``__call__`` does what Litestar's does less dearly: a request of the other kind (a write
-    for the reads' limit) passes before any ``Request`` is built, and a window is counted without
+    for the reads' limit) passes before any ``Request`` is built (``counted_by``), and a window is counted without
     Litestar's ``anyio.Lock``, whose every acquisition yields to the event loop once. Reading and
     counting a window in the dict never awaits, so no other request can come between them. With
     both, the limits cost the one-row read 25% of its requests a second (bench/README.md).
@@ -55,7 +55,7 @@ class CountingRateLimitMiddleware(RateLimitMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         config = self.config
         assert isinstance(config, CountingRateLimitConfig)
-        if scope["type"] != ScopeType.HTTP or (scope["method"] in READ_METHODS) != config.reads:
+        if not counted_by(scope, config.reads):
             await self.app(scope, receive, send)
             return
         window = self._window(self.cache_key_from_request(scope["litestar_app"].request_class(scope)), config)
@@ -83,7 +83,7 @@ class CountingRateLimitConfig(RateLimitConfig):
 
     middleware_class: type[RateLimitMiddleware] = CountingRateLimitMiddleware
     windows: dict[str, CacheObject] = field(default_factory=dict)
-    reads: bool = field(default=True, kw_only=True)
+    reads: bool = field(kw_only=True)
     """Whether the limit counts reads (GET, HEAD, OPTIONS); else writes."""
 
 
@@ -103,14 +103,10 @@ def _identifier(kind: str) -> Callable[[Request[Any, Any, Any]], str]:
     return identify
 
 
-# Async on purpose: Litestar runs a sync check_throttle_handler in a worker thread, which cost more
-# than the rest of a one-row read (the benchmark's profile showed it).
-async def _reads(request: Request[Any, Any, Any]) -> bool:
-    return request.method in READ_METHODS
-
-
-async def _writes(request: Request[Any, Any, Any]) -> bool:
-    return request.method not in READ_METHODS
+def counted_by(scope: Scope, reads: bool) -> bool:
+    """Whether the limit of reads (``reads``), or of writes, counts this request: told by its method
+    alone, before anything is built for it (Litestar's ``check_throttle_handler`` takes a ``Request``)."""
+    return scope["type"] == ScopeType.HTTP and (scope["method"] in READ_METHODS) == reads
 
 
 @dataclass(frozen=True)
@@ -132,9 +128,9 @@ def rate_limits(settings: Settings) -> RateLimits:
     else:
         shared = None
     middleware = []
-    for kind, per_minute, applies in (
-        ("read", settings.read_rate_limit_per_minute, _reads),
-        ("write", settings.write_rate_limit_per_minute, _writes),
+    for kind, per_minute in (
+        ("read", settings.read_rate_limit_per_minute),
+        ("write", settings.write_rate_limit_per_minute),
     ):
         if per_minute <= 0:
             continue
@@ -142,11 +138,11 @@ def rate_limits(settings: Settings) -> RateLimits:
             "rate_limit": ("minute", per_minute),
             "exclude": UNLIMITED,
             "identifier_for_request": _identifier(kind),
-            "check_throttle_handler": applies,
+            "reads": kind == "read",
         }
         if shared:
             config: RateLimitConfig = SharedRateLimitConfig(**common, windows=shared)
         else:
-            config = CountingRateLimitConfig(**common, reads=kind == "read")
+            config = CountingRateLimitConfig(**common)
         middleware.append(config.middleware)
     return RateLimits(middleware, [shared.lifespan] if shared and middleware else [])

@@ -34,6 +34,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.connection import parse_url
 
+from service.api.limits import counted_by
 from service.api.metrics import RATE_LIMIT_STORE_ERRORS
 
 if TYPE_CHECKING:
@@ -129,10 +130,10 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
     """Litestar's rate limit (its headers and 429), each request counted by one atomic call to Redis."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
-        if await self.should_check_request(request=request):
-            config = self.config
-            assert isinstance(config, SharedRateLimitConfig)
+        config = self.config
+        assert isinstance(config, SharedRateLimitConfig)
+        if counted_by(scope, config.reads):
+            request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
             window = await config.windows.count(
                 self.get_identifier_for_request(request), self.max_requests, DURATION_VALUES[self.unit]
             )
@@ -150,3 +151,5 @@ class SharedRateLimitConfig(RateLimitConfig):
 
     middleware_class: type[RateLimitMiddleware] = SharedRateLimitMiddleware
     windows: SharedWindows = field(kw_only=True)
+    reads: bool = field(kw_only=True)
+    """Whether the limit counts reads (GET, HEAD, OPTIONS); else writes."""
