@@ -1,7 +1,8 @@
 """The load generators and their figures: wrk (one thread, each connection a closed loop) sending the
 lines of a request file through ``bench/wrk.lua``, which prints its figures as JSON, after a warm-up
-and with the server's memory sampled; and pgbench running the trace SQL of ``GET /claims/{id}/trace``
-itself, prepared, its latencies read from its per-transaction log.
+and with the server's memory sampled; and pgbench running the SQL of a request itself (the trace of
+``GET /claims/{id}/trace``, the write of ``POST /claims``: ``bench/writes.py``), prepared, its
+latencies read from its per-transaction log.
 """
 
 from __future__ import annotations
@@ -101,18 +102,18 @@ def percentile(values: list[int], share: float) -> int:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def pgbench(url: str, cores: Cores, requests: Requests, connections: int, seconds: int) -> dict[str, Any]:
-    """pgbench running the trace SQL for random claims, prepared; its figures from the per-transaction log."""
-    folder = WORK / "pgbench"
+def pgbench(
+    url: str, cores: Cores, name: str, script: str, connections: int, seconds: int, options: str = ""
+) -> dict[str, Any]:
+    """pgbench running a script, prepared (``options`` for its sessions, as PGOPTIONS); its figures from
+    the per-transaction log."""
+    folder = WORK / "pgbench" / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    script = folder / "trace.sql"
-    script.write_text(pgbench_script(requests.claims, 32))
+    (folder / "script.sql").write_text(script)
     command = [*cores.load, pgbench_binary(), "-n", "-M", "prepared", "-c", str(connections), "-j", "1"]
-    command += ["-T", str(seconds), "-f", str(script), "-l", "--log-prefix", str(folder / "log"), url]
-    # the app's TRACE_ONE runs with the generic plan, which PostgreSQL keeps by itself; pgbench's
-    # statement differs (a subquery for the id), so it is asked for the same plan outright
-    env = {**os.environ, "PGOPTIONS": "-c plan_cache_mode=force_generic_plan"}
+    command += ["-T", str(seconds), "-f", str(folder / "script.sql"), "-l", "--log-prefix", str(folder / "log"), url]
+    env = {**os.environ, "PGOPTIONS": options} if options else None
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         sys.exit(f"pgbench failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -130,3 +131,11 @@ def pgbench(url: str, cores: Cores, requests: Requests, connections: int, second
         "max_ms": max(latencies, default=0) / 1000,
         "errors": int(failed.group(1)) if failed else 0,
     }
+
+
+def pgbench_trace(url: str, cores: Cores, requests: Requests, connections: int, seconds: int) -> dict[str, Any]:
+    """(b): the trace SQL for random claims. The app's TRACE_ONE runs with the generic plan, which
+    PostgreSQL keeps by itself; pgbench's statement differs (a subquery for the id), so it is asked for
+    the same plan outright."""
+    script = pgbench_script(requests.claims, 32)
+    return pgbench(url, cores, "trace", script, connections, seconds, "-c plan_cache_mode=force_generic_plan")

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import floor, report
+from bench import floor, report, writes
 from bench.databases import (
     database_exists,
     disk,
@@ -37,7 +37,7 @@ from bench.databases import (
     server_url,
     with_database,
 )
-from bench.load import Load, measured, pgbench, pgbench_binary, wrk
+from bench.load import Load, measured, pgbench, pgbench_binary, pgbench_trace, wrk
 from bench.machine import Cores, machine, postgresql_version, versions
 from bench.paths import RESULTS, ROOT, WORK
 from bench.processes import SERVERS, Served, pgbouncer, served
@@ -72,7 +72,7 @@ class Plan:
         return not self.only or scenario in self.only
 
 
-# Scenarios (a0) to (f) of bench/README.md, in that order: the key, its letter, what it sends.
+# Scenarios (a0) to (g) of bench/README.md, in that order: the key, its letter, what it sends.
 SCENARIOS = {
     "row_bare": ("a0", "GET /claims/{id}/status of a bare app (bench/bare.py)"),
     "row": ("a", "GET /claims/{id}/status"),
@@ -81,11 +81,12 @@ SCENARIOS = {
     "trace_statement": ("d", "GET /trace?statement="),
     "list_filtered": ("e", "GET /claims with filters"),
     "create_claim": ("f", "POST /claims, 3-hop inline chains"),
+    "pgbench_create": ("g", "pgbench: the write SQL of (f)"),
 }
 
 
 def scenarios(url: str, app: Served, cores: Cores, requests: Requests, token: str, plan: Plan) -> dict[str, Any]:
-    """Scenarios (a0) to (f) of bench/README.md, in that order (those of ``--only`` if given)."""
+    """Scenarios (a0) to (g) of bench/README.md, in that order (those of ``--only`` if given)."""
     c, load = plan.connections, plan.load
     results: dict[str, Any] = {}
     for key, (letter, title) in SCENARIOS.items():
@@ -96,7 +97,11 @@ def scenarios(url: str, app: Served, cores: Cores, requests: Requests, token: st
             with served(url, cores, server="bare") as bare:
                 results[key] = measured(bare, cores, requests.path("status"), c, load)
         elif key == "pgbench_trace":
-            results[key] = pgbench(url, cores, requests, c, load.seconds)
+            results[key] = pgbench_trace(url, cores, requests, c, load.seconds)
+        elif key == "pgbench_create":
+            body = writes.first_body(requests.path("create").read_text())
+            script = asyncio.run(writes.script(url, token, body))
+            results[key] = pgbench(url, cores, "create", script, c, load.seconds)
         elif key == "trace_statement":
             results[key] = measured(app, cores, requests.path("statement"), plan.statement_connections, load)
         else:
