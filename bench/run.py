@@ -99,7 +99,7 @@ def scenarios(url: str, app: Served, cores: Cores, requests: Requests, token: st
         elif key == "pgbench_trace":
             results[key] = pgbench_trace(url, cores, requests, c, load.seconds)
         elif key == "pgbench_create":
-            body = writes.first_body(requests.path("create").read_text())
+            body = json.loads(requests.path("create").read_text().splitlines()[0])  # (f)'s first request
             script = asyncio.run(writes.script(url, token, body))
             results[key] = pgbench(url, cores, "create", script, c, load.seconds)
         elif key == "trace_statement":

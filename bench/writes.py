@@ -12,7 +12,6 @@ written, ``COMMIT``; every round trip the app makes, with no Python between them
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from typing import Any
 from uuid import UUID
@@ -44,22 +43,27 @@ async def _literal(conn: asyncpg.Connection, value: Any, oid: int) -> str:
     return f"E'{escaped}'::{type_name}"
 
 
-async def recorded(url: str, token: str, body: dict[str, Any]) -> tuple[list[tuple[str, tuple[Any, ...]]], UUID]:
+async def recorded(
+    conn: asyncpg.Connection, token: str, body: dict[str, Any]
+) -> tuple[list[tuple[str, tuple[Any, ...]]], UUID]:
     """The statements, with their arguments, of one ``POST /claims`` of ``body`` by the key ``token``;
     and the id of the claim it stored."""
-    conn = await db.connect(url)
     sent: list[tuple[str, tuple[Any, ...]]] = []
+
+    def heard(record: Any) -> None:
+        sent.append((record.query, tuple(record.args or ())))
+
+    # once unheard: a new connection asks PostgreSQL about the types it meets, once, as a served
+    # worker's connections have long done
+    await keys.authenticate(conn, token)
+    await claims.create(conn, msgspec.convert(body, ClaimIn), actor="bench")
+    conn.add_query_logger(heard)
     try:
-        # once unheard: a new connection asks PostgreSQL about the types it meets, once, as a served
-        # worker's connections have long done
-        await keys.authenticate(conn, token)
-        await claims.create(conn, msgspec.convert(body, ClaimIn), actor="bench")
-        conn.add_query_logger(lambda record: sent.append((record.query, tuple(record.args or ()))))
         assert await keys.authenticate(conn, token) is not None, "the benchmark's key is not stored"
         stored = await claims.create(conn, msgspec.convert(body, ClaimIn), actor="bench")
         await asyncio.sleep(0)  # asyncpg hands the last records to the logger with call_soon
     finally:
-        await conn.close()
+        conn.remove_query_logger(heard)
     return sent, UUID(stored.claim.id)
 
 
@@ -80,10 +84,10 @@ def _filled(sql: str, written: list[str]) -> str:
 
 async def script(url: str, token: str, body: dict[str, Any]) -> str:
     """The pgbench script of one ``POST /claims`` of ``body`` (see the module's docstring)."""
-    sent, claim_id = await recorded(url, token, body)
     conn = await db.connect(url)
     statements: list[str] = []
     try:
+        sent, claim_id = await recorded(conn, token, body)
         for query, args in sent:
             oids = [t.oid for t in (await conn.prepare(query)).get_parameters()] if args else []
             written = [await _argument(conn, value, oid, claim_id) for value, oid in zip(args, oids, strict=True)]
@@ -92,12 +96,6 @@ async def script(url: str, token: str, body: dict[str, Any]) -> str:
             statements.append(sql + ("\n\\gset w_" if query == INSERT_CLAIM else ";"))
     finally:
         await conn.close()
-    if not any(query == INSERT_CLAIM for query, _ in sent):
+    if INSERT_CLAIM not in (query for query, _ in sent):
         raise RuntimeError("the recorded POST /claims inserted no claim")
     return "\n".join(statements) + "\n"
-
-
-def first_body(lines: str) -> dict[str, Any]:
-    """The first request of (f)'s file."""
-    body: dict[str, Any] = json.loads(lines.splitlines()[0])
-    return body
