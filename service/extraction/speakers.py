@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from spacy.tokens import Span, Token
 
-from service.extraction.words import WORDS, kind_of
+from service.extraction.words import WORDS, is_place, kind_of
 
 PRONOUNS = {
     "he": "person",
@@ -37,6 +37,7 @@ ORGANIZATION_WORDS = WORDS["organization_words"]
 OUTLET_WORDS = WORDS["outlet_words"]
 # Nouns that describe one person: "the New York billionaire" refers back to someone named.
 PERSON_NOUNS = WORDS["person_nouns"]
+TIME_WORDS = WORDS["time_words"]
 NAME_TAGS = frozenset({"NNP", "NNPS"})
 QUANTIFIERS = frozenset({"many", "some", "several", "most", "few", "other", "others", "both", "all", "more"})
 COMMON_TAGS = frozenset({"NN", "NNS"})
@@ -94,15 +95,65 @@ def _name_part(token: Token, inflected: Container[str]) -> bool:
     return _capitalized(token, inflected) and token.lower_ not in TITLES
 
 
+def _office_then_person(tokens: list[Token], inflected: Container[str]) -> bool:
+    """Whether the words after a title's "of" are an office, then a person's name of two words or more:
+    "(secretary of) state Hillary Clinton", not "(spokesman of) the National Security Council"."""
+    first = len(tokens)
+    while first > 0 and _name_part(tokens[first - 1], inflected):
+        first -= 1
+    name = _text(tokens[first:])
+    return first > 0 and len(tokens) - first >= 2 and not tokens[0].text[:1].isupper() and kind_of(name) == "person"
+
+
+def _name_run(tokens: list[Token], inflected: Container[str]) -> bool:
+    """Whether tokens are a name, perhaps after titles: "Sen. Joe Lieberman", "Future 45"."""
+    words = [t for t in tokens if not t.is_punct]
+    return (
+        bool(words)
+        and (_name_part(words[0], inflected) or words[0].lower_ in TITLES)
+        and all(_capitalized(t, inflected) or t.like_num or t.lower_ in TITLES for t in words)
+        and any(_name_part(t, inflected) for t in words)
+    )
+
+
+def _named_within(tokens: list[Token], inflected: Container[str]) -> tuple[list[Token], str | None] | Speaker | None:
+    """The name a description gives after it, and the role it gives: "a Connecticut lawmaker, Sen. Joe
+    Lieberman (I-Conn.),", "the company's spokesman, Tim Cook"; or the speaker a description names
+    outright, "a super PAC called Future 45"."""
+    for i, token in enumerate(tokens[1:-1], start=1):
+        if token.lower_ in {"called", "named"}:
+            run = _trim(tokens[i + 1 :])
+            if run and _name_run(run, inflected):
+                name = _text(run)
+                return Speaker(name=name, kind=kind_of(name))
+            continue
+        if token.text == ",":
+            before = _trim(tokens[:i])
+            after = _trim(tokens[i + 1 :])
+            if not before or not after or _name_part(before[-1], inflected) or before[-1].tag_ not in COMMON_TAGS:
+                return None
+            if not _name_run(after, inflected):
+                return None
+            return after, before[-1].lower_ if before[-1].lower_ in TITLES else None
+    return None
+
+
 def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str | None:
-    """The speaker a source span names; a pronoun's kind (``"person"``, ...) when it only refers; None for "I".
+    """The speaker a source span names; a pronoun's kind (``"person"``, ...) when it only refers; None for "I"
+    or a time ("Monday", which a parse can take for the subject of "said").
 
     ``inflected``: common English words in an inflected form ("officials"), which opening a sentence
     are not names for being capitalized.
     """
     tokens = _trim(list(span))
-    if not tokens:
+    if not tokens or tokens[-1].lower_ in TIME_WORDS:
         return None
+    within = _named_within(list(span), inflected)
+    described_as = None
+    if isinstance(within, Speaker):
+        return within
+    if within is not None:
+        tokens, described_as = within
     if len(tokens) == 1 and tokens[0].lower_ in FIRST_PERSON:
         return None
     if len(tokens) == 1 and tokens[0].lower_ in PRONOUNS:
@@ -114,7 +165,13 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     for i, token in enumerate(tokens):
         if token.lower_ in {"for", "of", "at", "from", "with"} and i > 0:
             after = _trim(tokens[i + 1 :])
-            titled = tokens[i - 1].lower_ in TITLES and tokens[i - 1].is_title and _name_part(tokens[-1], inflected)
+            titled = (
+                tokens[i - 1].lower_ in TITLES
+                and _name_part(tokens[-1], inflected)
+                and (
+                    tokens[i - 1].is_title or (token.lower_ == "of" and _office_then_person(tokens[i + 1 :], inflected))
+                )
+            )
             if after and any(_capitalized(t, inflected) for t in after) and not titled:
                 organization = _text(after)
                 tokens = tokens[:i]
@@ -146,7 +203,7 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         org_tokens = [t for t in before[:start] if _capitalized(t, inflected)]
         if organization is None and org_tokens and role_tokens:
             organization = _text(org_tokens)
-        role = " ".join(t.text for t in role_tokens if t.tag_ != "IN") or None
+        role = " ".join(t.text for t in role_tokens if t.tag_ != "IN") or described_as
         return Speaker(name=name, kind=kind_of(name), role=role.lower() if role else None, organization=organization)
     if head.lower_ in ORGANIZATION_WORDS and not any(_capitalized(t, inflected) for t in tokens):
         # "the ministry", "the campaign": an organization named before (``Coreference``).
@@ -161,15 +218,56 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     return Speaker(name=text, kind="anonymous", role=role, organization=organization, anonymous=True)
 
 
+MALE, FEMALE = "he", "she"
+_GENDER_OF_PRONOUN = {"he": MALE, "him": MALE, "his": MALE, "she": FEMALE, "her": FEMALE}
+_MALE_WORDS = frozenset({"mr", "mr.", "sir", "lord", "king", "prince"})
+_FEMALE_WORDS = frozenset({"mrs", "mrs.", "ms", "ms.", "dame", "lady", "queen", "princess"})
+
+
+def _gender_in(span: Span) -> str | None:
+    """The gender a source span's own words give its speaker: "Mr.", "Ms.", "congresswoman", "spokesman"."""
+    for token in span:
+        word = token.lower_
+        if word in _FEMALE_WORDS or (word.endswith("woman") and word != "woman"):
+            return FEMALE
+        if word in _MALE_WORDS or (word.endswith("man") and word not in {"man", "human"} and word in TITLES):
+            return MALE
+    return None
+
+
 class Coreference:
-    """The article's named speakers in the order they were met, for pronouns, roles and surnames to refer to."""
+    """The article's named speakers in the order they were met, for pronouns, roles and surnames to refer to.
+
+    "he" never means a speaker the text has called "she" (or "Ms.", "congresswoman"), nor "she" one
+    it has called "he": what the text says of a speaker's gender is kept by name as it is met.
+    """
 
     def __init__(self, inflected: Container[str] = frozenset()) -> None:
         self.seen: list[Speaker] = []
         self.inflected = inflected
+        self.gender: dict[str, str] = {}
 
     def resolve(self, span: Span) -> Speaker | None:
         """The speaker a source span means, looking back when it only refers; None when nothing fits."""
+        found = self._resolve(span)
+        if found is not None:
+            # The speaker met last is the one a pronoun means first, whether named in full or referred to.
+            self.seen = [earlier for earlier in self.seen if earlier.name != found.name]
+            self.seen.append(found)
+        if found is not None and not found.anonymous:
+            pronoun = _GENDER_OF_PRONOUN.get(span.text.lower()) if len(span) == 1 else None
+            gender = pronoun or _gender_in(span)
+            if gender is not None:
+                self.gender.setdefault(found.name, gender)
+        return found
+
+    def _fits(self, earlier: Speaker, span: Span) -> bool:
+        """Whether a pronoun's gender, if it has one, leaves ``earlier`` possible."""
+        pronoun = _GENDER_OF_PRONOUN.get(span.text.lower())
+        known = self.gender.get(earlier.name)
+        return pronoun is None or known is None or known == pronoun
+
+    def _resolve(self, span: Span) -> Speaker | None:
         antecedent = _antecedent(span)
         if antecedent is not None:
             return self.resolve(antecedent)
@@ -180,6 +278,8 @@ class Coreference:
             for earlier in reversed(self.seen):
                 if found == "group" and earlier.anonymous:
                     return replace(earlier, via="coreference")
+                if found == earlier.kind and not self._fits(earlier, span):
+                    continue
                 if found == earlier.kind or (found == "organization" and earlier.kind == "outlet"):
                     return replace(earlier, via="coreference")
             return None
@@ -198,12 +298,11 @@ class Coreference:
             for earlier in reversed(self.seen):
                 if earlier.kind == "person" and not earlier.anonymous:
                     return replace(earlier, via="coreference")
-        if not found.anonymous and found.kind == "person" and " " not in found.name:
-            # A surname alone: the last person whose name ends with it.
+        if not found.anonymous and (found.kind == "person" or is_place(found.name)) and " " not in found.name:
+            # A surname alone: the last person whose name ends with it ("Jordan" after "Jim Jordan").
             for earlier in reversed(self.seen):
                 if earlier.kind == "person" and earlier.name.split()[-1].lower() == found.name.lower():
                     return replace(earlier, via="coreference", role=found.role or earlier.role)
-        self.seen.append(found)
         return found
 
 

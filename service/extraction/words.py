@@ -13,11 +13,16 @@ WORDS: dict[str, frozenset[str]] = {name: frozenset(words) for name, words in _L
 WORDS["titles"] = ENGLISH_WORDS
 
 
+def is_place(name: str) -> bool:
+    """Whether a name is a country, a US state or a capital standing for its government ("Russia")."""
+    return name.lower().removeprefix("the ") in WORDS["places"]
+
+
 def kind_of(name: str) -> str:
-    """Person, organization or outlet, guessed from the words of a name."""
+    """Person, organization or outlet, guessed from the words of a name; a place speaks as an organization."""
     words = {w.lower().strip(".,") for w in name.split()}
     if words & WORDS["outlet_words"]:
         return "outlet"
-    if words & WORDS["organization_words"]:
+    if words & WORDS["organization_words"] or is_place(name):
         return "organization"
     return "person"

@@ -1,0 +1,130 @@
+"""Who a source span names, and whom a pronoun, a surname or a description means: the speaker rules
+of ``service.extraction.speakers`` on sentences parsed by the shipped model, no database."""
+
+from __future__ import annotations
+
+import pytest
+from spacy.tokens import Doc, Span
+
+from service.extraction.speakers import Coreference, Speaker, read
+from service.extraction.tagger import Tagger
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger()
+
+
+def span_of(doc: Doc, words: str, nth: int = 0) -> Span:
+    """The tokens of ``words`` in ``doc`` (its ``nth`` occurrence)."""
+    start = -1
+    for _ in range(nth + 1):
+        start = doc.text.index(words, start + 1)
+    span = doc.char_span(start, start + len(words), alignment_mode="expand")
+    assert span is not None
+    return span
+
+
+def speaker(tagger: Tagger, sentence: str, words: str) -> Speaker | str | None:
+    return read(span_of(tagger.nlp(sentence), words), tagger.inflected)
+
+
+def test_a_description_then_a_name_is_the_person_named(tagger: Tagger) -> None:
+    found = speaker(
+        tagger,
+        "Another Connecticut former lawmaker, Sen. Joe Lieberman (I-Conn.), announced his intention.",
+        "Another Connecticut former lawmaker, Sen. Joe Lieberman (I-Conn.),",
+    )
+    assert isinstance(found, Speaker)
+    assert (found.name, found.anonymous) == ("Joe Lieberman", False)
+
+
+def test_a_name_then_a_description_is_still_the_name(tagger: Tagger) -> None:
+    found = speaker(tagger, "Hina, the Croatian agency, said the talks failed.", "Hina, the Croatian agency,")
+    assert isinstance(found, Speaker)
+    assert found.name == "Hina"
+
+
+def test_something_called_a_name_is_that_name(tagger: Tagger) -> None:
+    found = speaker(
+        tagger,
+        "A newly formed super PAC called Future 45 said it will run ads.",
+        "A newly formed super PAC called Future 45",
+    )
+    assert isinstance(found, Speaker)
+    assert (found.name, found.anonymous) == ("Future 45", False)
+
+
+def test_an_office_of_state_then_a_name_is_the_person(tagger: Tagger) -> None:
+    found = speaker(
+        tagger,
+        "On Friday, former secretary of state Hillary Clinton said her emails were fine.",
+        "former secretary of state Hillary Clinton",
+    )
+    assert isinstance(found, Speaker)
+    assert (found.name, found.anonymous) == ("Hillary Clinton", False)
+    assert found.role is not None and "secretary" in found.role
+
+
+def test_a_spokesman_for_an_organization_stays_unnamed(tagger: Tagger) -> None:
+    found = speaker(
+        tagger,
+        "A spokesman for the National Security Council said no.",
+        "A spokesman for the National Security Council",
+    )
+    assert isinstance(found, Speaker)
+    assert found.anonymous and found.organization == "National Security Council"
+
+
+def test_a_day_never_speaks(tagger: Tagger) -> None:
+    assert speaker(tagger, "Officials said Monday it was fine.", "Monday") is None
+
+
+def test_a_country_speaks_as_an_organization(tagger: Tagger) -> None:
+    found = speaker(tagger, "Russia said the talks failed.", "Russia")
+    assert isinstance(found, Speaker)
+    assert (found.name, found.kind) == ("Russia", "organization")
+
+
+def resolved(tagger: Tagger, text: str, sources: list[tuple[str, int]]) -> list[str | None]:
+    """The names a Coreference gives the source spans, in the text's order."""
+    doc = tagger.nlp(text)
+    coreference = Coreference(tagger.inflected)
+    names = []
+    for words, nth in sources:
+        found = coreference.resolve(span_of(doc, words, nth))
+        names.append(found.name if found else None)
+    return names
+
+
+def test_he_never_means_a_country(tagger: Tagger) -> None:
+    text = "Vladimir Putin said prices would rise. Russia said it would respond. He said the talks were over."
+    assert resolved(tagger, text, [("Vladimir Putin", 0), ("Russia", 0), ("He", 0)])[2] == "Vladimir Putin"
+
+
+def test_he_means_the_speaker_met_last_even_when_met_by_surname(tagger: Tagger) -> None:
+    text = (
+        "Patrick Kennedy wrote the memo. Steve Linick said the review was done. "
+        "The rest have been moved, Kennedy said. He wrote that rules were kept."
+    )
+    sources = [("Patrick Kennedy", 0), ("Steve Linick", 0), ("Kennedy", 1), ("He", 0)]
+    assert resolved(tagger, text, sources) == ["Patrick Kennedy", "Steve Linick", "Patrick Kennedy", "Patrick Kennedy"]
+
+
+def test_he_never_means_a_speaker_the_text_called_she(tagger: Tagger) -> None:
+    text = (
+        "Patrick Kennedy said the memo was sent. Hillary Clinton said her emails were fine. "
+        "She said the review was unfair. He said the rules were kept."
+    )
+    sources = [("Patrick Kennedy", 0), ("Hillary Clinton", 0), ("She", 0), ("He", 0)]
+    assert resolved(tagger, text, sources) == [
+        "Patrick Kennedy",
+        "Hillary Clinton",
+        "Hillary Clinton",
+        "Patrick Kennedy",
+    ]
+
+
+def test_a_surname_that_is_also_a_country_means_the_person_named_before(tagger: Tagger) -> None:
+    text = "Rep. Jim Jordan said the inquiry would go on. Jordan said it was fair."
+    assert resolved(tagger, text, [("Rep. Jim Jordan", 0), ("Jordan", 1)]) == ["Jim Jordan", "Jim Jordan"]
