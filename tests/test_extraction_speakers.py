@@ -128,3 +128,13 @@ def test_he_never_means_a_speaker_the_text_called_she(tagger: Tagger) -> None:
 def test_a_surname_that_is_also_a_country_means_the_person_named_before(tagger: Tagger) -> None:
     text = "Rep. Jim Jordan said the inquiry would go on. Jordan said it was fair."
     assert resolved(tagger, text, [("Rep. Jim Jordan", 0), ("Jordan", 1)]) == ["Jim Jordan", "Jim Jordan"]
+
+
+def test_a_speaker_released_on_a_day_is_still_the_speaker(tagger: Tagger) -> None:
+    found = speaker(
+        tagger,
+        "A poll from Marquette Law School released Wednesday found Clinton ahead.",
+        "A poll from Marquette Law School released Wednesday",
+    )
+    assert isinstance(found, Speaker)
+    assert found.organization == "Marquette Law School" or "Marquette" in found.name

@@ -30,6 +30,8 @@ PRONOUNS = {
     "them": "group",
     "it": "organization",
 }
+# "last week", "this month": with TIME_WORDS, a time, which never speaks.
+TIME_MODIFIERS = frozenset({"last", "this", "next", "early", "late", "every", "each", "on", "in"})
 FIRST_PERSON = frozenset({"i", "we", "me", "us", "my", "our"})
 # Words before a name that say what the person is, not who: titles and honorifics.
 TITLES = WORDS["titles"]
@@ -146,7 +148,12 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     are not names for being capitalized.
     """
     tokens = _trim(list(span))
-    if not tokens or tokens[-1].lower_ in TIME_WORDS:
+    # "Pence on Thursday", "a poll released Wednesday": the time is cut off; a time alone never speaks.
+    while tokens and tokens[-1].lower_ in TIME_WORDS:
+        tokens = tokens[:-1]
+        while tokens and tokens[-1].lower_ in TIME_MODIFIERS:
+            tokens = tokens[:-1]
+    if not tokens:
         return None
     within = _named_within(list(span), inflected)
     described_as = None
