@@ -17,7 +17,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from service import __version__
 from service.api.allow import every_method_in_allow
 from service.api.audit import AuditController
-from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, provide_actor, require_api_key
+from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, admit, provide_actor
 from service.api.claims import ClaimController
 from service.api.connections import pool_lifespan, provide_connection
 from service.api.drawing import draw_claim_trace
@@ -36,7 +36,7 @@ from service.api.requests import RequestContext, configure_logging
 from service.api.reviews import ReviewController
 from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
-from service.api.strict import refuse_unknown_query, strict_json_body
+from service.api.strict import refuse_unknown_query
 from service.api.trace import trace_statement
 from service.domain.traces import StemStatistics
 from service.errors import Moved
@@ -119,8 +119,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "statistics": Provide(lambda: statistics, use_cache=True, sync_to_thread=False),
         },
-        guards=[require_api_key],
-        before_request=strict_json_body,
+        before_request=admit,
         middleware=limits.middleware,
         request_max_body_size=settings.max_body_bytes,
         lifespan=[pool_lifespan(settings), sealer_lifespan(), *limits.lifespan],

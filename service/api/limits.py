@@ -89,7 +89,7 @@ class CountingRateLimitConfig(RateLimitConfig):
 
 def _who(request: Request[Any, Any, Any]) -> str:
     # A bearer token names its own bucket (hashed: secrets never sit in memory as keys); without
-    # one, the client address does. An unknown token is refused by the guard right after.
+    # one, the client address does. An unknown token is refused by the key check right after.
     authorization = request.headers.get("authorization", "")
     if authorization.startswith("Bearer ") and len(authorization) < 200:
         return "key:" + hashlib.sha256(authorization.encode()).hexdigest()[:32]
