@@ -206,7 +206,7 @@ class Extractor:
             if content.end - content.start < MIN_NESTED_CONTENT:
                 continue
             spans = self.tagger.label(paragraph, content.start, content.end)
-            for grouped in group(paragraph.doc, spans):
+            for grouped in group(paragraph.doc, spans, (content.start, content.end)):
                 if grouped.contents and _confidence(grouped) >= MIN_NESTED_CONFIDENCE:
                     child = self._add(nodes, paragraph, grouped, node)
                     self._nest(nodes, paragraph, child, depth + 1)

@@ -97,8 +97,12 @@ def _keep_contents(doc: Doc, cue: TokenSpan, contents: list[TokenSpan]) -> list[
     return sorted(kept, key=lambda c: c.start)
 
 
-def group(doc: Doc, spans: Sequence[TokenSpan]) -> list[Grouped]:
-    """The attributions of one paragraph, in the order of their cues (some perhaps without content)."""
+def group(doc: Doc, spans: Sequence[TokenSpan], window: tuple[int, int] | None = None) -> list[Grouped]:
+    """The attributions of one paragraph, in the order of their cues (some perhaps without content).
+
+    ``window``: the tokens the spans were read in (an attribution's content, looked into again), which a
+    content the tagger left unmarked never leaves.
+    """
     cues = [Grouped(span) for span in spans if span.kind == "CUE"]
     if not cues:
         return []
@@ -131,24 +135,30 @@ def group(doc: Doc, spans: Sequence[TokenSpan]) -> list[Grouped]:
     }
     for grouped in cues:
         if not grouped.contents and grouped.source is not None:
-            rest = _rest_of_sentence(doc, grouped, taken)
+            rest = _rest_of_sentence(doc, grouped, taken, window)
             if rest is not None:
                 grouped.contents = [rest]
     return cues
 
 
-def _rest_of_sentence(doc: Doc, grouped: Grouped, taken: set[int]) -> TokenSpan | None:
-    """The content the tagger left unmarked around a cue with a source: the rest of its sentence.
+def _rest_of_sentence(
+    doc: Doc, grouped: Grouped, taken: set[int], window: tuple[int, int] | None = None
+) -> TokenSpan | None:
+    """The content the tagger left unmarked around a cue with a source: the rest of its sentence
+    (within ``window``).
 
     "Cook said Carter stopped the practice": after the cue when the sentence goes on there, else
     before its source ("Carter stopped the practice, Cook said"), without the punctuation around.
     """
     assert grouped.source is not None
     sentence = doc[grouped.cue.start].sent
+    first, last = sentence.start, sentence.end
+    if window is not None:
+        first, last = max(first, window[0]), min(last, window[1])
     parts = (grouped.cue, grouped.source)
     after = max(p.end for p in parts)
     before = min(p.start for p in parts)
-    spans = [(after, sentence.end), (sentence.start, before)]
+    spans = [(after, last), (first, before)]
     for start, end in spans:
         while start < end and (doc[start].is_punct or doc[start].is_space):
             start += 1
