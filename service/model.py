@@ -324,7 +324,7 @@ ExtractedBy = Annotated[
         pattern=rf"^[a-z0-9][a-z0-9.-]{{0,99}}{END}",
         description="The extraction model whose proposal this is, as `POST /extract` names it in `model`; "
         "leave it out for a claim written by hand.",
-        examples=["attribution-en-1.0.0"],
+        examples=["attribution-en-1.1.0"],
     ),
 ]
 

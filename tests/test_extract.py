@@ -292,7 +292,7 @@ class TestHowClaimsWereMade:
             "text": "Austin called",
             "kind": "paraphrase",
             "chain": [{"source": {"name": "Hina", "kind": "outlet"}, "cue": "reports"}],
-            "extracted_by": "attribution-en-1.0.0",
+            "extracted_by": "attribution-en-1.1.0",
         }
         response = await client.post(
             "/claims/import", content=json.dumps(line) + "\n", headers={"content-type": "application/x-ndjson"}

@@ -105,17 +105,31 @@ def train_tagger(
     return sequences
 
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
-def write_meta(out: Path, articles: int, paragraphs: int, parser_seconds: float, seconds: float) -> None:
-    """The model's card in machine form: name, version, what it was trained on and under which terms."""
+def write_meta(out: Path, articles: int, paragraphs: int, parser_seconds: float | None, tagger_seconds: float) -> None:
+    """The model's card in machine form: name, version, what it was trained on and under which terms.
+
+    ``parser_seconds`` None: the parser was kept (``--reuse-parser``), and so is the time it took.
+    """
+    path = out / "meta.json"
+    earlier = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     parser_meta = json.loads((out / "parser" / "meta.json").read_text(encoding="utf-8"))
+    seconds = {"parser": earlier.get("seconds", {}).get("parser"), "tagger": round(tagger_seconds)}
+    if parser_seconds is not None:
+        seconds["parser"] = round(parser_seconds)
     meta = {
         "name": "attribution-en",
         "version": VERSION,
         "language": "en",
-        "pipeline": ["spaCy tagger and parser (UD English EWT)", "lookup lemmatizer", "CRF tagger (PolNeAR)"],
+        "pipeline": [
+            "spaCy tagger (UD English EWT)",
+            "sentencizer (punctuation), opening quotation marks opening sentences",
+            "spaCy dependency parser (UD English EWT)",
+            "lookup lemmatizer",
+            "CRF tagger (PolNeAR)",
+        ],
         "parser": {
             "config": "training/parser.cfg",
             "seed": 0,
@@ -126,9 +140,9 @@ def write_meta(out: Path, articles: int, paragraphs: int, parser_seconds: float,
             "UD_English-EWT": "commit 15d613d, CC BY-SA 4.0 (the parser is shared alike)",
             "PolNeAR": "1.0.0, commit c3eee83, train compartment; its authors state no data licence",
         },
-        "seconds": {"parser": round(parser_seconds), "all": round(seconds)},
+        "seconds": seconds,
     }
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -161,14 +175,17 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(target / "parser", ignore_errors=True)
         shutil.copytree(args.out / "parser", target / "parser")
     lexicon.save(target / "cues.json")
+    tagger_started = time.monotonic()
     sequences = train_tagger(train_items, train_parsed, lexicon, target / "attribution.crfsuite", args.crf)
     seconds = time.monotonic() - started
+    tagger_seconds = time.monotonic() - tagger_started
     print(
-        f"parser {parser_seconds:.0f} s; tagger on {len(train_items)} articles ({sequences} paragraphs); "
-        f"{seconds:.0f} s in all"
+        f"parser {parser_seconds:.0f} s; tagger on {len(train_items)} articles ({sequences} paragraphs) "
+        f"{tagger_seconds:.0f} s; {seconds:.0f} s in all"
     )
     if not args.holdout:
-        write_meta(args.out, len(train_items), sequences, parser_seconds, seconds)
+        kept = None if args.reuse_parser else parser_seconds
+        write_meta(args.out, len(train_items), sequences, kept, tagger_seconds)
     if args.holdout:
         from training.evaluate import score_polnear
 

@@ -90,6 +90,24 @@ def _cue_anchor(token: Token, lexicon: CueLexicon) -> tuple[Token | None, str]:
     return None, ""
 
 
+def _word_or_tag(token: Token, lexicon: CueLexicon) -> str:
+    """A token's lemma when it is ever (part of) a cue, else its tag: few and telling values."""
+    key = lemma(token)
+    return key if lexicon.bin(key) >= 2 else token.tag_
+
+
+def _path(token: Token, steps: int) -> tuple[list[str], Token]:
+    """The relations from ``token`` up towards the sentence's root, at most ``steps`` of them, and where they end."""
+    relations = []
+    node = token
+    for _ in range(steps):
+        if node.head.i == node.i:
+            break
+        relations.append(node.dep_)
+        node = node.head
+    return relations, node
+
+
 def _bucket(n: int) -> str:
     return str(n) if n < 4 else "4-7" if n < 8 else "8+"
 
@@ -134,6 +152,21 @@ def sentence_features(sentence: Span, lexicon: CueLexicon, states: Sequence[int]
             row += [f"ar={relation}", f"ar={relation}|{side}", f"ab={lexicon.bin(lemma(anchor))}|{side}"]
         else:
             row.append("ar=none")
+        # Where the token hangs in the parse: its relations up three steps; the first two with the word
+        # the three lead to, when that word is ever a cue (its tag else); the sentence's root seen the
+        # same way, and on which side of it the token stands.
+        relations, above = _path(token, 3)
+        row.append("p=" + ">".join(relations))
+        row.append(f"pr={'>'.join(relations[:2])}|{_word_or_tag(above, lexicon)}")
+        root = token.sent.root
+        side = "L" if token.i < root.i else "R" if token.i > root.i else "S"
+        row.append(f"rt={_word_or_tag(root, lexicon)}|{side}")
+        for offset in (-3, 3):
+            j = i + offset
+            if 0 <= j < len(tokens):
+                row += [f"{offset}w={tokens[j].lower_}", f"{offset}c={bins[j]}"]
+        if i > 0:
+            row.append(f"bgL={lemma(tokens[i - 1])}|{lem}")
         if i == 0:
             row.append("first")
         if i == len(tokens) - 1:
