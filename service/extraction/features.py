@@ -108,6 +108,20 @@ def _path(token: Token, steps: int) -> tuple[list[str], Token]:
     return relations, node
 
 
+def _roots(sentence: Span) -> list[Token]:
+    """For each token of ``sentence``, the root of the document's sentence it belongs to (a content read
+    again as a sentence of its own may hold parts of two), found in one pass; ``Token.sent`` would
+    walk the sentence again for every token."""
+    roots: list[Token] = []
+    for sent in sentence.doc.sents:
+        if sent.end <= sentence.start:
+            continue
+        if sent.start >= sentence.end:
+            break
+        roots += [sent.root] * (min(sent.end, sentence.end) - max(sent.start, sentence.start))
+    return roots
+
+
 def _bucket(n: int) -> str:
     return str(n) if n < 4 else "4-7" if n < 8 else "8+"
 
@@ -118,6 +132,7 @@ def sentence_features(sentence: Span, lexicon: CueLexicon, states: Sequence[int]
     bins = [lexicon.bin(lemma(t)) for t in tokens]
     cue_positions = [i for i, b in enumerate(bins) if b >= 3]
     has_quote = any(s == 2 for s in states)
+    roots = _roots(sentence)
     rows = []
     for i, token in enumerate(tokens):
         lem = lemma(token)
@@ -158,9 +173,9 @@ def sentence_features(sentence: Span, lexicon: CueLexicon, states: Sequence[int]
         relations, above = _path(token, 3)
         row.append("p=" + ">".join(relations))
         row.append(f"pr={'>'.join(relations[:2])}|{_word_or_tag(above, lexicon)}")
-        root = token.sent.root
-        side = "L" if token.i < root.i else "R" if token.i > root.i else "S"
-        row.append(f"rt={_word_or_tag(root, lexicon)}|{side}")
+        root = roots[i]
+        of_root = "L" if token.i < root.i else "R" if token.i > root.i else "S"
+        row.append(f"rt={_word_or_tag(root, lexicon)}|{of_root}")
         for offset in (-3, 3):
             j = i + offset
             if 0 <= j < len(tokens):

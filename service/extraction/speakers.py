@@ -118,26 +118,29 @@ def _name_run(tokens: list[Token], inflected: Container[str]) -> bool:
     )
 
 
-def _named_within(tokens: list[Token], inflected: Container[str]) -> tuple[list[Token], str | None] | Speaker | None:
-    """The name a description gives after it, and the role it gives: "a Connecticut lawmaker, Sen. Joe
-    Lieberman (I-Conn.),", "the company's spokesman, Tim Cook"; or the speaker a description names
-    outright, "a super PAC called Future 45"."""
+def _called(tokens: list[Token], inflected: Container[str]) -> Speaker | None:
+    """The speaker a description names outright before any comma: "a super PAC called Future 45"."""
     for i, token in enumerate(tokens[1:-1], start=1):
-        if token.lower_ in {"called", "named"}:
-            run = _trim(tokens[i + 1 :])
-            if run and _name_run(run, inflected):
-                name = _text(run)
-                return Speaker(name=name, kind=kind_of(name))
-            continue
         if token.text == ",":
-            before = _trim(tokens[:i])
-            after = _trim(tokens[i + 1 :])
-            if not before or not after or _name_part(before[-1], inflected) or before[-1].tag_ not in COMMON_TAGS:
-                return None
-            if not _name_run(after, inflected):
-                return None
-            return after, before[-1].lower_ if before[-1].lower_ in TITLES else None
+            return None
+        if token.lower_ in {"called", "named"} and (run := _trim(tokens[i + 1 :])) and _name_run(run, inflected):
+            name = _text(run)
+            return Speaker(name=name, kind=kind_of(name))
     return None
+
+
+def _apposed(tokens: list[Token], inflected: Container[str]) -> tuple[list[Token], str | None] | None:
+    """The name a description gives after its first comma, and the role the description gives (a title
+    heading it): "a Connecticut lawmaker, Sen. Joe Lieberman (I-Conn.),", "the company's chief, Tim Cook"."""
+    comma = next((i for i, t in enumerate(tokens[1:-1], start=1) if t.text == ","), None)
+    if comma is None:
+        return None
+    before, after = _trim(tokens[:comma]), _trim(tokens[comma + 1 :])
+    if not before or _name_part(before[-1], inflected) or before[-1].tag_ not in COMMON_TAGS:
+        return None
+    if not _name_run(after, inflected):
+        return None
+    return after, before[-1].lower_ if before[-1].lower_ in TITLES else None
 
 
 def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str | None:
@@ -155,12 +158,11 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
             tokens = tokens[:-1]
     if not tokens:
         return None
-    within = _named_within(list(span), inflected)
+    if (called := _called(list(span), inflected)) is not None:
+        return called
     described_as = None
-    if isinstance(within, Speaker):
-        return within
-    if within is not None:
-        tokens, described_as = within
+    if (apposed := _apposed(list(span), inflected)) is not None:
+        tokens, described_as = apposed
     if len(tokens) == 1 and tokens[0].lower_ in FIRST_PERSON:
         return None
     if len(tokens) == 1 and tokens[0].lower_ in PRONOUNS:
@@ -226,9 +228,14 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
 
 
 MALE, FEMALE = "he", "she"
-_GENDER_OF_PRONOUN = {"he": MALE, "him": MALE, "his": MALE, "she": FEMALE, "her": FEMALE}
+_GENDER_OF_PRONOUN = {"he": MALE, "him": MALE, "she": FEMALE, "her": FEMALE}
 _MALE_WORDS = frozenset({"mr", "mr.", "sir", "lord", "king", "prince"})
 _FEMALE_WORDS = frozenset({"mrs", "mrs.", "ms", "ms.", "dame", "lady", "queen", "princess"})
+
+
+def _pronoun_gender(span: Span) -> str | None:
+    """The gender of a span that is one personal pronoun ("he", "her"), else None."""
+    return _GENDER_OF_PRONOUN.get(span[0].lower_) if len(span) == 1 else None
 
 
 def _gender_in(span: Span) -> str | None:
@@ -262,15 +269,14 @@ class Coreference:
             self.seen = [earlier for earlier in self.seen if earlier.name != found.name]
             self.seen.append(found)
         if found is not None and not found.anonymous:
-            pronoun = _GENDER_OF_PRONOUN.get(span.text.lower()) if len(span) == 1 else None
-            gender = pronoun or _gender_in(span)
+            gender = _pronoun_gender(span) or _gender_in(span)
             if gender is not None:
                 self.gender.setdefault(found.name, gender)
         return found
 
     def _fits(self, earlier: Speaker, span: Span) -> bool:
         """Whether a pronoun's gender, if it has one, leaves ``earlier`` possible."""
-        pronoun = _GENDER_OF_PRONOUN.get(span.text.lower())
+        pronoun = _pronoun_gender(span)
         known = self.gender.get(earlier.name)
         return pronoun is None or known is None or known == pronoun
 
