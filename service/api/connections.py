@@ -65,7 +65,7 @@ async def provide_connection(state: State, request: Request[Any, Any, Any]) -> A
     """One pooled connection per request that needs the database, waited for at most a deadline: the
     replica's for a read it can answer, else the primary's. After a write, where a replica is set, its
     commit's position in the WAL is left in the request's state for ``Provenance-LSN``."""
-    if reads_from_replica(request.method, request.url.path):
+    if reads_from_replica(request.method, request.scope["path"]):
         # Checked with or without a replica, so that a malformed token is a 400 wherever it is sent.
         token = read_after(request.headers)
         replica: Replica | None = state.get("replica")
