@@ -132,7 +132,7 @@ class TextLines(logging.Formatter):
     _second = -1
     _stamp = ""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         second = int(record.created)
         if second != self._second:
             self._stamp, self._second = super().formatTime(record, datefmt).rpartition(",")[0], second
@@ -147,7 +147,7 @@ def configure_logging(log_format: str, level: str = "info") -> None:
     # No line says which thread, process or line of code wrote it, so none of them is looked up for
     # each record (the logging HOWTO's "Optimization"): a line a request, the access line is about a
     # tenth of a one-row read's time, and these make a line about 15% cheaper.
-    logging._srcfile = None  # type: ignore[attr-defined]  # documented, if private-looking, switch
+    logging._srcfile = None  # documented, if private-looking, switch
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
