@@ -117,7 +117,8 @@ class Replica:
             self._fallback("lagging")
             return None
         try:
-            conn: asyncpg.Connection = await self.pool.acquire(timeout=ACQUIRE_TIMEOUT)
+            async with asyncio.timeout(ACQUIRE_TIMEOUT):  # not acquire(timeout=): see service.db.pooled
+                conn: asyncpg.Connection = await self.pool.acquire()
         except (*DATABASE_UNAVAILABLE, asyncpg.InterfaceError) as exc:
             self.down_until = time.monotonic() + RETRY_DOWN_AFTER
             self._fallback("down", exc)
