@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -24,15 +24,16 @@ from service.api.drawing import draw_claim_trace
 from service.api.duplicates import source_duplicates
 from service.api.errors import moved_handler, problem_details_config
 from service.api.extract import extract_claims
+from service.api.front import Front
 from service.api.health import HealthController
 from service.api.idempotency import provide_idempotency
 from service.api.imports import import_router
 from service.api.limits import rate_limits
-from service.api.metrics import Metrics
+from service.api.metrics import Metrics, RequestCounting
 from service.api.network import claim_propagation, source_network
 from service.api.prov import claim_prov
 from service.api.reads import CommitToken, document_read_your_writes
-from service.api.requests import RequestContext, configure_logging
+from service.api.requests import configure_logging
 from service.api.reviews import ReviewController
 from service.api.schema_plugin import DescribedStructSchemaPlugin
 from service.api.sources import SourceController
@@ -45,6 +46,7 @@ from service.sealing import sealer_lifespan, wake_after_write
 from service.settings import Settings
 
 if TYPE_CHECKING:
+    from litestar.types import BeforeRequestHookHandler
     from opentelemetry.sdk.trace import TracerProvider
 
 DESCRIPTION = """\
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     settings = settings or Settings.from_env()
     statistics = StemStatistics()
     limits = rate_limits(settings)
+    counting = RequestCounting() if settings.metrics else None
     app = Litestar(
         route_handlers=[
             ClaimController,
@@ -119,8 +122,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "statistics": Provide(lambda: statistics, use_cache=True, sync_to_thread=False),
         },
-        before_request=admit,
-        middleware=limits.middleware,
+        before_request=admit if counting is None else counted(admit, counting),
         request_max_body_size=settings.max_body_bytes,
         lifespan=[pool_lifespan(settings), sealer_lifespan(), *limits.lifespan],
         after_response=wake_after_write,
@@ -145,8 +147,18 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     if settings.read_database_url:
         app.asgi_handler = CommitToken(app.asgi_handler)
     # Outside routing and error handling, so that every answer, an unknown path's 404 too, has its id.
-    app.asgi_handler = RequestContext(app.asgi_handler)
+    app.asgi_handler = Front(app.asgi_handler, limits, counting)
     return app
+
+
+def counted(hook: BeforeRequestHookHandler, counting: RequestCounting) -> BeforeRequestHookHandler:
+    """``hook`` once the request is counted in progress: the first moment its route is known."""
+
+    async def started(request: Request[Any, Any, Any]) -> Any:
+        counting.started(request.scope)
+        return await hook(request)
+
+    return started
 
 
 def _tracing(settings: Settings, provider: TracerProvider | None) -> list[InitPlugin]:

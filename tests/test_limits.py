@@ -61,6 +61,27 @@ async def test_reads_count_down_then_429_with_retry_after(limited: httpx.AsyncCl
     assert refused.headers["ratelimit-remaining"] == "0"
 
 
+async def test_a_refused_request_keeps_its_id_and_its_headers(limited: httpx.AsyncClient) -> None:
+    for _ in range(READS):
+        await limited.get("/claims")
+    refused = await limited.get("/claims", headers={"X-Request-Id": "refused-1"})
+    problem = assert_problem(refused, 429)
+    assert refused.headers["x-request-id"] == "refused-1"
+    assert problem["request_id"] == "refused-1"
+    assert refused.headers["ratelimit-limit"] == str(READS)
+    assert refused.headers["ratelimit-policy"] == f"{READS}; w=60"
+    # Each header once: the refusal's own, not added again on the way out.
+    assert len(refused.headers.get_list("ratelimit-remaining")) == 1
+
+
+async def test_a_path_that_does_not_exist_spends_the_budget(limited: httpx.AsyncClient) -> None:
+    missing = await limited.get("/no-such-path")
+    assert_problem(missing, 404)
+    assert missing.headers["ratelimit-remaining"] == str(READS - 1)
+    assert missing.headers["x-request-id"]
+    assert (await limited.get("/claims")).headers["ratelimit-remaining"] == str(READS - 2)
+
+
 async def test_one_budget_covers_every_read_route(limited: httpx.AsyncClient) -> None:
     assert (await limited.get("/claims")).headers["ratelimit-remaining"] == str(READS - 1)
     assert (await limited.get("/sources")).headers["ratelimit-remaining"] == str(READS - 2)

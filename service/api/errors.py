@@ -59,7 +59,8 @@ def _field_name(key: str | None, source: Any) -> str:
     return key if key and key != "data" else "body"
 
 
-def _from_http(exc: HTTPException) -> ProblemDetailsException:
+def problem_of_http(exc: HTTPException) -> ProblemDetailsException:
+    """The problem an ``HTTPException`` of Litestar's is answered with (a 429 counted among the refused)."""
     errors = None
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         errors = [
@@ -124,7 +125,7 @@ def problem_details_config() -> ProblemDetailsConfig:
     """Every error of the app, as problem+json."""
     mapping: dict[type[Exception], Any] = {
         ProvenanceError: _from_known,
-        HTTPException: _from_http,
+        HTTPException: problem_of_http,
         asyncpg.IntegrityConstraintViolationError: _from_known,
         asyncpg.DataError: _from_known,
         **dict.fromkeys(DATABASE_UNAVAILABLE, _from_unavailable),

@@ -1,148 +1,141 @@
 """Abuse limits: requests a minute per API key (else per address), reads and writes apart.
 
-Litestar's ``RateLimitMiddleware`` counts and answers 429; the ``RateLimit-Limit``,
-``RateLimit-Remaining`` and ``RateLimit-Reset`` headers go on every counted response, and the 429
-problem carries ``Retry-After`` (``service.errors``).
+Each request a limit counts (reads: GET, HEAD, OPTIONS; writes: the rest) is counted in its client's
+fixed window of a minute, before it is routed (``service.api.front``): past the limit it is answered
+429 with ``Retry-After``, and every counted answer carries ``RateLimit-Policy``, ``RateLimit-Limit``,
+``RateLimit-Remaining`` and ``RateLimit-Reset``, the IETF draft's headers as Litestar's
+``RateLimitMiddleware`` sends them. ``/health``, ``/ready`` and ``/schema`` are never counted.
 
 With ``PROVENANCE_REDIS_URL`` set, the windows are counted in Redis, one budget for every worker and
 process (``service.api.shared_limits``). Without it they live in the process's memory: with
 ``--workers N`` each worker counts on its own, so the effective limit is up to N times the setting.
-In memory the counts are kept in a dict rather than in Litestar's store: the stock middleware encodes
-each client's whole window history to JSON and back on every request, which the benchmark found to
-cost as much as the rest of a one-row read once a client makes thousands of requests a minute.
+
+Why not Litestar's middleware: it builds a ``Request`` and a send wrapper for each limit and request,
+encodes each client's whole window history to JSON and back in its store on every request, and waits
+for an ``anyio.Lock`` that yields to the event loop each time; as route middleware it also puts a
+second exception handler in every route. The benchmark found each of these costing the one-row read
+a share of its time (bench/README.md). Counting a window in the dict never awaits, so no other
+request can come between reading and counting it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from time import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar, Request
-from litestar.enums import ScopeType
-from litestar.exceptions import TooManyRequestsException
-from litestar.middleware.base import DefineMiddleware
-from litestar.middleware.rate_limit import (
-    DURATION_VALUES,
-    CacheObject,
-    RateLimitConfig,
-    RateLimitMiddleware,
-    get_remote_address,
-)
-from litestar.types import Method, Receive, Scope, Send
+from litestar.middleware.rate_limit import CacheObject
 
 from service.settings import Settings
 
-READ_METHODS: frozenset[Method | str] = frozenset({"GET", "HEAD", "OPTIONS"})
-UNLIMITED = ["^/health$", "^/ready$", "^/schema"]
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.types import HTTPScope
+
+    from service.api.shared_limits import SharedWindows
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+UNLIMITED = re.compile("^/health$|^/ready$|^/schema")
+WINDOW_SECONDS = 60
 SWEEP_ABOVE = 10_000
-"""How many clients' windows may be kept before the ended ones are dropped."""
+"""How many clients' windows may be kept in memory before the ended ones are dropped."""
 
 
-class CountingRateLimitMiddleware(RateLimitMiddleware):
-    """The same fixed windows, headers and 429 as Litestar's, counted in a dict shared by every route.
+def client_of(scope: HTTPScope) -> str:
+    """Whose budget a request spends: its bearer token's (hashed: secrets never sit in memory as keys),
+    else its address's. An unknown token is refused by the key check once the request is routed."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if value.startswith(b"Bearer ") and len(value) < 200:
+                return "key:" + hashlib.sha256(value).hexdigest()[:32]
+            break
+    client = scope.get("client")
+    return "address:" + (client[0] if client else "127.0.0.1")
 
-    Its own ``__call__`` does what Litestar's does less dearly: a request of the other kind (a write
-    for the reads' limit) passes before any ``Request`` is built (``counted_by``), and a window is counted without
-    Litestar's ``anyio.Lock``, whose every acquisition yields to the event loop once. Reading and
-    counting a window in the dict never awaits, so no other request can come between them. With
-    both, the limits cost the one-row read 25% of its requests a second (bench/README.md).
-    """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        config = self.config
-        assert isinstance(config, CountingRateLimitConfig)
-        if not counted_by(scope, config.reads):
-            await self.app(scope, receive, send)
-            return
-        window = self._window(self.cache_key_from_request(scope["litestar_app"].request_class(scope)), config)
-        if len(window.history) >= self.max_requests:
-            raise TooManyRequestsException(headers=self.create_response_headers(cache_object=window))
-        window.history.append(int(time()))
-        await self.app(scope, receive, self.create_send_wrapper(send=send, cache_object=window))
+@dataclass
+class Limit:
+    """One budget a minute, for reads or for writes, counted in memory or in Redis (``shared``)."""
 
-    def _window(self, key: str, config: CountingRateLimitConfig) -> CacheObject:
+    reads: bool
+    per_minute: int
+    shared: SharedWindows | None = None
+    windows: dict[str, CacheObject] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "read" if self.reads else "write"
+
+    async def count(self, scope: HTTPScope) -> tuple[CacheObject, bool] | None:
+        """The client's window, with this request counted in it unless it was full already, and whether
+        it was (the request is then refused); ``None`` where Redis failed and the request goes through
+        uncounted."""
+        key = f"{self.kind}:{client_of(scope)}"
+        window = self._window(key) if self.shared is None else await self.shared.count(key, self.per_minute)
+        if window is None:
+            return None
+        full = len(window.history) >= self.per_minute
+        if not full:
+            window.history.append(int(time()))
+        return window, full
+
+    def _window(self, key: str) -> CacheObject:
         """The client's window in this minute, a new one if its last has ended."""
-        windows = config.windows
+        windows = self.windows
         now = int(time())
         window = windows.get(key)
         if window is None or window.reset <= now:
             if len(windows) > SWEEP_ABOVE:
                 for ended in [k for k, w in windows.items() if w.reset <= now]:
                     del windows[ended]
-            window = windows[key] = CacheObject(history=[], reset=now + DURATION_VALUES[self.unit])
+            window = windows[key] = CacheObject(history=[], reset=now + WINDOW_SECONDS)
         return window
 
-
-@dataclass
-class CountingRateLimitConfig(RateLimitConfig):
-    """A ``RateLimitConfig`` holding the windows its middleware counts in (one dict per app and kind)."""
-
-    middleware_class: type[RateLimitMiddleware] = CountingRateLimitMiddleware
-    windows: dict[str, CacheObject] = field(default_factory=dict)
-    reads: bool = field(kw_only=True)
-    """Whether the limit counts reads (GET, HEAD, OPTIONS); else writes."""
-
-
-def _who(request: Request[Any, Any, Any]) -> str:
-    # A bearer token names its own bucket (hashed: secrets never sit in memory as keys); without
-    # one, the client address does. An unknown token is refused by the key check right after.
-    authorization = request.headers.get("authorization", "")
-    if authorization.startswith("Bearer ") and len(authorization) < 200:
-        return "key:" + hashlib.sha256(authorization.encode()).hexdigest()[:32]
-    return "address:" + get_remote_address(request)
-
-
-def _identifier(kind: str) -> Callable[[Request[Any, Any, Any]], str]:
-    def identify(request: Request[Any, Any, Any]) -> str:
-        return f"{kind}:{_who(request)}"
-
-    return identify
-
-
-def counted_by(scope: Scope, reads: bool) -> bool:
-    """Whether the limit of reads (``reads``), or of writes, counts this request: told by its method
-    alone, before anything is built for it (Litestar's ``check_throttle_handler`` takes a ``Request``)."""
-    return scope["type"] == ScopeType.HTTP and (scope["method"] in READ_METHODS) == reads
+    def headers(self, window: CacheObject) -> dict[str, str]:
+        """The ``RateLimit-*`` headers of an answer counted in ``window``."""
+        return {
+            "RateLimit-Policy": f"{self.per_minute}; w={WINDOW_SECONDS}",
+            "RateLimit-Limit": str(self.per_minute),
+            "RateLimit-Remaining": str(max(0, self.per_minute - len(window.history))),
+            "RateLimit-Reset": str(window.reset - int(time())),
+        }
 
 
 @dataclass(frozen=True)
-class RateLimits:
-    """The app's rate-limit middleware, and the lifespans they need (the Redis client, where shared)."""
+class Limits:
+    """The app's limits of reads and of writes (either may be off), and the lifespans they need (the
+    Redis client, where shared)."""
 
-    middleware: list[DefineMiddleware]
+    read: Limit | None
+    write: Limit | None
     lifespan: list[Callable[[Litestar], AbstractAsyncContextManager[None]]]
 
+    def of(self, scope: HTTPScope) -> Limit | None:
+        """The limit counting this HTTP request, told by its method and path alone; ``None`` if none does."""
+        limit = self.read if scope["method"] in READ_METHODS else self.write
+        if limit is None or UNLIMITED.match(scope["path"]):
+            return None
+        return limit
 
-def rate_limits(settings: Settings) -> RateLimits:
-    """The rate limits for reads and for writes (a limit of 0 adds none), counted in Redis where
+
+def rate_limits(settings: Settings) -> Limits:
+    """The rate limits for reads and for writes (a limit of 0 is none), counted in Redis where
     ``redis_url`` is set, else in the process's memory."""
-    if settings.redis_url:
+    shared: Any = None
+    if settings.redis_url and (settings.read_rate_limit_per_minute > 0 or settings.write_rate_limit_per_minute > 0):
         # Imported here: the Redis client is memory a worker counting in its own memory need not hold.
-        from service.api.shared_limits import SharedRateLimitConfig, SharedWindows
+        from service.api.shared_limits import SharedWindows
 
         shared = SharedWindows(settings.redis_url)
-    else:
-        shared = None
-    middleware = []
-    for kind, per_minute in (
-        ("read", settings.read_rate_limit_per_minute),
-        ("write", settings.write_rate_limit_per_minute),
-    ):
-        if per_minute <= 0:
-            continue
-        common: dict[str, Any] = {
-            "rate_limit": ("minute", per_minute),
-            "exclude": UNLIMITED,
-            "identifier_for_request": _identifier(kind),
-            "reads": kind == "read",
-        }
-        if shared:
-            config: RateLimitConfig = SharedRateLimitConfig(**common, windows=shared)
-        else:
-            config = CountingRateLimitConfig(**common)
-        middleware.append(config.middleware)
-    return RateLimits(middleware, [shared.lifespan] if shared and middleware else [])
+    read, write = (
+        Limit(reads, per_minute, shared) if per_minute > 0 else None
+        for reads, per_minute in (
+            (True, settings.read_rate_limit_per_minute),
+            (False, settings.write_rate_limit_per_minute),
+        )
+    )
+    return Limits(read, write, [shared.lifespan] if shared else [])

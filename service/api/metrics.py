@@ -3,8 +3,10 @@
 Requests by method, route template and status, with latency histograms, are the metrics of Litestar's
 Prometheus middleware (``litestar_requests_total``, ``litestar_request_duration_seconds``,
 ``litestar_requests_in_progress``, ``litestar_requests_error_total``: the route's template, never the
-path with its ids), counted by ``RequestCounting``, a leaner middleware of the same names, labels and
-buckets (bench/README.md, "Why the code is as it is"). The service adds its own (``provenance_*``): the
+path with its ids), counted by ``RequestCounting``, leaner than Litestar's middleware, of the same names,
+labels and buckets (bench/README.md, "Why the code is as it is"). A request refused 429 by a rate limit
+is answered before it is routed, so it has no route to be counted by: it is counted in
+``provenance_rate_limited_requests_total``. The service adds its own (``provenance_*``): the
 pool's connections and the requests waiting for one, audit entries waiting to be sealed and the age of the oldest,
 imports running and lines done, reads by the server that answered them and the replica's
 fallbacks to the primary, rate-limit rejections and failures of the Redis counting them, and
@@ -23,10 +25,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from time import perf_counter
 from typing import TYPE_CHECKING
 
-from litestar.enums import ScopeType
 from litestar.plugins import InitPlugin
 from litestar.plugins.prometheus import PrometheusController
 from prometheus_client import Counter, Gauge, Histogram
@@ -37,7 +37,7 @@ from service.repositories import audit as audit_repo
 if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.config.app import AppConfig
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+    from litestar.types import HTTPScope
 
     from service.settings import Settings
 
@@ -99,54 +99,56 @@ REQUESTS_RUNNING = Gauge(
 REQUEST_ERRORS = Counter("litestar_requests_error_total", "Total errors in requests", _LABELS)
 
 
+RUNNING = "provenance.running"
+"""Where a request's state keeps the gauge of requests in progress it raised, for ``answered`` to lower."""
+
+
 class RequestCounting:
     """Each routed request counted, timed and followed while it runs, by method, route template and
     status, as Litestar's Prometheus middleware counts them (the metrics route itself left out).
 
+    Not a middleware: ``started`` runs once the request is routed (the app's ``before_request``, where
+    its route is first known) and ``answered`` when its answer has gone (``service.api.front``).
     Litestar's middleware builds a ``Request``, a dict of labels and a ``functools.wraps`` wrapper for
-    every request, and looks each metric's child up by its labels four times: at 1,000,000 claims that
-    cost 5 to 12% of trace by id's requests a second. This one keeps each route's children once found.
+    every request, and looks each metric's child up by its labels four times; this keeps each route's
+    children once found, and adds no layer to a route (bench/README.md).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self._running: dict[tuple[str, str], Gauge] = {}
         self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def started(self, scope: HTTPScope) -> None:
+        """Raise the gauge of the request's route's requests in progress."""
+        key = (scope["method"], scope["path_template"])
+        if key[1] == "/metrics":
+            return
+        running = self._running.get(key)
+        if running is None:
+            running = self._running[key] = REQUESTS_RUNNING.labels(*key, 200, APP_NAME)
+        running.inc()
+        scope["state"][RUNNING] = running
+
+    def answered(self, scope: HTTPScope, status: int, seconds: float) -> None:
+        """Count an answer by its method, route and status (none for a request no route matched), and
+        lower the gauge ``started`` raised."""
+        if (running := scope["state"].pop(RUNNING, None)) is not None:
+            running.dec()
         route = scope.get("path_template")
-        if scope["type"] != ScopeType.HTTP or route is None or route == "/metrics":
-            await self.app(scope, receive, send)
+        if route is None or route == "/metrics":
             return
         method: str = scope["method"]
-        running = self._running.get((method, route))
-        if running is None:
-            running = self._running[method, route] = REQUESTS_RUNNING.labels(method, route, 200, APP_NAME)
-        status = 200
-
-        async def send_counting(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = perf_counter()
-        running.inc()
-        try:
-            await self.app(scope, receive, send_counting)
-        finally:
-            running.dec()
-            answered = self._answered.get((method, route, status))
-            if answered is None:
-                labels = (method, route, status, APP_NAME)
-                answered = self._answered[method, route, status] = (
-                    REQUESTS.labels(*labels),
-                    REQUEST_SECONDS.labels(*labels),
-                )
-            if status >= 500:
-                REQUEST_ERRORS.labels(method, route, status, APP_NAME).inc()
-            answered[0].inc()
-            answered[1].observe(perf_counter() - started)
+        answered = self._answered.get((method, route, status))
+        if answered is None:
+            labels = (method, route, status, APP_NAME)
+            answered = self._answered[method, route, status] = (
+                REQUESTS.labels(*labels),
+                REQUEST_SECONDS.labels(*labels),
+            )
+        if status >= 500:
+            REQUEST_ERRORS.labels(method, route, status, APP_NAME).inc()
+        answered[0].inc()
+        answered[1].observe(seconds)
 
 
 class MetricsController(PrometheusController):
@@ -157,9 +159,8 @@ class MetricsController(PrometheusController):
 
 
 class Metrics(InitPlugin):
-    """What ``PROVENANCE_METRICS`` switches on (the default): the route, the ticker setting the gauges,
-    and the request counting, which goes outside the rate limits so that the 429s they answer are
-    counted too."""
+    """What ``PROVENANCE_METRICS`` switches on (the default): the route and the ticker setting the
+    gauges. The requests are counted by ``RequestCounting``, which ``create_app`` gives the front layer."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -169,7 +170,6 @@ class Metrics(InitPlugin):
             return app_config
         scope = "public" if self.settings.metrics_public else "admin"
         app_config.route_handlers.append(type("Metrics", (MetricsController,), {"opt": {"scope": scope}}))
-        app_config.middleware.insert(0, RequestCounting)
         app_config.lifespan.append(_ticking)
         return app_config
 

@@ -1,11 +1,11 @@
 """Each request followed through the logs: an id for every request, one log line for every answer, and
-the id on every log line written meanwhile and in every problem+json body.
+the id on every log line written meanwhile and in every problem+json body. ``service.api.front`` gives
+each request its id and writes its line.
 
 The id is the caller's ``X-Request-Id`` when it is a sane token (letters, digits, ``.``, ``_``, ``-``,
 at most 128), else the trace id of a W3C ``traceparent``, else a new one; the answer carries it back
-in ``X-Request-Id``. ``RequestContext`` wraps the app outside its routing and error handling, so
-that an unknown path's 404 has an id and a line too. Log lines are human-readable by default, one
-JSON object each with ``PROVENANCE_LOG_FORMAT=json``; the per-request line (logger
+in ``X-Request-Id``; an unknown path's 404 has an id and a line too. Log lines are human-readable by
+default, one JSON object each with ``PROVENANCE_LOG_FORMAT=json``; the per-request line (logger
 ``provenance.access``) holds the time, id, method, route template (never the raw path with its ids),
 status, duration and the name of the API key, never its secret and never a claim's words.
 """
@@ -16,15 +16,10 @@ import contextvars
 import json
 import logging
 import re
-import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-
-from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -49,49 +44,6 @@ def request_id_of(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
     if traced and traced[1] != "0" * 32:
         return traced[1]
     return uuid.uuid4().hex
-
-
-class RequestContext:
-    """Gives each HTTP request its id (``REQUEST_ID``), returns it in ``X-Request-Id`` and logs one line
-    when the answer has gone."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        request_id = request_id_of(scope["headers"])
-        token = REQUEST_ID.set(request_id)
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if access_log.isEnabledFor(logging.INFO):
-                key = (scope.get("state") or {}).get("api_key")
-                route = scope.get("path_template") or None
-                took = (time.perf_counter() - started) * 1000
-                fields = {"method": scope["method"], "route": route, "status": status, "duration_ms": round(took, 2)}
-                access_log.info(
-                    "%s %s %d %.1fms%s",
-                    scope["method"],
-                    route or "-",
-                    status,
-                    took,
-                    f" key={key.name}" if key is not None else "",
-                    extra={**fields, "key": key.name if key is not None else None},
-                )
-            REQUEST_ID.reset(token)
 
 
 class WithRequestId(logging.Filter):

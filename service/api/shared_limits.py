@@ -9,7 +9,8 @@ count is at the limit, and gives a new window its expiry. One round trip, one in
 the total let through in a window is the limit, whichever process answers.
 
 A window opens at a client's first request and lasts a minute, as the in-memory ones do; its key is
-``provenance:rate-limit:{read|write}:{key or address}``. The headers and the 429 are Litestar's.
+``provenance:rate-limit:{read|write}:{key or address}``. The headers and the 429 are those of
+``service.api.limits``, whichever way the windows are counted.
 
 Redis down or slow (``TIMEOUT``) fails open: the request goes through uncounted, without
 ``RateLimit-*`` headers; ``provenance_rate_limit_store_errors_total`` counts the failure and a warning
@@ -23,23 +24,20 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from time import monotonic, time
 from typing import TYPE_CHECKING, Any
 
-from litestar.exceptions import TooManyRequestsException
-from litestar.middleware.rate_limit import DURATION_VALUES, CacheObject, RateLimitConfig, RateLimitMiddleware
+from litestar.middleware.rate_limit import CacheObject
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.connection import parse_url
 
-from service.api.limits import counted_by
+from service.api.limits import WINDOW_SECONDS
 from service.api.metrics import RATE_LIMIT_STORE_ERRORS
 
 if TYPE_CHECKING:
-    from litestar import Litestar, Request
-    from litestar.types import Receive, Scope, Send
+    from litestar import Litestar
     from redis.commands.core import AsyncScript
 
 log = logging.getLogger(__name__)
@@ -94,7 +92,7 @@ class SharedWindows:
             self._script = None
             await client.aclose()
 
-    async def count(self, key: str, limit: int, seconds: int) -> CacheObject | None:
+    async def count(self, key: str, limit: int, seconds: int = WINDOW_SECONDS) -> CacheObject | None:
         """Count a request in ``key``'s window, unless it already holds ``limit``: the window as it was
         before this request; ``None`` where Redis failed (or failed less than a second ago)."""
         script = self._script
@@ -124,32 +122,3 @@ class SharedWindows:
             reason,
         )
         self._warned_at, self._failures = now, 0
-
-
-class SharedRateLimitMiddleware(RateLimitMiddleware):
-    """Litestar's rate limit (its headers and 429), each request counted by one atomic call to Redis."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        config = self.config
-        assert isinstance(config, SharedRateLimitConfig)
-        if counted_by(scope, config.reads):
-            request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
-            window = await config.windows.count(
-                self.get_identifier_for_request(request), self.max_requests, DURATION_VALUES[self.unit]
-            )
-            if window is not None:
-                if len(window.history) >= self.max_requests:
-                    raise TooManyRequestsException(headers=self.create_response_headers(cache_object=window))
-                window.history.append(int(time()))
-                send = self.create_send_wrapper(send=send, cache_object=window)
-        await self.app(scope, receive, send)
-
-
-@dataclass
-class SharedRateLimitConfig(RateLimitConfig):
-    """A ``RateLimitConfig`` counting in the ``SharedWindows`` of its app."""
-
-    middleware_class: type[RateLimitMiddleware] = SharedRateLimitMiddleware
-    windows: SharedWindows = field(kw_only=True)
-    reads: bool = field(kw_only=True)
-    """Whether the limit counts reads (GET, HEAD, OPTIONS); else writes."""
