@@ -22,3 +22,39 @@ def test_a_content_left_unmarked_stays_inside_the_window_read() -> None:
     assert all(c.start >= austin and c.end <= initiated + 3 for c in inside.contents)
     [before] = group(doc, spans, (austin, initiated + 1))
     assert before.contents == []  # without the window: "Hina reports that", outside what was read
+
+
+def test_a_content_goes_to_the_cue_whose_clause_it_is_not_to_a_nearer_cue_after_it() -> None:
+    doc = Tagger().nlp(
+        "The mayor announced on Tuesday that he filed his budget with the city council, saying it set a record."
+    )
+    words = [t.text for t in doc]
+    announced, saying = words.index("announced"), words.index("saying")
+    signed_from, signed_to = words.index("that") + 1, words.index("council") + 1
+    spans = [
+        TokenSpan("SRC", 0, announced, 0.9),
+        TokenSpan("CUE", announced, announced + 1, 0.9),
+        TokenSpan("CON", signed_from, signed_to, 0.9),
+        TokenSpan("CUE", saying, saying + 1, 0.9),
+        TokenSpan("CON", saying + 1, len(doc) - 1, 0.9),
+    ]
+    first, second = group(doc, spans)
+    # "saying" lies nearer the budget clause, but the clause is what "announced" says
+    assert [doc[c.start : c.end].text for c in first.contents] == ["he filed his budget with the city council"]
+    assert [doc[c.start : c.end].text for c in second.contents] == ["it set a record"]
+
+
+def test_a_content_right_after_its_cue_stays_with_it() -> None:
+    doc = Tagger().nlp('"We will win," Clark said, noting he would back any other candidate.')
+    words = [t.text for t in doc]
+    said, noting = words.index("said"), words.index("noting")
+    spans = [
+        TokenSpan("CON", 1, words.index(","), 0.9),
+        TokenSpan("SRC", said - 1, said, 0.9),
+        TokenSpan("CUE", said, said + 1, 0.9),
+        TokenSpan("CUE", noting, noting + 1, 0.9),
+        TokenSpan("CON", noting + 1, len(doc) - 1, 0.9),
+    ]
+    first, second = group(doc, spans)
+    assert [doc[c.start : c.end].text for c in first.contents] == ["We will win"]
+    assert [doc[c.start : c.end].text for c in second.contents] == ["he would back any other candidate"]
