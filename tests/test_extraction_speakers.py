@@ -138,3 +138,8 @@ def test_a_speaker_released_on_a_day_is_still_the_speaker(tagger: Tagger) -> Non
     )
     assert isinstance(found, Speaker)
     assert found.organization == "Marquette Law School" or "Marquette" in found.name
+
+
+def test_who_means_the_whole_name_the_parse_heads_on_its_first_word(tagger: Tagger) -> None:
+    text = "The idea came from Donald Trump, who proclaimed in July that walls work."
+    assert resolved(tagger, text, [("who", 0)]) == ["Donald Trump"]

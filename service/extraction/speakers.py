@@ -43,6 +43,8 @@ TIME_WORDS = WORDS["time_words"]
 NAME_TAGS = frozenset({"NNP", "NNPS"})
 QUANTIFIERS = frozenset({"many", "some", "several", "most", "few", "other", "others", "both", "all", "more"})
 COMMON_TAGS = frozenset({"NN", "NNS"})
+# How the words of one name hang together in the parse.
+NAME_PARTS = frozenset({"flat", "compound", "fixed"})
 
 
 @dataclass(frozen=True)
@@ -327,7 +329,11 @@ def _antecedent(span: Span) -> Span | None:
     if not clause.dep_.startswith("acl") or clause.head.i >= span[0].i:
         return None
     noun = clause.head
-    return noun.doc[noun.left_edge.i : noun.i + 1]
+    # "Donald Trump, who": the parse may head the name on its first word, the rest hanging from it.
+    end = noun.i + 1
+    while end < span[0].i and noun.doc[end].head.i == noun.i and noun.doc[end].dep_ in NAME_PARTS:
+        end += 1
+    return noun.doc[noun.left_edge.i : end]
 
 
 def _definite_singular(span: Span) -> bool:
