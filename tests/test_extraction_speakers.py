@@ -6,8 +6,12 @@ from __future__ import annotations
 import pytest
 from spacy.tokens import Doc, Span
 
+from service.extraction.extractor import Node
+from service.extraction.proposals import drafts, speakers_of
+from service.extraction.spans import TokenSpan
 from service.extraction.speakers import Coreference, Speaker, read
 from service.extraction.tagger import Tagger
+from service.extraction.text import Paragraph
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +147,32 @@ def test_a_speaker_released_on_a_day_is_still_the_speaker(tagger: Tagger) -> Non
 def test_who_means_the_whole_name_the_parse_heads_on_its_first_word(tagger: Tagger) -> None:
     text = "The idea came from Donald Trump, who proclaimed in July that walls work."
     assert resolved(tagger, text, [("who", 0)]) == ["Donald Trump"]
+
+
+def test_a_clause_taken_for_a_source_names_no_one(tagger: Tagger) -> None:
+    sentence = "Ted Cruz says whatever he needs to say to get elected."
+    assert speaker(tagger, sentence, "whatever he needs to") is None
+    sentence = "The last question at the event was from a young child, who said he was tired."
+    assert speaker(tagger, sentence, "at the event was from a young child") is None
+    # a noun phrase, even one that opens on a preposition's word, still names its speakers
+    found = speaker(tagger, "Outside GOP groups said the ads would run.", "Outside GOP groups")
+    assert isinstance(found, Speaker) and found.anonymous
+
+
+def test_an_attribution_without_a_speaker_leaves_the_claim_around_it_standing(tagger: Tagger) -> None:
+    text = "Carly Fiorina said Cruz says whatever he needs to say to get elected."
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    said, whatever, say = words.index("said"), words.index("whatever"), words.index("say")
+    outer = Node(0, paragraph, TokenSpan("CUE", said, said + 1), TokenSpan("SRC", 0, said), [], 0.9, children=[1])
+    outer.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    # a layer the tagger marks inside it, "whatever he needs to" [say] "to get elected": no one's words,
+    # though it covers most of Fiorina's
+    inner = Node(1, paragraph, TokenSpan("CUE", say, say + 1), TokenSpan("SRC", whatever, say), [], 0.9, parent=0)
+    inner.content_tokens = [TokenSpan("CON", say + 1, len(doc) - 1)]
+    speakers = speakers_of([outer, inner], tagger.inflected)
+    assert speakers[1] is None
+    [claim] = drafts(text, [outer, inner], speakers)
+    assert claim.text == "Cruz says whatever he needs to say to get elected"
+    assert [hop.speaker.name for hop in claim.hops] == ["Carly Fiorina"]

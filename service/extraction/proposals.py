@@ -132,7 +132,7 @@ def drafts(text: str, nodes: list[Node], speakers: dict[int, Speaker | None]) ->
         inner = [
             (c.extent.start, c.extent.end)
             for c in (by_id[i] for i in node.children)
-            if not _repeats_parent(c, by_id, speakers)
+            if speakers[c.id] is not None and not _repeats_parent(c, by_id, speakers)
         ]
         own = _words(node, [(s.start, s.end) for s in node.content_tokens])
         if inner and _words(node, inner) >= WRAPPED_SHARE * own:

@@ -43,6 +43,9 @@ TIME_WORDS = WORDS["time_words"]
 NAME_TAGS = frozenset({"NNP", "NNPS"})
 QUANTIFIERS = frozenset({"many", "some", "several", "most", "few", "other", "others", "both", "all", "more"})
 COMMON_TAGS = frozenset({"NN", "NNS"})
+# Words that open a clause, never a noun phrase.
+CLAUSE_OPENINGS = ("VB", "MD", "TO", "WP", "WDT")
+SUBJECTS = frozenset({"nsubj", "nsubj:pass"})
 # How the words of one name hang together in the parse.
 NAME_PARTS = frozenset({"flat", "compound", "fixed"})
 
@@ -97,6 +100,20 @@ def _capitalized(token: Token, inflected: Container[str]) -> bool:
 
 def _name_part(token: Token, inflected: Container[str]) -> bool:
     return _capitalized(token, inflected) and token.lower_ not in TITLES
+
+
+def _clause(tokens: list[Token]) -> bool:
+    """Whether words the tagger took for a source are a clause, which names no one: opening on a
+    relative or a verb ("whatever he needs to"), or holding a copula ("It's classic Karl Rove", "at
+    the event was from a young child") or a pronoun's verb ("He does and")."""
+    if not tokens:
+        return False
+    if tokens[0].tag_.startswith(CLAUSE_OPENINGS):
+        return True
+    inside = {t.i for t in tokens}
+    return any(
+        t.dep_ in {"cop", "aux"} or (t.dep_ in SUBJECTS and t.tag_ == "PRP" and t.head.i in inside) for t in tokens
+    )
 
 
 def _office_then_person(tokens: list[Token], inflected: Container[str]) -> bool:
@@ -220,6 +237,8 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         # "the ministry", "the campaign": an organization named before (``Coreference``).
         return Speaker(name=head.lower_, kind="organization", via="descriptor")
     # Unnamed: a common noun ("officials", "sources", "the spokesman"), perhaps of an organization.
+    if _clause(_trim(list(span))):
+        return None
     if organization is None:
         named = [t for t in tokens[:-1] if _name_part(t, inflected)]
         if named:
