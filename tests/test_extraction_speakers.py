@@ -176,3 +176,19 @@ def test_an_attribution_without_a_speaker_leaves_the_claim_around_it_standing(ta
     [claim] = drafts(text, [outer, inner], speakers)
     assert claim.text == "Cruz says whatever he needs to say to get elected"
     assert [hop.speaker.name for hop in claim.hops] == ["Carly Fiorina"]
+
+
+def test_he_right_after_one_unnamed_person_means_that_person(tagger: Tagger) -> None:
+    text = (
+        "Hillary Clinton said the server was safe. The company's employee told agents he deleted the files. "
+        "He said he forgot the request."
+    )
+    sources = [("Hillary Clinton", 0), ("The company's employee", 0), ("He", 0)]
+    assert resolved(tagger, text, sources) == ["Hillary Clinton", "company's employee", "company's employee"]
+    # unnamed speakers who are many, or no person at all, leave "he" to the person named before
+    text = "Jim Jordan said the inquiry would go on. Officials said it was fair. He said it was not."
+    sources = [("Jim Jordan", 0), ("Officials", 0), ("He", 0)]
+    assert resolved(tagger, text, sources)[2] == "Jim Jordan"
+    text = "Jim Jordan said the inquiry would go on. A report found it was fair. He said it was not."
+    sources = [("Jim Jordan", 0), ("A report", 0), ("He", 0)]
+    assert resolved(tagger, text, sources)[2] == "Jim Jordan"

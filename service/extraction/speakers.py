@@ -39,6 +39,8 @@ ORGANIZATION_WORDS = WORDS["organization_words"]
 OUTLET_WORDS = WORDS["outlet_words"]
 # Nouns that describe one person: "the New York billionaire" refers back to someone named.
 PERSON_NOUNS = WORDS["person_nouns"]
+# Nouns of one person left unnamed ("the employee"), whom a "he" or "she" right after means.
+PERSON_WORDS = WORDS["person_words"] | PERSON_NOUNS | TITLES
 TIME_WORDS = WORDS["time_words"]
 NAME_TAGS = frozenset({"NNP", "NNPS"})
 QUANTIFIERS = frozenset({"many", "some", "several", "most", "few", "other", "others", "both", "all", "more"})
@@ -281,6 +283,8 @@ class Coreference:
         self.seen: list[Speaker] = []
         self.inflected = inflected
         self.gender: dict[str, str] = {}
+        # The unnamed speakers that are one person ("the Platte River employee"), by name.
+        self.single: set[str] = set()
 
     def resolve(self, span: Span) -> Speaker | None:
         """The speaker a source span means, looking back when it only refers; None when nothing fits."""
@@ -289,7 +293,9 @@ class Coreference:
             # The speaker met last is the one a pronoun means first, whether named in full or referred to.
             self.seen = [earlier for earlier in self.seen if earlier.name != found.name]
             self.seen.append(found)
-        if found is not None and not found.anonymous:
+        if found is not None and found.anonymous and found.via == "span" and _one_person(span):
+            self.single.add(found.name)
+        if found is not None and (not found.anonymous or found.name in self.single):
             gender = _pronoun_gender(span) or _gender_in(span)
             if gender is not None:
                 self.gender.setdefault(found.name, gender)
@@ -311,6 +317,8 @@ class Coreference:
         if isinstance(found, str):
             for earlier in reversed(self.seen):
                 if found == "group" and earlier.anonymous:
+                    return replace(earlier, via="coreference")
+                if found == "person" and earlier.name in self.single and self._fits(earlier, span):
                     return replace(earlier, via="coreference")
                 if found == earlier.kind and not self._fits(earlier, span):
                     continue
@@ -338,6 +346,15 @@ class Coreference:
                 if earlier.kind == "person" and earlier.name.split()[-1].lower() == found.name.lower():
                     return replace(earlier, via="coreference", role=found.role or earlier.role)
         return found
+
+
+def _one_person(span: Span) -> bool:
+    """Whether an unnamed source is one person: "the Platte River employee", "a spokesman for the
+    company", not "officials" nor "a report"."""
+    tokens = _trim(list(span))
+    cut = next((i for i, t in enumerate(tokens) if t.lower_ in {"for", "of", "at", "from", "with"}), len(tokens))
+    head = tokens[cut - 1] if cut else None
+    return head is not None and head.tag_ == "NN" and head.lower_ in PERSON_WORDS
 
 
 def _antecedent(span: Span) -> Span | None:
