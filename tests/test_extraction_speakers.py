@@ -192,3 +192,17 @@ def test_he_right_after_one_unnamed_person_means_that_person(tagger: Tagger) -> 
     text = "Jim Jordan said the inquiry would go on. A report found it was fair. He said it was not."
     sources = [("Jim Jordan", 0), ("A report", 0), ("He", 0)]
     assert resolved(tagger, text, sources)[2] == "Jim Jordan"
+
+
+def test_a_participle_without_a_subject_speaks_for_the_source_before_it(tagger: Tagger) -> None:
+    text = "But Trump also struck populist notes similar to those Sanders had sounded, trumpeting his own campaign."
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    struck, trumpeting = words.index("struck"), words.index("trumpeting")
+    main = Node(0, paragraph, TokenSpan("CUE", struck - 1, struck + 1), TokenSpan("SRC", 1, 2), [], 0.9)
+    main.content_tokens = [TokenSpan("CON", struck + 1, words.index(","))]
+    participle = Node(1, paragraph, TokenSpan("CUE", trumpeting, trumpeting + 1), None, [], 0.9)
+    participle.content_tokens = [TokenSpan("CON", trumpeting + 1, len(doc) - 1)]
+    speakers = speakers_of([main, participle], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]
