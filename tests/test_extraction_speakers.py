@@ -206,3 +206,17 @@ def test_a_participle_without_a_subject_speaks_for_the_source_before_it(tagger: 
     participle.content_tokens = [TokenSpan("CON", trumpeting + 1, len(doc) - 1)]
     speakers = speakers_of([main, participle], tagger.inflected)
     assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]
+
+
+def test_a_document_speaks_for_the_organization_it_names(tagger: Tagger) -> None:
+    found = speaker(tagger, "According to an FBI summary of its work, the aide sent the email.", "an FBI summary")
+    assert isinstance(found, Speaker)
+    assert (found.name, found.kind, found.anonymous, found.role) == ("FBI", "organization", False, "summary")
+    found = speaker(tagger, "A poll from Marquette Law School released Wednesday found Clinton ahead.", "A poll")
+    assert isinstance(found, Speaker) and found.anonymous  # no organization named: nobody's
+    text = (
+        "According to an FBI summary of its work, the aide sent the email. The employee did not act, "
+        "according to the summary. A new poll found voters were split."
+    )
+    sources = [("an FBI summary", 0), ("the summary", 0), ("A new poll", 0)]
+    assert resolved(tagger, text, sources) == ["FBI", "FBI", "new poll"]

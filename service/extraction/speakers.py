@@ -41,6 +41,9 @@ OUTLET_WORDS = WORDS["outlet_words"]
 PERSON_NOUNS = WORDS["person_nouns"]
 # Nouns of one person left unnamed ("the employee"), whom a "he" or "she" right after means.
 PERSON_WORDS = WORDS["person_words"] | PERSON_NOUNS | TITLES
+# What an organization says through: "a poll from ...", "an FBI summary".
+DOCUMENT_WORDS = WORDS["document_words"]
+JOINING = frozenset({"of", "and", "&", "for", "on"})
 TIME_WORDS = WORDS["time_words"]
 NAME_TAGS = frozenset({"NNP", "NNPS"})
 QUANTIFIERS = frozenset({"many", "some", "several", "most", "few", "other", "others", "both", "all", "more"})
@@ -116,6 +119,16 @@ def _clause(tokens: list[Token]) -> bool:
     return any(
         t.dep_ in {"cop", "aux"} or (t.dep_ in SUBJECTS and t.tag_ == "PRP" and t.head.i in inside) for t in tokens
     )
+
+
+def _leading_name(text: str) -> str:
+    """The words of a name that open ``text``, up to the first lower-case word that does not join two of
+    them: "Marquette Law School released" is "Marquette Law School"; "Department of State" stays whole."""
+    words = text.split()
+    end = 1
+    while end < len(words) and (words[end][:1].isupper() or (words[end] in JOINING and end + 1 < len(words))):
+        end += 1
+    return " ".join(words[:end])
 
 
 def _office_then_person(tokens: list[Token], inflected: Container[str]) -> bool:
@@ -245,7 +258,14 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         named = [t for t in tokens[:-1] if _name_part(t, inflected)]
         if named:
             organization = _text(named)
+    if head.lower_ in DOCUMENT_WORDS and organization:
+        # "A poll from Marquette Law School released Wednesday", "an FBI summary": the organization speaks.
+        name = _leading_name(organization)
+        return Speaker(name=name, kind="outlet" if kind_of(name) == "outlet" else "organization", role=head.lower_)
     role = head.lower_ if head.lower_ in TITLES else None
+    if head.lower_ in DOCUMENT_WORDS and span[0].lower_ == "the":
+        # "the summary": the one named before, whose role it is (``Coreference``).
+        role = head.lower_
     text = _text(_trim(list(span)))
     return Speaker(name=text, kind="anonymous", role=role, organization=organization, anonymous=True)
 
