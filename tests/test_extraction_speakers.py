@@ -220,3 +220,14 @@ def test_a_document_speaks_for_the_organization_it_names(tagger: Tagger) -> None
     )
     sources = [("an FBI summary", 0), ("the summary", 0), ("A new poll", 0)]
     assert resolved(tagger, text, sources) == ["FBI", "FBI", "new poll"]
+
+
+def test_the_capital_the_of_a_one_word_title_is_part_of_its_name(tagger: Tagger) -> None:
+    found = speaker(tagger, "But as The Hill pointed out, he has not released his returns.", "The Hill")
+    assert isinstance(found, Speaker)
+    assert (found.name, found.kind) == ("The Hill", "outlet")
+    # a person's name never takes it, and a longer title keeps its name as it was
+    found = speaker(tagger, "But as The New York Times pointed out, he has not released them.", "The New York Times")
+    assert isinstance(found, Speaker) and found.name == "New York Times"
+    text = "But as The Hill pointed out, the rules changed. He said it was not so."
+    assert resolved(tagger, text, [("The Hill", 0), ("He", 0)]) == ["The Hill", None]

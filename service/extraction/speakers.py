@@ -121,6 +121,15 @@ def _clause(tokens: list[Token]) -> bool:
     )
 
 
+def _titled(tokens: list[Token]) -> bool:
+    """Whether one name follows a capital "The" inside a sentence ("as The Hill pointed out"): the title of a
+    publication, whose "The" is part of its name, and no person."""
+    if len(tokens) != 1 or tokens[0].i == 0:
+        return False
+    before = tokens[0].doc[tokens[0].i - 1]
+    return before.text == "The" and not before.is_sent_start
+
+
 def _leading_name(text: str) -> str:
     """The words of a name that open ``text``, up to the first lower-case word that does not join two of
     them: "Marquette Law School released" is "Marquette Law School"; "Department of State" stays whole."""
@@ -237,6 +246,8 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         while first > 0 and (_name_part(tokens[first - 1], inflected) or tokens[first - 1].text in {"-", "."}):
             first -= 1
         name = _text(tokens[first:])
+        if _titled(tokens):
+            return Speaker(name=f"The {name}", kind="organization" if kind_of(name) == "organization" else "outlet")
         before = [t for t in tokens[:first] if t.tag_ not in {"DT", "PRP$", "POS"} and not t.is_punct]
         # The role: the run of titles and common words just before the name; the organization before it.
         start = len(before)
