@@ -3,6 +3,7 @@ by the shipped model: no database."""
 
 from __future__ import annotations
 
+from service.extraction import patterns
 from service.extraction.spans import TokenSpan, group
 from service.extraction.tagger import Tagger
 
@@ -58,3 +59,20 @@ def test_a_content_right_after_its_cue_stays_with_it() -> None:
     first, second = group(doc, spans)
     assert [doc[c.start : c.end].text for c in first.contents] == ["We will win"]
     assert [doc[c.start : c.end].text for c in second.contents] == ["he would back any other candidate"]
+
+
+def test_a_layer_the_parse_states_inside_a_content_is_read_from_it() -> None:
+    doc = Tagger().nlp(
+        "According to the report, Mills and Clinton told investigators they were unaware of the deletions."
+    )
+    words = [t.text for t in doc]
+    window = (words.index(",") + 1, len(doc) - 1)
+    [found] = patterns.clauses(doc, window)
+    assert found.source is not None
+    assert doc[found.source.start : found.source.end].text == "Mills and Clinton"
+    assert doc[found.cue.start : found.cue.end].text == "told investigators"
+    assert [doc[c.start : c.end].text for c in found.contents] == ["they were unaware of the deletions"]
+    # its subject outside the window read, or no clause after it, the verb states no layer there
+    assert patterns.clauses(doc, (words.index("told"), len(doc) - 1)) == []
+    doc = Tagger().nlp("According to the report, Mills told investigators a story about the deletions.")
+    assert patterns.clauses(doc, (0, len(doc))) == []

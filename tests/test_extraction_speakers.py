@@ -231,3 +231,7 @@ def test_the_capital_the_of_a_one_word_title_is_part_of_its_name(tagger: Tagger)
     assert isinstance(found, Speaker) and found.name == "New York Times"
     text = "But as The Hill pointed out, the rules changed. He said it was not so."
     assert resolved(tagger, text, [("The Hill", 0), ("He", 0)]) == ["The Hill", None]
+
+
+def test_you_names_no_one(tagger: Tagger) -> None:
+    assert speaker(tagger, "You say she caused the migration, he said.", "You") is None

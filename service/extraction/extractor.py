@@ -206,7 +206,17 @@ class Extractor:
             if content.end - content.start < MIN_NESTED_CONTENT:
                 continue
             spans = self.tagger.label(paragraph, content.start, content.end)
-            for grouped in group(paragraph.doc, spans, (content.start, content.end)):
-                if grouped.contents and _confidence(grouped) >= MIN_NESTED_CONFIDENCE:
-                    child = self._add(nodes, paragraph, grouped, node)
-                    self._nest(nodes, paragraph, child, depth + 1)
+            found = [
+                g
+                for g in group(paragraph.doc, spans, (content.start, content.end))
+                if g.contents and _confidence(g) >= MIN_NESTED_CONFIDENCE
+            ]
+            marked = {i for g in found for part in (g.cue, g.source) if part for i in range(part.start, part.end)}
+            found += [
+                g
+                for g in patterns.clauses(paragraph.doc, (content.start, content.end))
+                if not any(i in marked for i in range(g.cue.start, g.cue.end))
+            ]
+            for grouped in found:
+                child = self._add(nodes, paragraph, grouped, node)
+                self._nest(nodes, paragraph, child, depth + 1)

@@ -18,13 +18,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spacy.tokens import Span, Token
+from spacy.tokens import Doc, Span, Token
 
 from service.extraction.features import INSIDE, quote_states
-from service.extraction.spans import TokenSpan
+from service.extraction.spans import Grouped, TokenSpan
 from service.extraction.words import WORDS
 
 REPORTING = WORDS["reporting"]
+CLAUSE_VERBS = REPORTING | WORDS["clause_verbs"]
+# What a clause verb takes as what its subject says: a clause of its own ("told investigators they were").
+CLAUSE_OBJECTS = frozenset({"ccomp"})
+SUBJECTS = frozenset({"nsubj"})
+# A clause shorter than this says too little to be a claim.
+MIN_CLAUSE_TOKENS = 3
+MAX_CUE_TOKENS = 4
+# How sure a layer read from the parse alone is: below the tagger's usual, above its floor for nested layers.
+CLAUSE_CONFIDENCE = 0.6
 RELAYS = frozenset({"citing", "quoting"})
 AUDIENCE = frozenset({"reporters", "journalists", "media", "press", "lawmakers", "parliament", "congress"})
 # What may follow a reporting verb as part of its cue: "said in a statement", "told reporters on Tuesday".
@@ -184,3 +193,33 @@ def read(sentence: Span) -> Chain | None:
         if len(chain.hops) >= 2 or marked or unnamed:
             return chain
     return None
+
+
+def clauses(doc: Doc, window: tuple[int, int]) -> list[Grouped]:
+    """The attributions the parse states inside ``window`` (paragraph tokens): a clause verb ("told",
+    "believes") with its subject and the clause it takes, all three inside the window ("Mills and Clinton
+    told investigators they were unaware ..."). What the tagger, reading a content as a sentence of its
+    own, mostly labels content throughout."""
+    start, end = window
+    found = []
+    for verb in doc[start:end]:
+        if verb.lower_ not in CLAUSE_VERBS or not verb.tag_.startswith("VB"):
+            continue
+        subjects = [c for c in verb.children if c.dep_ in SUBJECTS and start <= c.left_edge.i]
+        objects = [c for c in verb.children if c.dep_ in CLAUSE_OBJECTS and c.i > verb.i and c.right_edge.i < end]
+        if len(subjects) != 1 or len(objects) != 1:
+            continue
+        subject, clause = subjects[0], objects[0]
+        first = clause.left_edge.i
+        if clause.right_edge.i + 1 - first < MIN_CLAUSE_TOKENS or subject.right_edge.i >= verb.i:
+            continue
+        # "told investigators", "said on Tuesday": the words up to the clause are the cue's, unless many
+        cue_end = first if first - verb.i <= MAX_CUE_TOKENS else verb.i + 1
+        found.append(
+            Grouped(
+                TokenSpan("CUE", verb.i, cue_end, CLAUSE_CONFIDENCE),
+                TokenSpan("SRC", subject.left_edge.i, subject.right_edge.i + 1, CLAUSE_CONFIDENCE),
+                [TokenSpan("CON", first, clause.right_edge.i + 1, CLAUSE_CONFIDENCE)],
+            )
+        )
+    return found

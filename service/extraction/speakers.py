@@ -33,6 +33,8 @@ PRONOUNS = {
 # "last week", "this month": with TIME_WORDS, a time, which never speaks.
 TIME_MODIFIERS = frozenset({"last", "this", "next", "early", "late", "every", "each", "on", "in"})
 FIRST_PERSON = frozenset({"i", "we", "me", "us", "my", "our"})
+# "You say she caused it": anyone at all, no one the text can name.
+SECOND_PERSON = frozenset({"you", "your"})
 # Words before a name that say what the person is, not who: titles and honorifics.
 TITLES = WORDS["titles"]
 ORGANIZATION_WORDS = WORDS["organization_words"]
@@ -206,7 +208,7 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     described_as = None
     if (apposed := _apposed(list(span), inflected)) is not None:
         tokens, described_as = apposed
-    if len(tokens) == 1 and tokens[0].lower_ in FIRST_PERSON:
+    if len(tokens) == 1 and tokens[0].lower_ in FIRST_PERSON | SECOND_PERSON:
         return None
     if len(tokens) == 1 and tokens[0].lower_ in PRONOUNS:
         return PRONOUNS[tokens[0].lower_]
