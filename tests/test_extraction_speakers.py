@@ -7,7 +7,7 @@ import pytest
 from spacy.tokens import Doc, Span
 
 from service.extraction.extractor import Node
-from service.extraction.proposals import drafts, speakers_of
+from service.extraction.proposals import drafts, implicit_subject, speakers_of
 from service.extraction.spans import TokenSpan
 from service.extraction.speakers import Coreference, Speaker, read
 from service.extraction.tagger import Tagger
@@ -235,3 +235,20 @@ def test_the_capital_the_of_a_one_word_title_is_part_of_its_name(tagger: Tagger)
 
 def test_you_names_no_one(tagger: Tagger) -> None:
     assert speaker(tagger, "You say she caused the migration, he said.", "You") is None
+
+
+def test_a_subject_inside_another_content_is_not_the_speaker_of_a_cue_outside_it(tagger: Tagger) -> None:
+    text = "Trump pledged to be the greatest jobs president that God ever created and cast doubt on the official rate."
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    pledged, cast = words.index("pledged"), words.index("cast")
+    pledge = Node(0, paragraph, TokenSpan("CUE", pledged, pledged + 1), TokenSpan("SRC", 0, 1), [], 0.9)
+    pledge.content_tokens = [TokenSpan("CON", pledged + 1, words.index("and"))]
+    doubt = Node(1, paragraph, TokenSpan("CUE", cast, cast + 3), None, [], 0.9)
+    doubt.content_tokens = [TokenSpan("CON", cast + 3, len(doc) - 1)]
+    # the parse joins "cast" to "created", whose subject, God, is inside what Trump pledged
+    alone = implicit_subject(doubt)
+    assert alone is not None and alone.text == "God"
+    speakers = speakers_of([pledge, doubt], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]

@@ -10,7 +10,7 @@ cannot be told (no source, or "I": the article's own author) makes no claim, and
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
 from spacy.tokens import Span
@@ -87,7 +87,7 @@ def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> d
         if node.source_tokens is not None:
             span: Span | None = doc[node.source_tokens.start : node.source_tokens.end]
         else:
-            span = implicit_subject(node) or participle_subject(node, nodes)
+            span = implicit_subject(node, _contents_around(node, nodes)) or participle_subject(node, nodes)
         if span is not None:
             spans.append(((node.paragraph.start, span.start), node.id, span))
     for _, node_id, span in sorted(spans, key=lambda item: (item[0], item[1])):
@@ -95,13 +95,30 @@ def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> d
     return found
 
 
-def implicit_subject(node: Node) -> Span | None:
-    """The subject the parse gives the cue's clause, or the clause above it, when the text marks no source."""
+def _contents_around(node: Node, nodes: list[Node]) -> list[tuple[int, int]]:
+    """The contents of the other attributions of a node's paragraph that its cue is not part of."""
+    cue = node.cue_tokens.start
+    return [
+        (c.start, c.end)
+        for n in nodes
+        if n.paragraph is node.paragraph and n is not node and not n.wraps
+        for c in n.content_tokens
+        if not c.start <= cue < c.end
+    ]
+
+
+def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Span | None:
+    """The subject the parse gives the cue's clause, or the clause above it, when the text marks no source.
+
+    A subject inside another attribution's content (``contents``), which the cue is no part of, is that
+    content's: "Putin forecast that the economy would rebound and praised Kerry" is parsed with
+    "praised" joined to "rebound", but the economy praises no one; the clause above is read instead.
+    """
     doc = node.paragraph.doc
     verb = doc[node.cue_tokens.start]
     for _ in range(4):
         subjects = [c for c in verb.children if c.dep_ in SUBJECTS]
-        if subjects:
+        if subjects and not any(start <= subjects[0].i < end for start, end in contents):
             subject = subjects[0]
             return doc[subject.left_edge.i : subject.right_edge.i + 1]
         if verb.head.i == verb.i:
