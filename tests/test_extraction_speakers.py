@@ -252,3 +252,8 @@ def test_a_subject_inside_another_content_is_not_the_speaker_of_a_cue_outside_it
     assert alone is not None and alone.text == "God"
     speakers = speakers_of([pledge, doubt], tagger.inflected)
     assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]
+
+
+def test_documents_alone_opening_a_sentence_are_no_one_named(tagger: Tagger) -> None:
+    found = speaker(tagger, "Polls show voters trust her more than any of them.", "Polls")
+    assert isinstance(found, Speaker) and found.anonymous

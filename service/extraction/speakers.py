@@ -232,8 +232,9 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
             break
     head = tokens[-1]
     words = {t.lower_.strip(".") for t in tokens}
-    if len(tokens) == 1 and head.tag_ in {"NNPS", "NNS"} and head.lower_ not in OUTLET_WORDS:
-        # "Republicans", "Democrats": a group, not someone named.
+    plain_document = len(span) == 1 and head.lower_ in DOCUMENT_WORDS
+    if plain_document or (len(tokens) == 1 and head.tag_ in {"NNPS", "NNS"} and head.lower_ not in OUTLET_WORDS):
+        # "Republicans", "Democrats": a group, not someone named; "Polls" opening a sentence: no one's.
         return Speaker(name=head.text, kind="anonymous", anonymous=True)
     if _name_part(head, inflected):
         institutional = ORGANIZATION_WORDS | OUTLET_WORDS
