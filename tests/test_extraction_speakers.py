@@ -257,3 +257,34 @@ def test_a_subject_inside_another_content_is_not_the_speaker_of_a_cue_outside_it
 def test_documents_alone_opening_a_sentence_are_no_one_named(tagger: Tagger) -> None:
     found = speaker(tagger, "Polls show voters trust her more than any of them.", "Polls")
     assert isinstance(found, Speaker) and found.anonymous
+
+
+def test_a_name_after_a_possessive_is_the_speaker_of_that_organization(tagger: Tagger) -> None:
+    found = speaker(tagger, "As The Post's Abby Phillip documented, more governors joined.", "The Post's Abby Phillip")
+    assert isinstance(found, Speaker)
+    assert (found.name, found.organization) == ("Abby Phillip", "Post")
+    found = speaker(tagger, "Russia's central bank said the slump would last.", "Russia's central bank")
+    assert isinstance(found, Speaker) and found.name == "Russia's central bank"
+
+
+def test_an_organization_named_with_of_or_for_keeps_its_whole_name(tagger: Tagger) -> None:
+    sentence = "The Centers for Disease Control and Prevention estimates that one in 45 children has autism."
+    found = speaker(tagger, sentence, "The Centers for Disease Control and Prevention")
+    assert isinstance(found, Speaker)
+    assert (found.name, found.kind) == ("Centers for Disease Control and Prevention", "organization")
+    found = speaker(tagger, "The Department of State said it would review them.", "The Department of State")
+    assert isinstance(found, Speaker) and found.name == "Department of State"
+    found = speaker(tagger, "Sen. Susan Collins of Maine said it.", "Sen. Susan Collins of Maine")
+    assert isinstance(found, Speaker) and (found.name, found.organization) == ("Susan Collins", "Maine")
+
+
+def test_a_particle_joined_to_a_name_is_part_of_it(tagger: Tagger) -> None:
+    found = speaker(tagger, "A video by the group al-Shabaab cites his call.", "al-Shabaab")
+    assert isinstance(found, Speaker) and found.name == "al-Shabaab"
+
+
+def test_nobody_is_no_one_named(tagger: Tagger) -> None:
+    found = speaker(tagger, "Nobody called him.", "Nobody")
+    assert isinstance(found, Speaker) and found.anonymous
+    text = "Barack Obama said the plan worked. Nobody asked about it. He called it a success."
+    assert resolved(tagger, text, [("Barack Obama", 0), ("Nobody", 0), ("He", 0)])[2] == "Barack Obama"

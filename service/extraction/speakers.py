@@ -33,6 +33,10 @@ PRONOUNS = {
 # "last week", "this month": with TIME_WORDS, a time, which never speaks.
 TIME_MODIFIERS = frozenset({"last", "this", "next", "early", "late", "every", "each", "on", "in"})
 FIRST_PERSON = frozenset({"i", "we", "me", "us", "my", "our"})
+# "Nobody called him": unnamed, whoever it is.
+INDEFINITE = frozenset(
+    {"nobody", "no one", "everyone", "everybody", "someone", "somebody", "anyone", "anybody", "many", "most", "some"}
+)
 # "You say she caused it": anyone at all, no one the text can name.
 SECOND_PERSON = frozenset({"you", "your"})
 # Words before a name that say what the person is, not who: titles and honorifics.
@@ -123,6 +127,25 @@ def _clause(tokens: list[Token]) -> bool:
     )
 
 
+def _owned_name(tokens: list[Token], inflected: Container[str]) -> tuple[str, list[Token]] | None:
+    """The organization and the name of "The Post's Abby Phillip", "Gallup's Jeffrey M. Jones": a name
+    after a possessive is the speaker, the possessor its organization ("Russia's central bank" stays whole)."""
+    mark = next((i for i, t in enumerate(tokens) if t.tag_ == "POS"), None)
+    if not mark or mark + 1 >= len(tokens) or not _name_run(tokens[mark + 1 :], inflected):
+        return None
+    if not all(_capitalized(t, inflected) or not t.is_alpha for t in tokens[:mark]):
+        return None
+    return _text(tokens[:mark]), tokens[mark + 1 :]
+
+
+def _named_body(token: Token, inflected: Container[str]) -> bool:
+    """Whether a word before "for" or "of" heads an organization's name: "Centers (for Disease Control)",
+    "Department (of State)", where a person's name ("Susan Collins (of Maine)") is followed by a place."""
+    word = token.lower_
+    singular = word[:-1] if word.endswith("s") else word
+    return _capitalized(token, inflected) and (word in ORGANIZATION_WORDS or singular in ORGANIZATION_WORDS)
+
+
 def _titled(tokens: list[Token]) -> bool:
     """Whether one name follows a capital "The" inside a sentence ("as The Hill pointed out"): the title of a
     publication, whose "The" is part of its name, and no person."""
@@ -210,6 +233,11 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         tokens, described_as = apposed
     if len(tokens) == 1 and tokens[0].lower_ in FIRST_PERSON | SECOND_PERSON:
         return None
+    if " ".join(t.lower_ for t in tokens) in INDEFINITE:
+        return Speaker(name=_text(tokens), kind="anonymous", anonymous=True)
+    possessor: str | None = None
+    if (owned := _owned_name(tokens, inflected)) is not None:
+        possessor, tokens = owned
     if len(tokens) == 1 and tokens[0].lower_ in PRONOUNS:
         return PRONOUNS[tokens[0].lower_]
     # "a spokesman for the National Security Council": the organization follows "for", "of", "at".
@@ -217,7 +245,7 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     # Clinton" names her at its end: a title before "of" and a name at the end keep the span whole.
     organization = None
     for i, token in enumerate(tokens):
-        if token.lower_ in {"for", "of", "at", "from", "with"} and i > 0:
+        if token.lower_ in {"for", "of", "at", "from", "with"} and i > 0 and not _named_body(tokens[i - 1], inflected):
             after = _trim(tokens[i + 1 :])
             titled = (
                 tokens[i - 1].lower_ in TITLES
@@ -231,11 +259,16 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
                 tokens = tokens[:i]
             break
     head = tokens[-1]
-    words = {t.lower_.strip(".") for t in tokens}
+    words = {t.lower_.strip(".") for t in tokens} | {t.lower_[:-1] for t in tokens if t.lower_.endswith("s")}
     plain_document = len(span) == 1 and head.lower_ in DOCUMENT_WORDS
     if plain_document or (len(tokens) == 1 and head.tag_ in {"NNPS", "NNS"} and head.lower_ not in OUTLET_WORDS):
         # "Republicans", "Democrats": a group, not someone named; "Polls" opening a sentence: no one's.
         return Speaker(name=head.text, kind="anonymous", anonymous=True)
+    joined = [t for t in tokens if t.lower_ in {"for", "of", "and"}]
+    if joined and _named_body(tokens[0], inflected) and all(_capitalized(t, inflected) or t in joined for t in tokens):
+        # "Centers for Disease Control and Prevention", "Department of State": one organization's name.
+        name = _text(tokens)
+        return Speaker(name=name, kind="outlet" if kind_of(name) == "outlet" else "organization")
     if _name_part(head, inflected):
         institutional = ORGANIZATION_WORDS | OUTLET_WORDS
         all_names = all(_capitalized(t, inflected) or not t.is_alpha or t.tag_ in {"IN", "CC"} for t in tokens)
@@ -243,11 +276,13 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
             # "the Russian Defense Ministry", "The Washington Post": the whole is the name.
             start = next(i for i, t in enumerate(tokens) if _capitalized(t, inflected))
             name = _text(tokens[start:])
-            return Speaker(name=name, kind=kind_of(name))
+            return Speaker(name=name, kind="outlet" if kind_of(name) == "outlet" else "organization")
         # A person (or a one-word outlet): the last run of name words; titles and roles before it.
         first = len(tokens) - 1
         while first > 0 and (_name_part(tokens[first - 1], inflected) or tokens[first - 1].text in {"-", "."}):
             first -= 1
+        if tokens[first].text == "-" and first > 0 and not tokens[first - 1].whitespace_:
+            first -= 1  # "al-Shabaab": a lower-case particle joined to the name
         name = _text(tokens[first:])
         if _titled(tokens):
             return Speaker(name=f"The {name}", kind="organization" if kind_of(name) == "organization" else "outlet")
@@ -261,6 +296,7 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         if organization is None and org_tokens and role_tokens:
             organization = _text(org_tokens)
         role = " ".join(t.text for t in role_tokens if t.tag_ != "IN") or described_as
+        organization = organization or possessor
         return Speaker(name=name, kind=kind_of(name), role=role.lower() if role else None, organization=organization)
     if head.lower_ in ORGANIZATION_WORDS and not any(_capitalized(t, inflected) for t in tokens):
         # "the ministry", "the campaign": an organization named before (``Coreference``).
