@@ -4,8 +4,10 @@ by the shipped model: no database."""
 from __future__ import annotations
 
 from service.extraction import patterns
-from service.extraction.spans import TokenSpan, group
+from service.extraction.extractor import Extractor
+from service.extraction.spans import Grouped, TokenSpan, group
 from service.extraction.tagger import Tagger
+from service.extraction.text import Paragraph
 
 
 def test_a_content_left_unmarked_stays_inside_the_window_read() -> None:
@@ -76,3 +78,14 @@ def test_a_layer_the_parse_states_inside_a_content_is_read_from_it() -> None:
     assert patterns.clauses(doc, (words.index("told"), len(doc) - 1)) == []
     doc = Tagger().nlp("According to the report, Mills told investigators a story about the deletions.")
     assert patterns.clauses(doc, (0, len(doc))) == []
+
+
+def test_a_sentence_the_tagger_marks_nothing_in_is_read_from_its_parse() -> None:
+    doc = Tagger().nlp("The intelligence community has concluded that Russia was behind the hack.")
+    [found] = Extractor._unmarked(Paragraph(0, doc), [], set())
+    assert found.source is not None
+    assert doc[found.source.start : found.source.end].text == "The intelligence community"
+    assert [doc[c.start : c.end].text for c in found.contents] == ["that Russia was behind the hack"]
+    # where the tagger marks a cue, the sentence is the tagger's
+    tagged = Grouped(TokenSpan("CUE", 4, 5))
+    assert Extractor._unmarked(Paragraph(0, doc), [tagged], set()) == []

@@ -12,6 +12,10 @@ out are found here, by three rules:
 - **Relays.** "citing", "quoting", "according to" with a source and no content: the source the
   wrapper relied on, a hop between the wrapper and the attribution ("Hina reports, **citing
   Reuters**, ..."); without a wrapper, the relay is the outermost hop itself.
+
+Where the tagger marks nothing, in a sentence or inside a content, the parse may still state an
+attribution: a reporting or believing verb, its subject and the clause it takes
+(``patterns.clauses``).
 """
 
 from __future__ import annotations
@@ -151,7 +155,7 @@ class Extractor:
             g for g in group(paragraph.doc, self.tagger.label(paragraph))
             if sentence_starts[g.cue.start] not in shaped
         ]  # fmt: skip
-        with_content = [g for g in groups if g.contents]
+        with_content = [g for g in groups if g.contents] + self._unmarked(paragraph, groups, shaped)
         bare = [g for g in groups if not g.contents and g.source is not None]
         sentence_of = {token.i: sent.start for sent in paragraph.doc.sents for token in sent}
         placed: dict[int, Node] = {}
@@ -185,6 +189,18 @@ class Extractor:
                 wrapper.content_tokens = [self._extent(nodes, wrapper)]
         for grouped in with_content:
             self._nest(nodes, paragraph, placed[id(grouped)], 1)
+
+    @staticmethod
+    def _unmarked(paragraph: Paragraph, groups: list[Grouped], shaped: set[int]) -> list[Grouped]:
+        """The attributions the parse states in the sentences where the tagger marks none ("X believes
+        that ..."): on text unlike what it learnt from, the tagger misses cues the parse still shows."""
+        doc = paragraph.doc
+        tagged = {doc[g.cue.start].sent.start for g in groups}
+        found = []
+        for sentence in doc.sents:
+            if sentence.start not in tagged and sentence.start not in shaped:
+                found += patterns.clauses(doc, (sentence.start, sentence.end))
+        return found
 
     def _extent(self, nodes: list[Node], node: Node) -> TokenSpan:
         """What a wrapper's content covers: the parts of what it wraps, all the way down."""
