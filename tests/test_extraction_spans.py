@@ -78,6 +78,9 @@ def test_a_layer_the_parse_states_inside_a_content_is_read_from_it() -> None:
     assert patterns.clauses(doc, (words.index("told"), len(doc) - 1)) == []
     doc = Tagger().nlp("According to the report, Mills told investigators a story about the deletions.")
     assert patterns.clauses(doc, (0, len(doc))) == []
+    # told, not telling: the subject of a passive heard it
+    doc = Tagger().nlp("According to the report, the aide was told that the files were already gone.")
+    assert patterns.clauses(doc, (0, len(doc))) == []
 
 
 def test_a_sentence_the_tagger_marks_nothing_in_is_read_from_its_parse() -> None:

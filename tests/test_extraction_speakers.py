@@ -288,3 +288,18 @@ def test_nobody_is_no_one_named(tagger: Tagger) -> None:
     assert isinstance(found, Speaker) and found.anonymous
     text = "Barack Obama said the plan worked. Nobody asked about it. He called it a success."
     assert resolved(tagger, text, [("Barack Obama", 0), ("Nobody", 0), ("He", 0)])[2] == "Barack Obama"
+
+
+def test_a_cue_joined_by_and_without_a_subject_speaks_for_the_source_before_it(tagger: Tagger) -> None:
+    text = 'Trump blamed the problem of mass shootings on "sickos" and suggested building institutions to house them.'
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    blamed, suggested = words.index("blamed"), words.index("suggested")
+    blame = Node(0, paragraph, TokenSpan("CUE", blamed, blamed + 1), TokenSpan("SRC", 0, 1), [], 0.9)
+    blame.content_tokens = [TokenSpan("CON", blamed + 1, words.index("and"))]
+    suggest = Node(1, paragraph, TokenSpan("CUE", suggested, suggested + 1), None, [], 0.9)
+    suggest.content_tokens = [TokenSpan("CON", suggested + 1, len(doc) - 1)]
+    assert implicit_subject(suggest) is None  # the parse takes "suggested" for an adjective
+    speakers = speakers_of([blame, suggest], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]

@@ -205,6 +205,8 @@ def clauses(doc: Doc, window: tuple[int, int]) -> list[Grouped]:
     for verb in doc[start:end]:
         if verb.lower_ not in CLAUSE_VERBS or not verb.tag_.startswith("VB"):
             continue
+        if any(c.dep_ in {"aux:pass", "nsubj:pass"} for c in verb.children):
+            continue  # "was told that ...": its subject heard it
         subjects = [c for c in verb.children if c.dep_ in SUBJECTS and start <= c.left_edge.i]
         objects = [c for c in verb.children if c.dep_ in CLAUSE_OBJECTS and c.i > verb.i and c.right_edge.i < end]
         if len(subjects) != 1 or len(objects) != 1:

@@ -128,12 +128,14 @@ def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Sp
 
 
 def participle_subject(node: Node, nodes: list[Node]) -> Span | None:
-    """The source of the attribution before a participle cue in its sentence, which the participle's clause
-    shares ("Trump struck populist notes, trumpeting his self-funded campaign"), when the parse gives it no
+    """The source of the attribution before a participle cue, or a cue joined by "and" or "but", in its
+    sentence, which the cue's clause shares ("Trump struck populist notes, trumpeting his self-funded
+    campaign"; "Trump blamed the problem on 'sickos' and suggested ..."), when the parse gives it no
     subject."""
     doc = node.paragraph.doc
     cue = doc[node.cue_tokens.start : node.cue_tokens.end]
-    if not any(t.tag_ == "VBG" for t in cue):
+    joined = node.cue_tokens.start > 0 and doc[node.cue_tokens.start - 1].lower_ in {"and", "but"}
+    if not joined and not any(t.tag_ == "VBG" for t in cue):
         return None
     sentence = doc[node.cue_tokens.start].sent
     before = [
