@@ -92,3 +92,22 @@ def test_a_sentence_the_tagger_marks_nothing_in_is_read_from_its_parse() -> None
     # where the tagger marks a cue, the sentence is the tagger's
     tagged = Grouped(TokenSpan("CUE", 4, 5))
     assert Extractor._unmarked(Paragraph(0, doc), [tagged], set()) == []
+
+
+def test_a_cue_joined_to_a_cue_is_cut_out_of_its_content() -> None:
+    extractor = Extractor()
+    doc = extractor.tagger.nlp("Carson praised those who left but said the campaign needed new ideas.")
+    words = [t.text for t in doc]
+    praised = words.index("praised")
+    grouped = Grouped(TokenSpan("CUE", praised, praised + 1), TokenSpan("SRC", 0, 1))
+    grouped.contents = [TokenSpan("CON", praised + 1, len(doc) - 1)]
+    [joined] = extractor._coordinated(Paragraph(0, doc), grouped)
+    assert [doc[c.start : c.end].text for c in grouped.contents] == ["those who left"]
+    assert doc[joined.cue.start : joined.cue.end].text == "said"
+    assert joined.source is None  # its speaker is the subject it shares with "praised"
+    assert [doc[c.start : c.end].text for c in joined.contents] == ["the campaign needed new ideas"]
+    # a verb with a subject, or a "to", of its own is part of what is said
+    doc = extractor.tagger.nlp("Carson praised the aides who left when the campaign needed new ideas.")
+    grouped = Grouped(TokenSpan("CUE", 1, 2), TokenSpan("SRC", 0, 1), [TokenSpan("CON", 2, len(doc) - 1)])
+    assert extractor._coordinated(Paragraph(0, doc), grouped) == []
+    assert grouped.contents == [TokenSpan("CON", 2, len(doc) - 1)]

@@ -15,7 +15,8 @@ out are found here, by three rules:
 
 Where the tagger marks nothing, in a sentence or inside a content, the parse may still state an
 attribution: a reporting or believing verb, its subject and the clause it takes
-(``patterns.clauses``).
+(``patterns.clauses``). And a cue joined to a cue ("praised those who left **but said** ...") that
+the tagger took for part of its content is cut out of it, an attribution of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spacy.tokens import Token
+
 from service.extraction import MODEL_DIR, patterns
+from service.extraction.features import lemma
 from service.extraction.spans import Grouped, TokenSpan, group
 from service.extraction.tagger import CharSpan, Tagger, char_span
 from service.extraction.text import Paragraph
@@ -34,6 +38,10 @@ MAX_DEPTH = 3
 MIN_NESTED_CONTENT = 4
 # Below this, an inner attribution the tagger marks is more likely noise than a layer.
 MIN_NESTED_CONFIDENCE = 0.5
+# What may lead a cue joined to another ("and totally ignoring", ", while taking").
+LEADING = frozenset({"cc", "advmod", "mark", "punct"})
+# The cue lexicon's bin (0 to 4) from which a joined verb counts as a cue.
+MIN_COORDINATED_CUE = 2
 RELAY_CUES = frozenset({"cite", "citing", "quote", "quoting", "accord", "according"})
 
 
@@ -69,6 +77,20 @@ class Node:
         """The tokens from the first to the last of its parts."""
         parts = [self.cue_tokens, *self.content_tokens] + ([self.source_tokens] if self.source_tokens else [])
         return TokenSpan("ALL", min(p.start for p in parts), max(p.end for p in parts))
+
+
+def _joined(verb: Token) -> bool:
+    """Whether a verb shares the subject of the verb the parse hangs it from: joined to it by "and" or
+    "but" in the same form ("praised those who left but said"), or a participle after a comma
+    ("blamed the media, saying"); never a verb with a subject, a "to", "when" or "that" of its own."""
+    head = verb.head
+    own = {c.dep_ for c in verb.children if c.i < verb.i}
+    if own & {"nsubj", "nsubj:pass", "expl", "mark", "aux", "aux:pass"}:
+        return False
+    if verb.dep_ == "conj":
+        return verb.tag_ == head.tag_ and any(c.dep_ == "cc" for c in verb.children)
+    before = verb.doc[verb.i - 1] if verb.i else verb
+    return verb.dep_ == "advcl" and verb.tag_ == "VBG" and before.text == ","
 
 
 def _confidence(grouped: Grouped) -> float:
@@ -156,6 +178,7 @@ class Extractor:
             if sentence_starts[g.cue.start] not in shaped
         ]  # fmt: skip
         with_content = [g for g in groups if g.contents] + self._unmarked(paragraph, groups, shaped)
+        with_content += [part for g in list(with_content) for part in self._coordinated(paragraph, g)]
         bare = [g for g in groups if not g.contents and g.source is not None]
         sentence_of = {token.i: sent.start for sent in paragraph.doc.sents for token in sent}
         placed: dict[int, Node] = {}
@@ -201,6 +224,35 @@ class Extractor:
             if sentence.start not in tagged and sentence.start not in shaped:
                 found += patterns.clauses(doc, (sentence.start, sentence.end))
         return found
+
+    def _coordinated(self, paragraph: Paragraph, grouped: Grouped) -> list[Grouped]:
+        """The cues joined to an attribution's cue that the tagger left inside its content, cut out of it
+        as attributions of their own: "boasting about 'winning' and pledging to make America great
+        again", "blamed the media for ..., saying they were nitpicking". A verb the parse hangs from the
+        cue (``_joined``) that is often a cue in the training articles."""
+        doc = paragraph.doc
+        cue = range(grouped.cue.start, grouped.cue.end)
+        last = grouped.contents[-1]
+        joined = [
+            t
+            for t in doc[last.start + 1 : last.end]
+            if t.head.i in cue and _joined(t) and self.tagger.lexicon.bin(lemma(t)) >= MIN_COORDINATED_CUE
+        ]
+        found = []
+        end = last.end
+        for verb in reversed(joined):
+            start = verb.i
+            while start > last.start and doc[start - 1].head.i == verb.i and doc[start - 1].dep_ in LEADING:
+                start -= 1  # "and totally ignoring", ", while taking"
+            if verb.i + 1 < end:
+                found.append(Grouped(TokenSpan("CUE", verb.i, verb.i + 1, last.confidence), None,
+                                     [TokenSpan("CON", verb.i + 1, end, last.confidence)]))  # fmt: skip
+            end = start
+        while end > last.start and (doc[end - 1].is_punct or doc[end - 1].dep_ == "cc"):
+            end -= 1
+        if found:
+            grouped.contents[-1] = TokenSpan("CON", last.start, end, last.confidence)
+        return found[::-1]
 
     def _extent(self, nodes: list[Node], node: Node) -> TokenSpan:
         """What a wrapper's content covers: the parts of what it wraps, all the way down."""
