@@ -303,3 +303,19 @@ def test_a_cue_joined_by_and_without_a_subject_speaks_for_the_source_before_it(t
     assert implicit_subject(suggest) is None  # the parse takes "suggested" for an adjective
     speakers = speakers_of([blame, suggest], tagger.inflected)
     assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]
+
+
+def test_the_time_and_place_opening_a_source_are_not_its_speaker(tagger: Tagger) -> None:
+    sentence = "This month in Iowa, Hillary Clinton announced a plan for adults with autism."
+    found = speaker(tagger, sentence, "This month in Iowa, Hillary Clinton")
+    assert isinstance(found, Speaker) and found.name == "Hillary Clinton"
+
+
+def test_a_source_opening_on_a_verb_names_no_one(tagger: Tagger) -> None:
+    sentence = "A woman who had been an exchange student in Montana asked Obama about the election."
+    assert speaker(tagger, sentence, "had been an exchange student in Montana") is None
+
+
+def test_the_writer_among_others_is_no_name(tagger: Tagger) -> None:
+    sentence = "My husband and I bought a condo, thinking it would be a group home."
+    assert speaker(tagger, sentence, "My husband and I") is None

@@ -127,6 +127,17 @@ def _clause(tokens: list[Token]) -> bool:
     )
 
 
+def _after_setting(span: Span) -> Span:
+    """A source span without the time or place that opens it before a comma ("This month in Iowa, Hillary
+    Clinton"), which is where and when, not who."""
+    comma = next((t for t in span if t.text == ","), None)
+    if comma is None or comma.i + 1 >= span.end:
+        return span
+    if not any(t.lower_ in TIME_WORDS for t in span[: comma.i - span.start]):
+        return span
+    return span.doc[comma.i + 1 : span.end]
+
+
 def _owned_name(tokens: list[Token], inflected: Container[str]) -> tuple[str, list[Token]] | None:
     """The organization and the name of "The Post's Abby Phillip", "Gallup's Jeffrey M. Jones": a name
     after a possessive is the speaker, the possessor its organization ("Russia's central bank" stays whole)."""
@@ -218,7 +229,10 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     ``inflected``: common English words in an inflected form ("officials"), which opening a sentence
     are not names for being capitalized.
     """
+    span = _after_setting(span)
     tokens = _trim(list(span))
+    if _clause(tokens):
+        return None
     # "Pence on Thursday", "a poll released Wednesday": the time is cut off; a time alone never speaks.
     while tokens and tokens[-1].lower_ in TIME_WORDS:
         tokens = tokens[:-1]
@@ -284,6 +298,8 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         if tokens[first].text == "-" and first > 0 and not tokens[first - 1].whitespace_:
             first -= 1  # "al-Shabaab": a lower-case particle joined to the name
         name = _text(tokens[first:])
+        if name.lower() in FIRST_PERSON:
+            return None  # "my husband and I": the writer, never a name
         if _titled(tokens):
             return Speaker(name=f"The {name}", kind="organization" if kind_of(name) == "organization" else "outlet")
         before = [t for t in tokens[:first] if t.tag_ not in {"DT", "PRP$", "POS"} and not t.is_punct]
@@ -302,8 +318,6 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         # "the ministry", "the campaign": an organization named before (``Coreference``).
         return Speaker(name=head.lower_, kind="organization", via="descriptor")
     # Unnamed: a common noun ("officials", "sources", "the spokesman"), perhaps of an organization.
-    if _clause(_trim(list(span))):
-        return None
     if organization is None:
         named = [t for t in tokens[:-1] if _name_part(t, inflected)]
         if named:
