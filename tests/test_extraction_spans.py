@@ -111,3 +111,13 @@ def test_a_cue_joined_to_a_cue_is_cut_out_of_its_content() -> None:
     grouped = Grouped(TokenSpan("CUE", 1, 2), TokenSpan("SRC", 0, 1), [TokenSpan("CON", 2, len(doc) - 1)])
     assert extractor._coordinated(Paragraph(0, doc), grouped) == []
     assert grouped.contents == [TokenSpan("CON", 2, len(doc) - 1)]
+
+
+def test_the_united_states_reports_nothing() -> None:
+    doc = Tagger().nlp("Clinton suggested the United States should send more special forces into Syria.")
+    chain = patterns.read(next(iter(doc.sents)))
+    assert chain is None or all(doc[h.cue.start].text != "States" for h in chain.hops)
+    # the verb still reports
+    doc = Tagger().nlp("Hina reports that the ministry states the talks will resume next week.")
+    chain = patterns.read(next(iter(doc.sents)))
+    assert chain is not None and [doc[h.cue.start].text for h in chain.hops] == ["reports", "states"]

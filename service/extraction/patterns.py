@@ -100,6 +100,11 @@ def _cue_end(tokens: list[Token], at: int) -> int:
     return end
 
 
+def _reports(token: Token) -> bool:
+    """Whether a word is a reporting verb here: "states", but not "the United States"."""
+    return token.lower_ in REPORTING and not (token.text[:1].isupper() and token.tag_ in {"NNP", "NNPS"})
+
+
 def _span(kind: str, tokens: list[Token]) -> TokenSpan:
     return TokenSpan(kind, tokens[0].i, tokens[-1].i + 1)
 
@@ -118,16 +123,15 @@ def _reporter(segment: list[Token]) -> Hop | None:
     if words[:2] == ["according", "to"] and _source(segment[2:]):
         return Hop(_span("SRC", segment[2:]), _span("CUE", segment[:2]))
     for at in range(1, len(segment)):
-        if words[at] in REPORTING and _cue_end(segment, at) == len(segment) and _source(segment[:at]):
+        if _reports(segment[at]) and _cue_end(segment, at) == len(segment) and _source(segment[:at]):
             return Hop(_span("SRC", segment[:at]), _span("CUE", segment[at:]))
     return None
 
 
 def _leading(tokens: list[Token]) -> tuple[Hop, list[Token]] | None:
     """ "SOURCE CUE [that] REST": the hop and the rest, when the tokens open so."""
-    words = [t.lower_ for t in tokens]
     for at in range(1, min(len(tokens), MAX_UNNAMED_SOURCE_TOKENS + 1)):
-        if words[at] in REPORTING and _source(tokens[:at]):
+        if _reports(tokens[at]) and _source(tokens[:at]):
             end = _cue_end(tokens, at)
             rest = tokens[end:]
             if rest and rest[0].lower_ == "that":
