@@ -319,3 +319,18 @@ def test_a_source_opening_on_a_verb_names_no_one(tagger: Tagger) -> None:
 def test_the_writer_among_others_is_no_name(tagger: Tagger) -> None:
     sentence = "My husband and I bought a condo, thinking it would be a group home."
     assert speaker(tagger, sentence, "My husband and I") is None
+
+
+def test_the_one_asked_is_not_the_speaker_of_a_passive(tagger: Tagger) -> None:
+    text = "The staffer deleted the archive, even though he had been asked to preserve it by the Benghazi committee."
+    doc = tagger.nlp(text)
+    words = [t.text for t in doc]
+    had = words.index("had")
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", had, had + 3), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", had + 3, words.index("by"))]
+    found = implicit_subject(node)
+    assert found is not None and found.text == "the Benghazi committee"
+    doc = tagger.nlp("The staffer deleted the archive, even though he had been asked to preserve it.")
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", had, had + 3), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", had + 3, len(doc) - 1)]
+    assert implicit_subject(node) is None  # who asked him, the text does not say here

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
-from spacy.tokens import Span
+from spacy.tokens import Span, Token
 
 from service.domain.names import name_key
 from service.extraction.extractor import Node
@@ -23,6 +23,8 @@ from service.extraction.tagger import CharSpan
 
 QUOTES = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
 SUBJECTS = frozenset({"nsubj", "nsubj:pass"})
+# Verbs whose passive subject is the one spoken to ("he had been asked to preserve them"), never the speaker.
+ADDRESSED = frozenset({"asked", "told", "urged", "pressed", "ordered", "advised", "instructed", "warned", "requested"})
 # An attribution whose nested attributions cover this share of its content's words says nothing more.
 WRAPPED_SHARE = 0.8
 
@@ -118,12 +120,26 @@ def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Sp
     verb = doc[node.cue_tokens.start]
     for _ in range(4):
         subjects = [c for c in verb.children if c.dep_ in SUBJECTS]
+        if subjects and subjects[0].dep_ == "nsubj:pass" and verb.lower_ in ADDRESSED:
+            return _agent(verb)
         if subjects and not any(start <= subjects[0].i < end for start, end in contents):
             subject = subjects[0]
             return doc[subject.left_edge.i : subject.right_edge.i + 1]
         if verb.head.i == verb.i:
             return None
         verb = verb.head
+    return None
+
+
+def _agent(verb: Token) -> Span | None:
+    """Who did what a passive verb says ("asked to preserve them by the Benghazi committee"), if the text
+    says it."""
+    # The parse may hang "by ..." from the verb's own clause: "asked to preserve them by the committee".
+    heads = [verb, *(c for c in verb.children if c.dep_ in {"xcomp", "advcl"})]
+    for child in (c for head in heads for c in head.children):
+        if child.dep_ in {"obl:agent", "obl"} and any(c.lower_ == "by" for c in child.children):
+            first = next(t for t in child.subtree if t.lower_ != "by").i
+            return verb.doc[first : child.right_edge.i + 1]
     return None
 
 
