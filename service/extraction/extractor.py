@@ -36,8 +36,9 @@ from service.extraction.text import Paragraph
 MAX_DEPTH = 3
 # An inner attribution needs at least this many tokens of content around it to be looked for.
 MIN_NESTED_CONTENT = 4
-# Below this, an inner attribution the tagger marks is more likely noise than a layer.
-MIN_NESTED_CONFIDENCE = 0.5
+# Below this, an inner attribution the tagger marks is more likely noise than a layer: read as a sentence of
+# its own, a content gets cues the tagger is unsure of ("the significance of a video ... [that cites]").
+MIN_NESTED_CONFIDENCE = 0.8
 # What may lead a cue joined to another ("and totally ignoring", ", while taking").
 LEADING = frozenset({"cc", "advmod", "mark", "punct"})
 # The cue lexicon's bin (0 to 4) from which a joined verb counts as a cue.
