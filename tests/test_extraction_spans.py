@@ -72,7 +72,7 @@ def test_a_layer_the_parse_states_inside_a_content_is_read_from_it() -> None:
     [found] = patterns.clauses(doc, window)
     assert found.source is not None
     assert doc[found.source.start : found.source.end].text == "Mills and Clinton"
-    assert doc[found.cue.start : found.cue.end].text == "told investigators"
+    assert doc[found.cue.start : found.cue.end].text == "told"  # the audience is no part of the cue in PolNeAR
     assert [doc[c.start : c.end].text for c in found.contents] == ["they were unaware of the deletions"]
     # its subject outside the window read, or no clause after it, the verb states no layer there
     assert patterns.clauses(doc, (words.index("told"), len(doc) - 1)) == []
@@ -121,3 +121,8 @@ def test_the_united_states_reports_nothing() -> None:
     doc = Tagger().nlp("Hina reports that the ministry states the talks will resume next week.")
     chain = patterns.read(next(iter(doc.sents)))
     assert chain is not None and [doc[h.cue.start].text for h in chain.hops] == ["reports", "states"]
+
+
+def test_i_think_and_quotations_are_no_sentence_of_their_own_to_read() -> None:
+    doc = Tagger().nlp('"I think the chances are pretty good," he said. We believe that the deal will hold.')
+    assert Extractor._unmarked(Paragraph(0, doc), [], set()) == []

@@ -25,10 +25,10 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spacy.tokens import Token
+from spacy.tokens import Doc, Token
 
 from service.extraction import MODEL_DIR, patterns
-from service.extraction.features import lemma
+from service.extraction.features import INSIDE, lemma, quote_states
 from service.extraction.spans import Grouped, TokenSpan, group
 from service.extraction.tagger import CharSpan, Tagger, char_span
 from service.extraction.text import Paragraph
@@ -39,6 +39,7 @@ MIN_NESTED_CONTENT = 4
 # Below this, an inner attribution the tagger marks is more likely noise than a layer: read as a sentence of
 # its own, a content gets cues the tagger is unsure of ("the significance of a video ... [that cites]").
 MIN_NESTED_CONFIDENCE = 0.8
+PERSONAL = frozenset({"i", "we", "you"})
 # What may lead a cue joined to another ("and totally ignoring", ", while taking").
 LEADING = frozenset({"cc", "advmod", "mark", "punct"})
 # The cue lexicon's bin (0 to 4) from which a joined verb counts as a cue.
@@ -78,6 +79,12 @@ class Node:
         """The tokens from the first to the last of its parts."""
         parts = [self.cue_tokens, *self.content_tokens] + ([self.source_tokens] if self.source_tokens else [])
         return TokenSpan("ALL", min(p.start for p in parts), max(p.end for p in parts))
+
+
+def _personal(doc: Doc, grouped: Grouped) -> bool:
+    """Whether an attribution's source is "I", "we" or "you"."""
+    source = grouped.source
+    return source is not None and doc[source.start : source.end].text.lower() in PERSONAL
 
 
 def _joined(verb: Token) -> bool:
@@ -217,13 +224,19 @@ class Extractor:
     @staticmethod
     def _unmarked(paragraph: Paragraph, groups: list[Grouped], shaped: set[int]) -> list[Grouped]:
         """The attributions the parse states in the sentences where the tagger marks none ("X believes
-        that ..."): on text unlike what it learnt from, the tagger misses cues the parse still shows."""
+        that ..."): on text unlike what it learnt from, the tagger misses cues the parse still shows. Not
+        inside a quotation, whose layers are nested ones, nor "I think", "you said": no one named speaks."""
         doc = paragraph.doc
         tagged = {doc[g.cue.start].sent.start for g in groups}
+        quoted = quote_states(list(doc))
         found = []
         for sentence in doc.sents:
             if sentence.start not in tagged and sentence.start not in shaped:
-                found += patterns.clauses(doc, (sentence.start, sentence.end))
+                found += [
+                    g
+                    for g in patterns.clauses(doc, (sentence.start, sentence.end))
+                    if quoted[g.cue.start] != INSIDE and not _personal(doc, g)
+                ]
         return found
 
     def _coordinated(self, paragraph: Paragraph, grouped: Grouped) -> list[Grouped]:

@@ -31,7 +31,6 @@ CLAUSE_OBJECTS = frozenset({"ccomp"})
 SUBJECTS = frozenset({"nsubj"})
 # A clause shorter than this says too little to be a claim.
 MIN_CLAUSE_TOKENS = 3
-MAX_CUE_TOKENS = 4
 # How sure a layer read from the parse alone is: below the tagger's usual, above its floor for nested layers.
 CLAUSE_CONFIDENCE = 0.6
 RELAYS = frozenset({"citing", "quoting"})
@@ -219,11 +218,10 @@ def clauses(doc: Doc, window: tuple[int, int]) -> list[Grouped]:
         first = clause.left_edge.i
         if clause.right_edge.i + 1 - first < MIN_CLAUSE_TOKENS or subject.right_edge.i >= verb.i:
             continue
-        # "told investigators", "said on Tuesday": the words up to the clause are the cue's, unless many
-        cue_end = first if first - verb.i <= MAX_CUE_TOKENS else verb.i + 1
+        # "told [investigators]", "said [on Tuesday]": the verb alone is the cue, as PolNeAR marks it
         found.append(
             Grouped(
-                TokenSpan("CUE", verb.i, cue_end, CLAUSE_CONFIDENCE),
+                TokenSpan("CUE", verb.i, verb.i + 1, CLAUSE_CONFIDENCE),
                 TokenSpan("SRC", subject.left_edge.i, subject.right_edge.i + 1, CLAUSE_CONFIDENCE),
                 [TokenSpan("CON", first, clause.right_edge.i + 1, CLAUSE_CONFIDENCE)],
             )
