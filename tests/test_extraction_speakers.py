@@ -334,3 +334,16 @@ def test_the_one_asked_is_not_the_speaker_of_a_passive(tagger: Tagger) -> None:
     node = Node(0, Paragraph(0, doc), TokenSpan("CUE", had, had + 3), None, [], 0.9)
     node.content_tokens = [TokenSpan("CON", had + 3, len(doc) - 1)]
     assert implicit_subject(node) is None  # who asked him, the text does not say here
+
+
+def test_what_there_is_says_nothing(tagger: Tagger) -> None:
+    text = (
+        "Clark is making calls to committee members - there are two from each of the nine districts, "
+        "plus four statewide officials - but said the outcome was open."
+    )
+    doc = tagger.nlp(text)
+    said = [t.text for t in doc].index("said")
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", said, said + 1), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    found = implicit_subject(node)
+    assert found is not None and found.text == "Clark"

@@ -122,7 +122,8 @@ def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Sp
         subjects = [c for c in verb.children if c.dep_ in SUBJECTS]
         if subjects and subjects[0].dep_ == "nsubj:pass" and verb.lower_ in ADDRESSED:
             return _agent(verb)
-        if subjects and not any(start <= subjects[0].i < end for start, end in contents):
+        existential = any(c.dep_ == "expl" and c.lower_ == "there" for c in verb.children)  # "there are two from ..."
+        if subjects and not existential and not any(start <= subjects[0].i < end for start, end in contents):
             subject = subjects[0]
             return doc[subject.left_edge.i : subject.right_edge.i + 1]
         if verb.head.i == verb.i:
