@@ -3,8 +3,11 @@ by the shipped model: no database."""
 
 from __future__ import annotations
 
-from service.extraction.spans import TokenSpan, group
+from service.extraction import patterns
+from service.extraction.extractor import Extractor
+from service.extraction.spans import Grouped, TokenSpan, group
 from service.extraction.tagger import Tagger
+from service.extraction.text import Paragraph
 
 
 def test_a_content_left_unmarked_stays_inside_the_window_read() -> None:
@@ -22,3 +25,104 @@ def test_a_content_left_unmarked_stays_inside_the_window_read() -> None:
     assert all(c.start >= austin and c.end <= initiated + 3 for c in inside.contents)
     [before] = group(doc, spans, (austin, initiated + 1))
     assert before.contents == []  # without the window: "Hina reports that", outside what was read
+
+
+def test_a_content_goes_to_the_cue_whose_clause_it_is_not_to_a_nearer_cue_after_it() -> None:
+    doc = Tagger().nlp(
+        "The mayor announced on Tuesday that he filed his budget with the city council, saying it set a record."
+    )
+    words = [t.text for t in doc]
+    announced, saying = words.index("announced"), words.index("saying")
+    signed_from, signed_to = words.index("that") + 1, words.index("council") + 1
+    spans = [
+        TokenSpan("SRC", 0, announced, 0.9),
+        TokenSpan("CUE", announced, announced + 1, 0.9),
+        TokenSpan("CON", signed_from, signed_to, 0.9),
+        TokenSpan("CUE", saying, saying + 1, 0.9),
+        TokenSpan("CON", saying + 1, len(doc) - 1, 0.9),
+    ]
+    first, second = group(doc, spans)
+    # "saying" lies nearer the budget clause, but the clause is what "announced" says
+    assert [doc[c.start : c.end].text for c in first.contents] == ["he filed his budget with the city council"]
+    assert [doc[c.start : c.end].text for c in second.contents] == ["it set a record"]
+
+
+def test_a_content_right_after_its_cue_stays_with_it() -> None:
+    doc = Tagger().nlp('"We will win," Clark said, noting he would back any other candidate.')
+    words = [t.text for t in doc]
+    said, noting = words.index("said"), words.index("noting")
+    spans = [
+        TokenSpan("CON", 1, words.index(","), 0.9),
+        TokenSpan("SRC", said - 1, said, 0.9),
+        TokenSpan("CUE", said, said + 1, 0.9),
+        TokenSpan("CUE", noting, noting + 1, 0.9),
+        TokenSpan("CON", noting + 1, len(doc) - 1, 0.9),
+    ]
+    first, second = group(doc, spans)
+    assert [doc[c.start : c.end].text for c in first.contents] == ["We will win"]
+    assert [doc[c.start : c.end].text for c in second.contents] == ["he would back any other candidate"]
+
+
+def test_a_layer_the_parse_states_inside_a_content_is_read_from_it() -> None:
+    doc = Tagger().nlp(
+        "According to the report, Mills and Clinton told investigators they were unaware of the deletions."
+    )
+    words = [t.text for t in doc]
+    window = (words.index(",") + 1, len(doc) - 1)
+    [found] = patterns.clauses(doc, window)
+    assert found.source is not None
+    assert doc[found.source.start : found.source.end].text == "Mills and Clinton"
+    assert doc[found.cue.start : found.cue.end].text == "told"  # the audience is no part of the cue in PolNeAR
+    assert [doc[c.start : c.end].text for c in found.contents] == ["they were unaware of the deletions"]
+    # its subject outside the window read, or no clause after it, the verb states no layer there
+    assert patterns.clauses(doc, (words.index("told"), len(doc) - 1)) == []
+    doc = Tagger().nlp("According to the report, Mills told investigators a story about the deletions.")
+    assert patterns.clauses(doc, (0, len(doc))) == []
+    # told, not telling: the subject of a passive heard it
+    doc = Tagger().nlp("According to the report, the aide was told that the files were already gone.")
+    assert patterns.clauses(doc, (0, len(doc))) == []
+
+
+def test_a_sentence_the_tagger_marks_nothing_in_is_read_from_its_parse() -> None:
+    doc = Tagger().nlp("The intelligence community has concluded that Russia was behind the hack.")
+    [found] = Extractor._unmarked(Paragraph(0, doc), [], set())
+    assert found.source is not None
+    assert doc[found.source.start : found.source.end].text == "The intelligence community"
+    assert [doc[c.start : c.end].text for c in found.contents] == ["that Russia was behind the hack"]
+    # where the tagger marks a cue, the sentence is the tagger's
+    tagged = Grouped(TokenSpan("CUE", 4, 5))
+    assert Extractor._unmarked(Paragraph(0, doc), [tagged], set()) == []
+
+
+def test_a_cue_joined_to_a_cue_is_cut_out_of_its_content() -> None:
+    extractor = Extractor()
+    doc = extractor.tagger.nlp("Carson praised those who left but said the campaign needed new ideas.")
+    words = [t.text for t in doc]
+    praised = words.index("praised")
+    grouped = Grouped(TokenSpan("CUE", praised, praised + 1), TokenSpan("SRC", 0, 1))
+    grouped.contents = [TokenSpan("CON", praised + 1, len(doc) - 1)]
+    [joined] = extractor._coordinated(Paragraph(0, doc), grouped)
+    assert [doc[c.start : c.end].text for c in grouped.contents] == ["those who left"]
+    assert doc[joined.cue.start : joined.cue.end].text == "said"
+    assert joined.source is None  # its speaker is the subject it shares with "praised"
+    assert [doc[c.start : c.end].text for c in joined.contents] == ["the campaign needed new ideas"]
+    # a verb with a subject, or a "to", of its own is part of what is said
+    doc = extractor.tagger.nlp("Carson praised the aides who left when the campaign needed new ideas.")
+    grouped = Grouped(TokenSpan("CUE", 1, 2), TokenSpan("SRC", 0, 1), [TokenSpan("CON", 2, len(doc) - 1)])
+    assert extractor._coordinated(Paragraph(0, doc), grouped) == []
+    assert grouped.contents == [TokenSpan("CON", 2, len(doc) - 1)]
+
+
+def test_the_united_states_reports_nothing() -> None:
+    doc = Tagger().nlp("Clinton suggested the United States should send more special forces into Syria.")
+    chain = patterns.read(next(iter(doc.sents)))
+    assert chain is None or all(doc[h.cue.start].text != "States" for h in chain.hops)
+    # the verb still reports
+    doc = Tagger().nlp("Hina reports that the ministry states the talks will resume next week.")
+    chain = patterns.read(next(iter(doc.sents)))
+    assert chain is not None and [doc[h.cue.start].text for h in chain.hops] == ["reports", "states"]
+
+
+def test_i_think_and_quotations_are_no_sentence_of_their_own_to_read() -> None:
+    doc = Tagger().nlp('"I think the chances are pretty good," he said. We believe that the deal will hold.')
+    assert Extractor._unmarked(Paragraph(0, doc), [], set()) == []

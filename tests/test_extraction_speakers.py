@@ -6,8 +6,12 @@ from __future__ import annotations
 import pytest
 from spacy.tokens import Doc, Span
 
+from service.extraction.extractor import Node
+from service.extraction.proposals import drafts, implicit_subject, speakers_of
+from service.extraction.spans import TokenSpan
 from service.extraction.speakers import Coreference, Speaker, read
 from service.extraction.tagger import Tagger
+from service.extraction.text import Paragraph
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +142,208 @@ def test_a_speaker_released_on_a_day_is_still_the_speaker(tagger: Tagger) -> Non
     )
     assert isinstance(found, Speaker)
     assert found.organization == "Marquette Law School" or "Marquette" in found.name
+
+
+def test_who_means_the_whole_name_the_parse_heads_on_its_first_word(tagger: Tagger) -> None:
+    text = "The idea came from Donald Trump, who proclaimed in July that walls work."
+    assert resolved(tagger, text, [("who", 0)]) == ["Donald Trump"]
+
+
+def test_a_clause_taken_for_a_source_names_no_one(tagger: Tagger) -> None:
+    sentence = "Ted Cruz says whatever he needs to say to get elected."
+    assert speaker(tagger, sentence, "whatever he needs to") is None
+    sentence = "The last question at the event was from a young child, who said he was tired."
+    assert speaker(tagger, sentence, "at the event was from a young child") is None
+    # a noun phrase, even one that opens on a preposition's word, still names its speakers
+    found = speaker(tagger, "Outside GOP groups said the ads would run.", "Outside GOP groups")
+    assert isinstance(found, Speaker) and found.anonymous
+
+
+def test_an_attribution_without_a_speaker_leaves_the_claim_around_it_standing(tagger: Tagger) -> None:
+    text = "Carly Fiorina said Cruz says whatever he needs to say to get elected."
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    said, whatever, say = words.index("said"), words.index("whatever"), words.index("say")
+    outer = Node(0, paragraph, TokenSpan("CUE", said, said + 1), TokenSpan("SRC", 0, said), [], 0.9, children=[1])
+    outer.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    # a layer the tagger marks inside it, "whatever he needs to" [say] "to get elected": no one's words,
+    # though it covers most of Fiorina's
+    inner = Node(1, paragraph, TokenSpan("CUE", say, say + 1), TokenSpan("SRC", whatever, say), [], 0.9, parent=0)
+    inner.content_tokens = [TokenSpan("CON", say + 1, len(doc) - 1)]
+    speakers = speakers_of([outer, inner], tagger.inflected)
+    assert speakers[1] is None
+    [claim] = drafts(text, [outer, inner], speakers)
+    assert claim.text == "Cruz says whatever he needs to say to get elected"
+    assert [hop.speaker.name for hop in claim.hops] == ["Carly Fiorina"]
+
+
+def test_he_right_after_one_unnamed_person_means_that_person(tagger: Tagger) -> None:
+    text = (
+        "Hillary Clinton said the server was safe. The company's employee told agents he deleted the files. "
+        "He said he forgot the request."
+    )
+    sources = [("Hillary Clinton", 0), ("The company's employee", 0), ("He", 0)]
+    assert resolved(tagger, text, sources) == ["Hillary Clinton", "company's employee", "company's employee"]
+    # unnamed speakers who are many, or no person at all, leave "he" to the person named before
+    text = "Jim Jordan said the inquiry would go on. Officials said it was fair. He said it was not."
+    sources = [("Jim Jordan", 0), ("Officials", 0), ("He", 0)]
+    assert resolved(tagger, text, sources)[2] == "Jim Jordan"
+    text = "Jim Jordan said the inquiry would go on. A report found it was fair. He said it was not."
+    sources = [("Jim Jordan", 0), ("A report", 0), ("He", 0)]
+    assert resolved(tagger, text, sources)[2] == "Jim Jordan"
+
+
+def test_a_participle_without_a_subject_speaks_for_the_source_before_it(tagger: Tagger) -> None:
+    text = "But Trump also struck populist notes similar to those Sanders had sounded, trumpeting his own campaign."
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    struck, trumpeting = words.index("struck"), words.index("trumpeting")
+    main = Node(0, paragraph, TokenSpan("CUE", struck - 1, struck + 1), TokenSpan("SRC", 1, 2), [], 0.9)
+    main.content_tokens = [TokenSpan("CON", struck + 1, words.index(","))]
+    participle = Node(1, paragraph, TokenSpan("CUE", trumpeting, trumpeting + 1), None, [], 0.9)
+    participle.content_tokens = [TokenSpan("CON", trumpeting + 1, len(doc) - 1)]
+    speakers = speakers_of([main, participle], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]
+
+
+def test_a_document_speaks_for_the_organization_it_names(tagger: Tagger) -> None:
+    found = speaker(tagger, "According to an FBI summary of its work, the aide sent the email.", "an FBI summary")
+    assert isinstance(found, Speaker)
+    assert (found.name, found.kind, found.anonymous, found.role) == ("FBI", "organization", False, "summary")
+    found = speaker(tagger, "A poll from Marquette Law School released Wednesday found Clinton ahead.", "A poll")
+    assert isinstance(found, Speaker) and found.anonymous  # no organization named: nobody's
+    text = (
+        "According to an FBI summary of its work, the aide sent the email. The employee did not act, "
+        "according to the summary. A new poll found voters were split."
+    )
+    sources = [("an FBI summary", 0), ("the summary", 0), ("A new poll", 0)]
+    assert resolved(tagger, text, sources) == ["FBI", "FBI", "new poll"]
+
+
+def test_the_capital_the_of_a_one_word_title_is_part_of_its_name(tagger: Tagger) -> None:
+    found = speaker(tagger, "But as The Hill pointed out, he has not released his returns.", "The Hill")
+    assert isinstance(found, Speaker)
+    assert (found.name, found.kind) == ("The Hill", "outlet")
+    # a person's name never takes it, and a longer title keeps its name as it was
+    found = speaker(tagger, "But as The New York Times pointed out, he has not released them.", "The New York Times")
+    assert isinstance(found, Speaker) and found.name == "New York Times"
+    text = "But as The Hill pointed out, the rules changed. He said it was not so."
+    assert resolved(tagger, text, [("The Hill", 0), ("He", 0)]) == ["The Hill", None]
+
+
+def test_you_names_no_one(tagger: Tagger) -> None:
+    assert speaker(tagger, "You say she caused the migration, he said.", "You") is None
+
+
+def test_a_subject_inside_another_content_is_not_the_speaker_of_a_cue_outside_it(tagger: Tagger) -> None:
+    text = "Trump pledged to be the greatest jobs president that God ever created and cast doubt on the official rate."
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    pledged, cast = words.index("pledged"), words.index("cast")
+    pledge = Node(0, paragraph, TokenSpan("CUE", pledged, pledged + 1), TokenSpan("SRC", 0, 1), [], 0.9)
+    pledge.content_tokens = [TokenSpan("CON", pledged + 1, words.index("and"))]
+    doubt = Node(1, paragraph, TokenSpan("CUE", cast, cast + 3), None, [], 0.9)
+    doubt.content_tokens = [TokenSpan("CON", cast + 3, len(doc) - 1)]
+    # the parse joins "cast" to "created", whose subject, God, is inside what Trump pledged
+    alone = implicit_subject(doubt)
+    assert alone is not None and alone.text == "God"
+    speakers = speakers_of([pledge, doubt], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]
+
+
+def test_documents_alone_opening_a_sentence_are_no_one_named(tagger: Tagger) -> None:
+    found = speaker(tagger, "Polls show voters trust her more than any of them.", "Polls")
+    assert isinstance(found, Speaker) and found.anonymous
+
+
+def test_a_name_after_a_possessive_is_the_speaker_of_that_organization(tagger: Tagger) -> None:
+    found = speaker(tagger, "As The Post's Abby Phillip documented, more governors joined.", "The Post's Abby Phillip")
+    assert isinstance(found, Speaker)
+    assert (found.name, found.organization) == ("Abby Phillip", "Post")
+    found = speaker(tagger, "Russia's central bank said the slump would last.", "Russia's central bank")
+    assert isinstance(found, Speaker) and found.name == "Russia's central bank"
+
+
+def test_an_organization_named_with_of_or_for_keeps_its_whole_name(tagger: Tagger) -> None:
+    sentence = "The Centers for Disease Control and Prevention estimates that one in 45 children has autism."
+    found = speaker(tagger, sentence, "The Centers for Disease Control and Prevention")
+    assert isinstance(found, Speaker)
+    assert (found.name, found.kind) == ("Centers for Disease Control and Prevention", "organization")
+    found = speaker(tagger, "The Department of State said it would review them.", "The Department of State")
+    assert isinstance(found, Speaker) and found.name == "Department of State"
+    found = speaker(tagger, "Sen. Susan Collins of Maine said it.", "Sen. Susan Collins of Maine")
+    assert isinstance(found, Speaker) and (found.name, found.organization) == ("Susan Collins", "Maine")
+
+
+def test_a_particle_joined_to_a_name_is_part_of_it(tagger: Tagger) -> None:
+    found = speaker(tagger, "A video by the group al-Shabaab cites his call.", "al-Shabaab")
+    assert isinstance(found, Speaker) and found.name == "al-Shabaab"
+
+
+def test_nobody_is_no_one_named(tagger: Tagger) -> None:
+    found = speaker(tagger, "Nobody called him.", "Nobody")
+    assert isinstance(found, Speaker) and found.anonymous
+    text = "Barack Obama said the plan worked. Nobody asked about it. He called it a success."
+    assert resolved(tagger, text, [("Barack Obama", 0), ("Nobody", 0), ("He", 0)])[2] == "Barack Obama"
+
+
+def test_a_cue_joined_by_and_without_a_subject_speaks_for_the_source_before_it(tagger: Tagger) -> None:
+    text = 'Trump blamed the problem of mass shootings on "sickos" and suggested building institutions to house them.'
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    blamed, suggested = words.index("blamed"), words.index("suggested")
+    blame = Node(0, paragraph, TokenSpan("CUE", blamed, blamed + 1), TokenSpan("SRC", 0, 1), [], 0.9)
+    blame.content_tokens = [TokenSpan("CON", blamed + 1, words.index("and"))]
+    suggest = Node(1, paragraph, TokenSpan("CUE", suggested, suggested + 1), None, [], 0.9)
+    suggest.content_tokens = [TokenSpan("CON", suggested + 1, len(doc) - 1)]
+    assert implicit_subject(suggest) is None  # the parse takes "suggested" for an adjective
+    speakers = speakers_of([blame, suggest], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]
+
+
+def test_the_time_and_place_opening_a_source_are_not_its_speaker(tagger: Tagger) -> None:
+    sentence = "This month in Iowa, Hillary Clinton announced a plan for adults with autism."
+    found = speaker(tagger, sentence, "This month in Iowa, Hillary Clinton")
+    assert isinstance(found, Speaker) and found.name == "Hillary Clinton"
+
+
+def test_a_source_opening_on_a_verb_names_no_one(tagger: Tagger) -> None:
+    sentence = "A woman who had been an exchange student in Montana asked Obama about the election."
+    assert speaker(tagger, sentence, "had been an exchange student in Montana") is None
+
+
+def test_the_writer_among_others_is_no_name(tagger: Tagger) -> None:
+    sentence = "My husband and I bought a condo, thinking it would be a group home."
+    assert speaker(tagger, sentence, "My husband and I") is None
+
+
+def test_the_one_asked_is_not_the_speaker_of_a_passive(tagger: Tagger) -> None:
+    text = "The staffer deleted the archive, even though he had been asked to preserve it by the Benghazi committee."
+    doc = tagger.nlp(text)
+    words = [t.text for t in doc]
+    had = words.index("had")
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", had, had + 3), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", had + 3, words.index("by"))]
+    found = implicit_subject(node)
+    assert found is not None and found.text == "the Benghazi committee"
+    doc = tagger.nlp("The staffer deleted the archive, even though he had been asked to preserve it.")
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", had, had + 3), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", had + 3, len(doc) - 1)]
+    assert implicit_subject(node) is None  # who asked him, the text does not say here
+
+
+def test_what_there_is_says_nothing(tagger: Tagger) -> None:
+    text = (
+        "Clark is making calls to committee members - there are two from each of the nine districts, "
+        "plus four statewide officials - but said the outcome was open."
+    )
+    doc = tagger.nlp(text)
+    said = [t.text for t in doc].index("said")
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", said, said + 1), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    found = implicit_subject(node)
+    assert found is not None and found.text == "Clark"

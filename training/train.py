@@ -9,6 +9,10 @@
 
 ``--holdout`` trains (3) on nine tenths of the training articles and scores the rest: the number
 to tune against, so PolNeAR's dev articles stay unseen until ``make eval-extract``.
+
+``--leave-out training/gold_train`` trains (3) without the articles a gold folder annotates, into
+``<out>/without-gold_train``: a tagger that has not seen them, to score the chain rules on them as on
+unseen text (``score_chains(model_dir, files)``); the shipped tagger has learnt them.
 """
 
 from __future__ import annotations
@@ -145,11 +149,18 @@ def write_meta(out: Path, articles: int, paragraphs: int, parser_seconds: float 
     path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
 
+def left_out(items: list[corpus.Article], gold: Path) -> list[int]:
+    """The indices of the training articles a gold folder annotates (its files' ``article``)."""
+    names = {Path(json.loads(path.read_text(encoding="utf-8"))["article"]).stem for path in gold.glob("*.json")}
+    return [i for i, item in enumerate(items) if Path(item.name).stem in names]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--reuse-parser", action="store_true", help="keep the parser already in --out")
     parser.add_argument("--holdout", action="store_true", help="train on 9/10 of train, score the last tenth")
+    parser.add_argument("--leave-out", type=Path, help="train without the articles this gold folder annotates")
     parser.add_argument(
         "--crf", type=json.loads, default={}, help='CRF parameters over the defaults (JSON: {"c1": 0.1})'
     )
@@ -165,13 +176,17 @@ def main(argv: list[str] | None = None) -> None:
     held: list[int] = []
     if args.holdout:
         held = sorted(random.Random(SEED).sample(range(len(items)), len(items) // 10))
+    if args.leave_out:
+        held = left_out(items, args.leave_out)
     keep = [i for i in range(len(items)) if i not in set(held)]
     train_items = [items[i] for i in keep]
     train_parsed = [parsed[i] for i in keep]
     lexicon = lexicon_of(train_items, train_parsed)
     target = args.out if not args.holdout else args.out / f"holdout{abs(hash(json.dumps(args.crf))) % 1000}"
+    if args.leave_out:
+        target = args.out / f"without-{args.leave_out.name}"
     target.mkdir(exist_ok=True)
-    if args.holdout:
+    if args.holdout or args.leave_out:
         shutil.rmtree(target / "parser", ignore_errors=True)
         shutil.copytree(args.out / "parser", target / "parser")
     lexicon.save(target / "cues.json")
@@ -183,6 +198,9 @@ def main(argv: list[str] | None = None) -> None:
         f"parser {parser_seconds:.0f} s; tagger on {len(train_items)} articles ({sequences} paragraphs) "
         f"{tagger_seconds:.0f} s; {seconds:.0f} s in all"
     )
+    if args.leave_out:
+        print(f"tagger without {len(held)} articles in {target}")
+        return
     if not args.holdout:
         kept = None if args.reuse_parser else parser_seconds
         write_meta(args.out, len(train_items), sequences, kept, tagger_seconds)

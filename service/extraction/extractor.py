@@ -12,6 +12,11 @@ out are found here, by three rules:
 - **Relays.** "citing", "quoting", "according to" with a source and no content: the source the
   wrapper relied on, a hop between the wrapper and the attribution ("Hina reports, **citing
   Reuters**, ..."); without a wrapper, the relay is the outermost hop itself.
+
+Where the tagger marks nothing, in a sentence or inside a content, the parse may still state an
+attribution: a reporting or believing verb, its subject and the clause it takes
+(``patterns.clauses``). And a cue joined to a cue ("praised those who left **but said** ...") that
+the tagger took for part of its content is cut out of it, an attribution of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spacy.tokens import Doc, Token
+
 from service.extraction import MODEL_DIR, patterns
+from service.extraction.features import INSIDE, lemma, quote_states
 from service.extraction.spans import Grouped, TokenSpan, group
 from service.extraction.tagger import CharSpan, Tagger, char_span
 from service.extraction.text import Paragraph
@@ -28,8 +36,14 @@ from service.extraction.text import Paragraph
 MAX_DEPTH = 3
 # An inner attribution needs at least this many tokens of content around it to be looked for.
 MIN_NESTED_CONTENT = 4
-# Below this, an inner attribution the tagger marks is more likely noise than a layer.
-MIN_NESTED_CONFIDENCE = 0.5
+# Below this, an inner attribution the tagger marks is more likely noise than a layer: read as a sentence of
+# its own, a content gets cues the tagger is unsure of ("the significance of a video ... [that cites]").
+MIN_NESTED_CONFIDENCE = 0.8
+PERSONAL = frozenset({"i", "we", "you"})
+# What may lead a cue joined to another ("and totally ignoring", ", while taking").
+LEADING = frozenset({"cc", "advmod", "mark", "punct"})
+# The cue lexicon's bin (0 to 4) from which a joined verb counts as a cue.
+MIN_COORDINATED_CUE = 2
 RELAY_CUES = frozenset({"cite", "citing", "quote", "quoting", "accord", "according"})
 
 
@@ -65,6 +79,26 @@ class Node:
         """The tokens from the first to the last of its parts."""
         parts = [self.cue_tokens, *self.content_tokens] + ([self.source_tokens] if self.source_tokens else [])
         return TokenSpan("ALL", min(p.start for p in parts), max(p.end for p in parts))
+
+
+def _personal(doc: Doc, grouped: Grouped) -> bool:
+    """Whether an attribution's source is "I", "we" or "you"."""
+    source = grouped.source
+    return source is not None and doc[source.start : source.end].text.lower() in PERSONAL
+
+
+def _joined(verb: Token) -> bool:
+    """Whether a verb shares the subject of the verb the parse hangs it from: joined to it by "and" or
+    "but" in the same form ("praised those who left but said"), or a participle after a comma
+    ("blamed the media, saying"); never a verb with a subject, a "to", "when" or "that" of its own."""
+    head = verb.head
+    own = {c.dep_ for c in verb.children if c.i < verb.i}
+    if own & {"nsubj", "nsubj:pass", "expl", "mark", "aux", "aux:pass"}:
+        return False
+    if verb.dep_ == "conj":
+        return verb.tag_ == head.tag_ and any(c.dep_ == "cc" for c in verb.children)
+    before = verb.doc[verb.i - 1] if verb.i else verb
+    return verb.dep_ == "advcl" and verb.tag_ == "VBG" and before.text == ","
 
 
 def _confidence(grouped: Grouped) -> float:
@@ -151,7 +185,8 @@ class Extractor:
             g for g in group(paragraph.doc, self.tagger.label(paragraph))
             if sentence_starts[g.cue.start] not in shaped
         ]  # fmt: skip
-        with_content = [g for g in groups if g.contents]
+        with_content = [g for g in groups if g.contents] + self._unmarked(paragraph, groups, shaped)
+        with_content += [part for g in list(with_content) for part in self._coordinated(paragraph, g)]
         bare = [g for g in groups if not g.contents and g.source is not None]
         sentence_of = {token.i: sent.start for sent in paragraph.doc.sents for token in sent}
         placed: dict[int, Node] = {}
@@ -186,6 +221,53 @@ class Extractor:
         for grouped in with_content:
             self._nest(nodes, paragraph, placed[id(grouped)], 1)
 
+    @staticmethod
+    def _unmarked(paragraph: Paragraph, groups: list[Grouped], shaped: set[int]) -> list[Grouped]:
+        """The attributions the parse states in the sentences where the tagger marks none ("X believes
+        that ..."): on text unlike what it learnt from, the tagger misses cues the parse still shows. Not
+        inside a quotation, whose layers are nested ones, nor "I think", "you said": no one named speaks."""
+        doc = paragraph.doc
+        tagged = {doc[g.cue.start].sent.start for g in groups}
+        quoted = quote_states(list(doc))
+        found = []
+        for sentence in doc.sents:
+            if sentence.start not in tagged and sentence.start not in shaped:
+                found += [
+                    g
+                    for g in patterns.clauses(doc, (sentence.start, sentence.end))
+                    if quoted[g.cue.start] != INSIDE and not _personal(doc, g)
+                ]
+        return found
+
+    def _coordinated(self, paragraph: Paragraph, grouped: Grouped) -> list[Grouped]:
+        """The cues joined to an attribution's cue that the tagger left inside its content, cut out of it
+        as attributions of their own: "boasting about 'winning' and pledging to make America great
+        again", "blamed the media for ..., saying they were nitpicking". A verb the parse hangs from the
+        cue (``_joined``) that is often a cue in the training articles."""
+        doc = paragraph.doc
+        cue = range(grouped.cue.start, grouped.cue.end)
+        last = grouped.contents[-1]
+        joined = [
+            t
+            for t in doc[last.start + 1 : last.end]
+            if t.head.i in cue and _joined(t) and self.tagger.lexicon.bin(lemma(t)) >= MIN_COORDINATED_CUE
+        ]
+        found = []
+        end = last.end
+        for verb in reversed(joined):
+            start = verb.i
+            while start > last.start and doc[start - 1].head.i == verb.i and doc[start - 1].dep_ in LEADING:
+                start -= 1  # "and totally ignoring", ", while taking"
+            if verb.i + 1 < end:
+                found.append(Grouped(TokenSpan("CUE", verb.i, verb.i + 1, last.confidence), None,
+                                     [TokenSpan("CON", verb.i + 1, end, last.confidence)]))  # fmt: skip
+            end = start
+        while end > last.start and (doc[end - 1].is_punct or doc[end - 1].dep_ == "cc"):
+            end -= 1
+        if found:
+            grouped.contents[-1] = TokenSpan("CON", last.start, end, last.confidence)
+        return found[::-1]
+
     def _extent(self, nodes: list[Node], node: Node) -> TokenSpan:
         """What a wrapper's content covers: the parts of what it wraps, all the way down."""
         by_id = {n.id: n for n in nodes}
@@ -206,7 +288,17 @@ class Extractor:
             if content.end - content.start < MIN_NESTED_CONTENT:
                 continue
             spans = self.tagger.label(paragraph, content.start, content.end)
-            for grouped in group(paragraph.doc, spans, (content.start, content.end)):
-                if grouped.contents and _confidence(grouped) >= MIN_NESTED_CONFIDENCE:
-                    child = self._add(nodes, paragraph, grouped, node)
-                    self._nest(nodes, paragraph, child, depth + 1)
+            found = [
+                g
+                for g in group(paragraph.doc, spans, (content.start, content.end))
+                if g.contents and _confidence(g) >= MIN_NESTED_CONFIDENCE
+            ]
+            marked = {i for g in found for part in (g.cue, g.source) if part for i in range(part.start, part.end)}
+            found += [
+                g
+                for g in patterns.clauses(paragraph.doc, (content.start, content.end))
+                if not any(i in marked for i in range(g.cue.start, g.cue.end))
+            ]
+            for grouped in found:
+                child = self._add(nodes, paragraph, grouped, node)
+                self._nest(nodes, paragraph, child, depth + 1)

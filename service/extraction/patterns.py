@@ -18,13 +18,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spacy.tokens import Span, Token
+from spacy.tokens import Doc, Span, Token
 
 from service.extraction.features import INSIDE, quote_states
-from service.extraction.spans import TokenSpan
+from service.extraction.spans import Grouped, TokenSpan
 from service.extraction.words import WORDS
 
 REPORTING = WORDS["reporting"]
+CLAUSE_VERBS = REPORTING | WORDS["clause_verbs"]
+# What a clause verb takes as what its subject says: a clause of its own ("told investigators they were").
+CLAUSE_OBJECTS = frozenset({"ccomp"})
+SUBJECTS = frozenset({"nsubj"})
+# A clause shorter than this says too little to be a claim.
+MIN_CLAUSE_TOKENS = 3
+# How sure a layer read from the parse alone is: below the tagger's usual, above its floor for nested layers.
+CLAUSE_CONFIDENCE = 0.6
 RELAYS = frozenset({"citing", "quoting"})
 AUDIENCE = frozenset({"reporters", "journalists", "media", "press", "lawmakers", "parliament", "congress"})
 # What may follow a reporting verb as part of its cue: "said in a statement", "told reporters on Tuesday".
@@ -91,6 +99,11 @@ def _cue_end(tokens: list[Token], at: int) -> int:
     return end
 
 
+def _reports(token: Token) -> bool:
+    """Whether a word is a reporting verb here: "states", but not "the United States"."""
+    return token.lower_ in REPORTING and not (token.text[:1].isupper() and token.tag_ in {"NNP", "NNPS"})
+
+
 def _span(kind: str, tokens: list[Token]) -> TokenSpan:
     return TokenSpan(kind, tokens[0].i, tokens[-1].i + 1)
 
@@ -109,16 +122,15 @@ def _reporter(segment: list[Token]) -> Hop | None:
     if words[:2] == ["according", "to"] and _source(segment[2:]):
         return Hop(_span("SRC", segment[2:]), _span("CUE", segment[:2]))
     for at in range(1, len(segment)):
-        if words[at] in REPORTING and _cue_end(segment, at) == len(segment) and _source(segment[:at]):
+        if _reports(segment[at]) and _cue_end(segment, at) == len(segment) and _source(segment[:at]):
             return Hop(_span("SRC", segment[:at]), _span("CUE", segment[at:]))
     return None
 
 
 def _leading(tokens: list[Token]) -> tuple[Hop, list[Token]] | None:
     """ "SOURCE CUE [that] REST": the hop and the rest, when the tokens open so."""
-    words = [t.lower_ for t in tokens]
     for at in range(1, min(len(tokens), MAX_UNNAMED_SOURCE_TOKENS + 1)):
-        if words[at] in REPORTING and _source(tokens[:at]):
+        if _reports(tokens[at]) and _source(tokens[:at]):
             end = _cue_end(tokens, at)
             rest = tokens[end:]
             if rest and rest[0].lower_ == "that":
@@ -184,3 +196,34 @@ def read(sentence: Span) -> Chain | None:
         if len(chain.hops) >= 2 or marked or unnamed:
             return chain
     return None
+
+
+def clauses(doc: Doc, window: tuple[int, int]) -> list[Grouped]:
+    """The attributions the parse states inside ``window`` (paragraph tokens): a clause verb ("told",
+    "believes") with its subject and the clause it takes, all three inside the window ("Mills and Clinton
+    told investigators they were unaware ..."). What the tagger, reading a content as a sentence of its
+    own, mostly labels content throughout."""
+    start, end = window
+    found = []
+    for verb in doc[start:end]:
+        if verb.lower_ not in CLAUSE_VERBS or not verb.tag_.startswith("VB"):
+            continue
+        if any(c.dep_ in {"aux:pass", "nsubj:pass"} for c in verb.children):
+            continue  # "was told that ...": its subject heard it
+        subjects = [c for c in verb.children if c.dep_ in SUBJECTS and start <= c.left_edge.i]
+        objects = [c for c in verb.children if c.dep_ in CLAUSE_OBJECTS and c.i > verb.i and c.right_edge.i < end]
+        if len(subjects) != 1 or len(objects) != 1:
+            continue
+        subject, clause = subjects[0], objects[0]
+        first = clause.left_edge.i
+        if clause.right_edge.i + 1 - first < MIN_CLAUSE_TOKENS or subject.right_edge.i >= verb.i:
+            continue
+        # "told [investigators]", "said [on Tuesday]": the verb alone is the cue, as PolNeAR marks it
+        found.append(
+            Grouped(
+                TokenSpan("CUE", verb.i, verb.i + 1, CLAUSE_CONFIDENCE),
+                TokenSpan("SRC", subject.left_edge.i, subject.right_edge.i + 1, CLAUSE_CONFIDENCE),
+                [TokenSpan("CON", first, clause.right_edge.i + 1, CLAUSE_CONFIDENCE)],
+            )
+        )
+    return found

@@ -10,10 +10,10 @@ cannot be told (no source, or "I": the article's own author) makes no claim, and
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
-from spacy.tokens import Span
+from spacy.tokens import Span, Token
 
 from service.domain.names import name_key
 from service.extraction.extractor import Node
@@ -23,6 +23,8 @@ from service.extraction.tagger import CharSpan
 
 QUOTES = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
 SUBJECTS = frozenset({"nsubj", "nsubj:pass"})
+# Verbs whose passive subject is the one spoken to ("he had been asked to preserve them"), never the speaker.
+ADDRESSED = frozenset({"asked", "told", "urged", "pressed", "ordered", "advised", "instructed", "warned", "requested"})
 # An attribution whose nested attributions cover this share of its content's words says nothing more.
 WRAPPED_SHARE = 0.8
 
@@ -87,7 +89,7 @@ def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> d
         if node.source_tokens is not None:
             span: Span | None = doc[node.source_tokens.start : node.source_tokens.end]
         else:
-            span = implicit_subject(node)
+            span = implicit_subject(node, _contents_around(node, nodes)) or participle_subject(node, nodes)
         if span is not None:
             spans.append(((node.paragraph.start, span.start), node.id, span))
     for _, node_id, span in sorted(spans, key=lambda item: (item[0], item[1])):
@@ -95,19 +97,76 @@ def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> d
     return found
 
 
-def implicit_subject(node: Node) -> Span | None:
-    """The subject the parse gives the cue's clause, or the clause above it, when the text marks no source."""
+def _contents_around(node: Node, nodes: list[Node]) -> list[tuple[int, int]]:
+    """The contents of the other attributions of a node's paragraph that its cue is not part of."""
+    cue = node.cue_tokens.start
+    return [
+        (c.start, c.end)
+        for n in nodes
+        if n.paragraph is node.paragraph and n is not node and not n.wraps
+        for c in n.content_tokens
+        if not c.start <= cue < c.end
+    ]
+
+
+def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Span | None:
+    """The subject the parse gives the cue's clause, or the clause above it, when the text marks no source.
+
+    A subject inside another attribution's content (``contents``), which the cue is no part of, is that
+    content's: "Putin forecast that the economy would rebound and praised Kerry" is parsed with
+    "praised" joined to "rebound", but the economy praises no one; the clause above is read instead.
+    """
     doc = node.paragraph.doc
     verb = doc[node.cue_tokens.start]
     for _ in range(4):
         subjects = [c for c in verb.children if c.dep_ in SUBJECTS]
-        if subjects:
+        if subjects and subjects[0].dep_ == "nsubj:pass" and verb.lower_ in ADDRESSED:
+            return _agent(verb)
+        existential = any(c.dep_ == "expl" and c.lower_ == "there" for c in verb.children)  # "there are two from ..."
+        if subjects and not existential and not any(start <= subjects[0].i < end for start, end in contents):
             subject = subjects[0]
             return doc[subject.left_edge.i : subject.right_edge.i + 1]
         if verb.head.i == verb.i:
             return None
         verb = verb.head
     return None
+
+
+def _agent(verb: Token) -> Span | None:
+    """Who did what a passive verb says ("asked to preserve them by the Benghazi committee"), if the text
+    says it."""
+    # The parse may hang "by ..." from the verb's own clause: "asked to preserve them by the committee".
+    heads = [verb, *(c for c in verb.children if c.dep_ in {"xcomp", "advcl"})]
+    for child in (c for head in heads for c in head.children):
+        if child.dep_ in {"obl:agent", "obl"} and any(c.lower_ == "by" for c in child.children):
+            first = next(t for t in child.subtree if t.lower_ != "by").i
+            return verb.doc[first : child.right_edge.i + 1]
+    return None
+
+
+def participle_subject(node: Node, nodes: list[Node]) -> Span | None:
+    """The source of the attribution before a participle cue, or a cue joined by "and" or "but", in its
+    sentence, which the cue's clause shares ("Trump struck populist notes, trumpeting his self-funded
+    campaign"; "Trump blamed the problem on 'sickos' and suggested ..."), when the parse gives it no
+    subject."""
+    doc = node.paragraph.doc
+    cue = doc[node.cue_tokens.start : node.cue_tokens.end]
+    joined = node.cue_tokens.start > 0 and doc[node.cue_tokens.start - 1].lower_ in {"and", "but"}
+    if not joined and not any(t.tag_ == "VBG" for t in cue):
+        return None
+    sentence = doc[node.cue_tokens.start].sent
+    before = [
+        n
+        for n in nodes
+        if n.paragraph is node.paragraph
+        and n.source_tokens is not None
+        and sentence.start <= n.cue_tokens.start < node.cue_tokens.start
+    ]
+    if not before:
+        return None
+    source = max(before, key=lambda n: n.cue_tokens.start).source_tokens
+    assert source is not None
+    return doc[source.start : source.end]
 
 
 def _same(a: Speaker, b: Speaker) -> bool:
@@ -132,7 +191,7 @@ def drafts(text: str, nodes: list[Node], speakers: dict[int, Speaker | None]) ->
         inner = [
             (c.extent.start, c.extent.end)
             for c in (by_id[i] for i in node.children)
-            if not _repeats_parent(c, by_id, speakers)
+            if speakers[c.id] is not None and not _repeats_parent(c, by_id, speakers)
         ]
         own = _words(node, [(s.start, s.end) for s in node.content_tokens])
         if inner and _words(node, inner) >= WRAPPED_SHARE * own:

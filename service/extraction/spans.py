@@ -78,6 +78,19 @@ def _subject_of(doc: Doc, source: TokenSpan, cue: TokenSpan) -> bool:
     return False
 
 
+def _governing(doc: Doc, content: TokenSpan, cues: list[Grouped]) -> Grouped | None:
+    """The cue before a content that the parse hangs it from as its clause: "announced on Tuesday that
+    X, saying Y" gives X to "announced", though "saying", after it, lies nearer. None when the
+    content's head hangs from no cue before it."""
+    for i in range(content.start, content.end):
+        head = doc[i].head
+        if not doc[i].is_punct and not content.start <= head.i < content.end:
+            if doc[i].dep_ != "ccomp":
+                return None
+            return next((g for g in cues if g.cue.start <= head.i < g.cue.end and g.cue.end <= content.start), None)
+    return None
+
+
 def _keep_contents(doc: Doc, cue: TokenSpan, contents: list[TokenSpan]) -> list[TokenSpan]:
     """The contents a cue keeps: the nearest one, and one on the cue's other side in its sentence (a split quote)."""
     if len(contents) <= 1:
@@ -113,6 +126,8 @@ def group(doc: Doc, spans: Sequence[TokenSpan], window: tuple[int, int] | None =
             touched = {sentence_of[i] for i in range(span.start, span.end)}
             candidates = [g for g in cues if sentence_of[g.cue.start] in touched] or cues
             best = min(candidates, key=lambda g: span.gap(g.cue))
+            if best.cue.start >= span.end:
+                best = _governing(doc, span, candidates) or best
             if span.gap(best.cue) <= CONTENT_REACH:
                 best.contents.append(span)
         elif span.kind == "SRC":

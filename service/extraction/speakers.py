@@ -33,16 +33,32 @@ PRONOUNS = {
 # "last week", "this month": with TIME_WORDS, a time, which never speaks.
 TIME_MODIFIERS = frozenset({"last", "this", "next", "early", "late", "every", "each", "on", "in"})
 FIRST_PERSON = frozenset({"i", "we", "me", "us", "my", "our"})
+# "Nobody called him": unnamed, whoever it is.
+INDEFINITE = frozenset(
+    {"nobody", "no one", "everyone", "everybody", "someone", "somebody", "anyone", "anybody", "many", "most", "some"}
+)
+# "You say she caused it": anyone at all, no one the text can name.
+SECOND_PERSON = frozenset({"you", "your"})
 # Words before a name that say what the person is, not who: titles and honorifics.
 TITLES = WORDS["titles"]
 ORGANIZATION_WORDS = WORDS["organization_words"]
 OUTLET_WORDS = WORDS["outlet_words"]
 # Nouns that describe one person: "the New York billionaire" refers back to someone named.
 PERSON_NOUNS = WORDS["person_nouns"]
+# Nouns of one person left unnamed ("the employee"), whom a "he" or "she" right after means.
+PERSON_WORDS = WORDS["person_words"] | PERSON_NOUNS | TITLES
+# What an organization says through: "a poll from ...", "an FBI summary".
+DOCUMENT_WORDS = WORDS["document_words"]
+JOINING = frozenset({"of", "and", "&", "for", "on"})
 TIME_WORDS = WORDS["time_words"]
 NAME_TAGS = frozenset({"NNP", "NNPS"})
 QUANTIFIERS = frozenset({"many", "some", "several", "most", "few", "other", "others", "both", "all", "more"})
 COMMON_TAGS = frozenset({"NN", "NNS"})
+# Words that open a clause, never a noun phrase.
+CLAUSE_OPENINGS = ("VB", "MD", "TO", "WP", "WDT")
+SUBJECTS = frozenset({"nsubj", "nsubj:pass"})
+# How the words of one name hang together in the parse.
+NAME_PARTS = frozenset({"flat", "compound", "fixed"})
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,69 @@ def _capitalized(token: Token, inflected: Container[str]) -> bool:
 
 def _name_part(token: Token, inflected: Container[str]) -> bool:
     return _capitalized(token, inflected) and token.lower_ not in TITLES
+
+
+def _clause(tokens: list[Token]) -> bool:
+    """Whether words the tagger took for a source are a clause, which names no one: opening on a
+    relative or a verb ("whatever he needs to"), or holding a copula ("It's classic Karl Rove", "at
+    the event was from a young child") or a pronoun's verb ("He does and")."""
+    if not tokens:
+        return False
+    if tokens[0].tag_.startswith(CLAUSE_OPENINGS):
+        return True
+    inside = {t.i for t in tokens}
+    return any(
+        t.dep_ in {"cop", "aux"} or (t.dep_ in SUBJECTS and t.tag_ == "PRP" and t.head.i in inside) for t in tokens
+    )
+
+
+def _after_setting(span: Span) -> Span:
+    """A source span without the time or place that opens it before a comma ("This month in Iowa, Hillary
+    Clinton"), which is where and when, not who."""
+    comma = next((t for t in span if t.text == ","), None)
+    if comma is None or comma.i + 1 >= span.end:
+        return span
+    if not any(t.lower_ in TIME_WORDS for t in span[: comma.i - span.start]):
+        return span
+    return span.doc[comma.i + 1 : span.end]
+
+
+def _owned_name(tokens: list[Token], inflected: Container[str]) -> tuple[str, list[Token]] | None:
+    """The organization and the name of "The Post's Abby Phillip", "Gallup's Jeffrey M. Jones": a name
+    after a possessive is the speaker, the possessor its organization ("Russia's central bank" stays whole)."""
+    mark = next((i for i, t in enumerate(tokens) if t.tag_ == "POS"), None)
+    if not mark or mark + 1 >= len(tokens) or not _name_run(tokens[mark + 1 :], inflected):
+        return None
+    if not all(_capitalized(t, inflected) or not t.is_alpha for t in tokens[:mark]):
+        return None
+    return _text(tokens[:mark]), tokens[mark + 1 :]
+
+
+def _named_body(token: Token, inflected: Container[str]) -> bool:
+    """Whether a word before "for" or "of" heads an organization's name: "Centers (for Disease Control)",
+    "Department (of State)", where a person's name ("Susan Collins (of Maine)") is followed by a place."""
+    word = token.lower_
+    singular = word[:-1] if word.endswith("s") else word
+    return _capitalized(token, inflected) and (word in ORGANIZATION_WORDS or singular in ORGANIZATION_WORDS)
+
+
+def _titled(tokens: list[Token]) -> bool:
+    """Whether one name follows a capital "The" inside a sentence ("as The Hill pointed out"): the title of a
+    publication, whose "The" is part of its name, and no person."""
+    if len(tokens) != 1 or tokens[0].i == 0:
+        return False
+    before = tokens[0].doc[tokens[0].i - 1]
+    return before.text == "The" and not before.is_sent_start
+
+
+def _leading_name(text: str) -> str:
+    """The words of a name that open ``text``, up to the first lower-case word that does not join two of
+    them: "Marquette Law School released" is "Marquette Law School"; "Department of State" stays whole."""
+    words = text.split()
+    end = 1
+    while end < len(words) and (words[end][:1].isupper() or (words[end] in JOINING and end + 1 < len(words))):
+        end += 1
+    return " ".join(words[:end])
 
 
 def _office_then_person(tokens: list[Token], inflected: Container[str]) -> bool:
@@ -150,7 +229,10 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     ``inflected``: common English words in an inflected form ("officials"), which opening a sentence
     are not names for being capitalized.
     """
+    span = _after_setting(span)
     tokens = _trim(list(span))
+    if _clause(tokens):
+        return None
     # "Pence on Thursday", "a poll released Wednesday": the time is cut off; a time alone never speaks.
     while tokens and tokens[-1].lower_ in TIME_WORDS:
         tokens = tokens[:-1]
@@ -163,8 +245,13 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     described_as = None
     if (apposed := _apposed(list(span), inflected)) is not None:
         tokens, described_as = apposed
-    if len(tokens) == 1 and tokens[0].lower_ in FIRST_PERSON:
+    if len(tokens) == 1 and tokens[0].lower_ in FIRST_PERSON | SECOND_PERSON:
         return None
+    if " ".join(t.lower_ for t in tokens) in INDEFINITE:
+        return Speaker(name=_text(tokens), kind="anonymous", anonymous=True)
+    possessor: str | None = None
+    if (owned := _owned_name(tokens, inflected)) is not None:
+        possessor, tokens = owned
     if len(tokens) == 1 and tokens[0].lower_ in PRONOUNS:
         return PRONOUNS[tokens[0].lower_]
     # "a spokesman for the National Security Council": the organization follows "for", "of", "at".
@@ -172,7 +259,7 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
     # Clinton" names her at its end: a title before "of" and a name at the end keep the span whole.
     organization = None
     for i, token in enumerate(tokens):
-        if token.lower_ in {"for", "of", "at", "from", "with"} and i > 0:
+        if token.lower_ in {"for", "of", "at", "from", "with"} and i > 0 and not _named_body(tokens[i - 1], inflected):
             after = _trim(tokens[i + 1 :])
             titled = (
                 tokens[i - 1].lower_ in TITLES
@@ -186,10 +273,16 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
                 tokens = tokens[:i]
             break
     head = tokens[-1]
-    words = {t.lower_.strip(".") for t in tokens}
-    if len(tokens) == 1 and head.tag_ in {"NNPS", "NNS"} and head.lower_ not in OUTLET_WORDS:
-        # "Republicans", "Democrats": a group, not someone named.
+    words = {t.lower_.strip(".") for t in tokens} | {t.lower_[:-1] for t in tokens if t.lower_.endswith("s")}
+    plain_document = len(span) == 1 and head.lower_ in DOCUMENT_WORDS
+    if plain_document or (len(tokens) == 1 and head.tag_ in {"NNPS", "NNS"} and head.lower_ not in OUTLET_WORDS):
+        # "Republicans", "Democrats": a group, not someone named; "Polls" opening a sentence: no one's.
         return Speaker(name=head.text, kind="anonymous", anonymous=True)
+    joined = [t for t in tokens if t.lower_ in {"for", "of", "and"}]
+    if joined and _named_body(tokens[0], inflected) and all(_capitalized(t, inflected) or t in joined for t in tokens):
+        # "Centers for Disease Control and Prevention", "Department of State": one organization's name.
+        name = _text(tokens)
+        return Speaker(name=name, kind="outlet" if kind_of(name) == "outlet" else "organization")
     if _name_part(head, inflected):
         institutional = ORGANIZATION_WORDS | OUTLET_WORDS
         all_names = all(_capitalized(t, inflected) or not t.is_alpha or t.tag_ in {"IN", "CC"} for t in tokens)
@@ -197,12 +290,18 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
             # "the Russian Defense Ministry", "The Washington Post": the whole is the name.
             start = next(i for i, t in enumerate(tokens) if _capitalized(t, inflected))
             name = _text(tokens[start:])
-            return Speaker(name=name, kind=kind_of(name))
+            return Speaker(name=name, kind="outlet" if kind_of(name) == "outlet" else "organization")
         # A person (or a one-word outlet): the last run of name words; titles and roles before it.
         first = len(tokens) - 1
         while first > 0 and (_name_part(tokens[first - 1], inflected) or tokens[first - 1].text in {"-", "."}):
             first -= 1
+        if tokens[first].text == "-" and first > 0 and not tokens[first - 1].whitespace_:
+            first -= 1  # "al-Shabaab": a lower-case particle joined to the name
         name = _text(tokens[first:])
+        if name.lower() in FIRST_PERSON:
+            return None  # "my husband and I": the writer, never a name
+        if _titled(tokens):
+            return Speaker(name=f"The {name}", kind="organization" if kind_of(name) == "organization" else "outlet")
         before = [t for t in tokens[:first] if t.tag_ not in {"DT", "PRP$", "POS"} and not t.is_punct]
         # The role: the run of titles and common words just before the name; the organization before it.
         start = len(before)
@@ -213,6 +312,7 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         if organization is None and org_tokens and role_tokens:
             organization = _text(org_tokens)
         role = " ".join(t.text for t in role_tokens if t.tag_ != "IN") or described_as
+        organization = organization or possessor
         return Speaker(name=name, kind=kind_of(name), role=role.lower() if role else None, organization=organization)
     if head.lower_ in ORGANIZATION_WORDS and not any(_capitalized(t, inflected) for t in tokens):
         # "the ministry", "the campaign": an organization named before (``Coreference``).
@@ -222,7 +322,14 @@ def read(span: Span, inflected: Container[str] = frozenset()) -> Speaker | str |
         named = [t for t in tokens[:-1] if _name_part(t, inflected)]
         if named:
             organization = _text(named)
+    if head.lower_ in DOCUMENT_WORDS and organization:
+        # "A poll from Marquette Law School released Wednesday", "an FBI summary": the organization speaks.
+        name = _leading_name(organization)
+        return Speaker(name=name, kind="outlet" if kind_of(name) == "outlet" else "organization", role=head.lower_)
     role = head.lower_ if head.lower_ in TITLES else None
+    if head.lower_ in DOCUMENT_WORDS and span[0].lower_ == "the":
+        # "the summary": the one named before, whose role it is (``Coreference``).
+        role = head.lower_
     text = _text(_trim(list(span)))
     return Speaker(name=text, kind="anonymous", role=role, organization=organization, anonymous=True)
 
@@ -260,6 +367,8 @@ class Coreference:
         self.seen: list[Speaker] = []
         self.inflected = inflected
         self.gender: dict[str, str] = {}
+        # The unnamed speakers that are one person ("the Platte River employee"), by name.
+        self.single: set[str] = set()
 
     def resolve(self, span: Span) -> Speaker | None:
         """The speaker a source span means, looking back when it only refers; None when nothing fits."""
@@ -268,7 +377,9 @@ class Coreference:
             # The speaker met last is the one a pronoun means first, whether named in full or referred to.
             self.seen = [earlier for earlier in self.seen if earlier.name != found.name]
             self.seen.append(found)
-        if found is not None and not found.anonymous:
+        if found is not None and found.anonymous and found.via == "span" and _one_person(span):
+            self.single.add(found.name)
+        if found is not None and (not found.anonymous or found.name in self.single):
             gender = _pronoun_gender(span) or _gender_in(span)
             if gender is not None:
                 self.gender.setdefault(found.name, gender)
@@ -290,6 +401,8 @@ class Coreference:
         if isinstance(found, str):
             for earlier in reversed(self.seen):
                 if found == "group" and earlier.anonymous:
+                    return replace(earlier, via="coreference")
+                if found == "person" and earlier.name in self.single and self._fits(earlier, span):
                     return replace(earlier, via="coreference")
                 if found == earlier.kind and not self._fits(earlier, span):
                     continue
@@ -319,6 +432,15 @@ class Coreference:
         return found
 
 
+def _one_person(span: Span) -> bool:
+    """Whether an unnamed source is one person: "the Platte River employee", "a spokesman for the
+    company", not "officials" nor "a report"."""
+    tokens = _trim(list(span))
+    cut = next((i for i, t in enumerate(tokens) if t.lower_ in {"for", "of", "at", "from", "with"}), len(tokens))
+    head = tokens[cut - 1] if cut else None
+    return head is not None and head.tag_ == "NN" and head.lower_ in PERSON_WORDS
+
+
 def _antecedent(span: Span) -> Span | None:
     """For a relative pronoun ("who said"), the noun phrase it stands for, as the parse attaches it."""
     if len(span) != 1 or span[0].lower_ not in {"who", "which", "that"}:
@@ -327,7 +449,11 @@ def _antecedent(span: Span) -> Span | None:
     if not clause.dep_.startswith("acl") or clause.head.i >= span[0].i:
         return None
     noun = clause.head
-    return noun.doc[noun.left_edge.i : noun.i + 1]
+    # "Donald Trump, who": the parse may head the name on its first word, the rest hanging from it.
+    end = noun.i + 1
+    while end < span[0].i and noun.doc[end].head.i == noun.i and noun.doc[end].dep_ in NAME_PARTS:
+        end += 1
+    return noun.doc[noun.left_edge.i : end]
 
 
 def _definite_singular(span: Span) -> bool:
