@@ -237,16 +237,24 @@ def test_you_names_no_one(tagger: Tagger) -> None:
     assert speaker(tagger, "You say she caused the migration, he said.", "You") is None
 
 
-def test_a_subject_inside_another_content_is_not_the_speaker_of_a_cue_outside_it(tagger: Tagger) -> None:
-    text = "Trump pledged to be the greatest jobs president that God ever created and cast doubt on the official rate."
+def named_then_subjectless(tagger: Tagger, text: str, first: str, then: str, then_words: int = 1) -> tuple[Node, Node]:
+    """Two attributions of ``text``, as the tagger would mark them: the cue ``first``, its source the
+    sentence's first word and its content up to "and"; then the cue ``then`` (``then_words`` long) with
+    no source, its content to the end."""
     doc = tagger.nlp(text)
     paragraph = Paragraph(0, doc)
     words = [t.text for t in doc]
-    pledged, cast = words.index("pledged"), words.index("cast")
-    pledge = Node(0, paragraph, TokenSpan("CUE", pledged, pledged + 1), TokenSpan("SRC", 0, 1), [], 0.9)
-    pledge.content_tokens = [TokenSpan("CON", pledged + 1, words.index("and"))]
-    doubt = Node(1, paragraph, TokenSpan("CUE", cast, cast + 3), None, [], 0.9)
-    doubt.content_tokens = [TokenSpan("CON", cast + 3, len(doc) - 1)]
+    one, two = words.index(first), words.index(then)
+    named = Node(0, paragraph, TokenSpan("CUE", one, one + 1), TokenSpan("SRC", 0, 1), [], 0.9)
+    named.content_tokens = [TokenSpan("CON", one + 1, words.index("and"))]
+    subjectless = Node(1, paragraph, TokenSpan("CUE", two, two + then_words), None, [], 0.9)
+    subjectless.content_tokens = [TokenSpan("CON", two + then_words, len(doc) - 1)]
+    return named, subjectless
+
+
+def test_a_subject_inside_another_content_is_not_the_speaker_of_a_cue_outside_it(tagger: Tagger) -> None:
+    text = "Trump pledged to be the greatest jobs president that God ever created and cast doubt on the official rate."
+    pledge, doubt = named_then_subjectless(tagger, text, "pledged", "cast", 3)
     # the parse joins "cast" to "created", whose subject, God, is inside what Trump pledged
     alone = implicit_subject(doubt)
     assert alone is not None and alone.text == "God"
@@ -292,14 +300,7 @@ def test_nobody_is_no_one_named(tagger: Tagger) -> None:
 
 def test_a_cue_joined_by_and_without_a_subject_speaks_for_the_source_before_it(tagger: Tagger) -> None:
     text = 'Trump blamed the problem of mass shootings on "sickos" and suggested building institutions to house them.'
-    doc = tagger.nlp(text)
-    paragraph = Paragraph(0, doc)
-    words = [t.text for t in doc]
-    blamed, suggested = words.index("blamed"), words.index("suggested")
-    blame = Node(0, paragraph, TokenSpan("CUE", blamed, blamed + 1), TokenSpan("SRC", 0, 1), [], 0.9)
-    blame.content_tokens = [TokenSpan("CON", blamed + 1, words.index("and"))]
-    suggest = Node(1, paragraph, TokenSpan("CUE", suggested, suggested + 1), None, [], 0.9)
-    suggest.content_tokens = [TokenSpan("CON", suggested + 1, len(doc) - 1)]
+    blame, suggest = named_then_subjectless(tagger, text, "blamed", "suggested")
     assert implicit_subject(suggest) is None  # the parse takes "suggested" for an adjective
     speakers = speakers_of([blame, suggest], tagger.inflected)
     assert [s.name if s else None for s in speakers.values()] == ["Trump", "Trump"]
