@@ -18,11 +18,10 @@ from spacy.tokens import Span, Token
 from service.domain.names import name_key
 from service.extraction.extractor import Node
 from service.extraction.features import CLOSING_QUOTES, OPENING_QUOTES, STRAIGHT_QUOTES, quote_states
-from service.extraction.speakers import Coreference, Speaker
+from service.extraction.speakers import SUBJECTS, Coreference, Speaker
 from service.extraction.tagger import CharSpan
 
 QUOTES = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
-SUBJECTS = frozenset({"nsubj", "nsubj:pass"})
 # Verbs whose passive subject is the one spoken to ("he had been asked to preserve them"), never the speaker.
 ADDRESSED = frozenset({"asked", "told", "urged", "pressed", "ordered", "advised", "instructed", "warned", "requested"})
 # An attribution whose nested attributions cover this share of its content's words says nothing more.
