@@ -27,13 +27,12 @@ from contextlib import asynccontextmanager
 from time import monotonic, time
 from typing import TYPE_CHECKING, Any
 
-from litestar.middleware.rate_limit import CacheObject
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.connection import parse_url
 
-from service.api.limits import WINDOW_SECONDS
+from service.api.limits import WINDOW_SECONDS, Window
 from service.api.metrics import RATE_LIMIT_STORE_ERRORS
 
 if TYPE_CHECKING:
@@ -92,7 +91,7 @@ class SharedWindows:
             self._script = None
             await client.aclose()
 
-    async def count(self, key: str, limit: int, seconds: int = WINDOW_SECONDS) -> CacheObject | None:
+    async def count(self, key: str, limit: int, seconds: int = WINDOW_SECONDS) -> Window | None:
         """Count a request in ``key``'s window, unless it already holds ``limit``: the window as it was
         before this request; ``None`` where Redis failed (or failed less than a second ago)."""
         script = self._script
@@ -104,7 +103,7 @@ class SharedWindows:
             self._failed(exc)
             return None
         now = int(time())
-        return CacheObject(history=[now] * int(seen), reset=now + max(1, math.ceil(int(left) / 1000)))
+        return Window(int(seen), now + max(1, math.ceil(int(left) / 1000)))
 
     def _failed(self, exc: Exception) -> None:
         RATE_LIMIT_STORE_ERRORS.inc()
