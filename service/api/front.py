@@ -43,7 +43,6 @@ class Front:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        http = scope  # an HTTP scope from here on
         started = time.perf_counter()
         request_id = request_id_of(scope["headers"])
         token = REQUEST_ID.set(request_id)
@@ -58,8 +57,8 @@ class Front:
             await send(message)
 
         try:
-            limit = self.limits.of(http)
-            counted = None if limit is None else await limit.count(http)
+            limit = self.limits.of(scope)
+            counted = None if limit is None else await limit.count(scope)
             if limit is None or counted is None:
                 await self.app(scope, receive, send_front)
                 return
@@ -72,9 +71,9 @@ class Front:
         finally:
             took = time.perf_counter() - started
             if self.counting is not None:
-                self.counting.answered(http, status, took)
+                self.counting.answered(scope, status, took)
             if access_log.isEnabledFor(logging.INFO):
-                _log_line(http, status, took * 1000)
+                _log_line(scope, status, took * 1000)
             REQUEST_ID.reset(token)
 
     @staticmethod

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from time import time
 from typing import TYPE_CHECKING, Any
 
+from service.api.auth import SAFE_METHODS
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
     from service.api.shared_limits import SharedWindows
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 UNLIMITED = re.compile("^/health$|^/ready$|^/schema")
 WINDOW_SECONDS = 60
 SWEEP_ABOVE = 10_000
@@ -71,14 +71,11 @@ def client_of(scope: HTTPScope) -> str:
 class Limit:
     """One budget a minute, for reads or for writes, counted in memory or in Redis (``shared``)."""
 
-    reads: bool
+    kind: str
+    """``read`` or ``write``: the first part of each client's key."""
     per_minute: int
     shared: SharedWindows | None = None
     windows: dict[str, Window] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> str:
-        return "read" if self.reads else "write"
 
     async def count(self, scope: HTTPScope) -> tuple[Window, bool] | None:
         """The client's window, with this request counted in it unless it was full already, and whether
@@ -126,7 +123,7 @@ class Limits:
 
     def of(self, scope: HTTPScope) -> Limit | None:
         """The limit counting this HTTP request, told by its method and path alone; ``None`` if none does."""
-        limit = self.read if scope["method"] in READ_METHODS else self.write
+        limit = self.read if scope["method"] in SAFE_METHODS else self.write
         if limit is None or UNLIMITED.match(scope["path"]):
             return None
         return limit
@@ -142,10 +139,10 @@ def rate_limits(settings: Settings) -> Limits:
 
         shared = SharedWindows(settings.redis_url)
     read, write = (
-        Limit(reads, per_minute, shared) if per_minute > 0 else None
-        for reads, per_minute in (
-            (True, settings.read_rate_limit_per_minute),
-            (False, settings.write_rate_limit_per_minute),
+        Limit(kind, per_minute, shared) if per_minute > 0 else None
+        for kind, per_minute in (
+            ("read", settings.read_rate_limit_per_minute),
+            ("write", settings.write_rate_limit_per_minute),
         )
     )
     return Limits(read, write, [shared.lifespan] if shared else [])
