@@ -4,6 +4,7 @@ template, never its ids; the key's name, never its secret); JSON lines when aske
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from service.api.requests import JsonLines, LineFormatter, Lines, TextLines, access_log
 from tests.helpers import assert_problem, bearer, claim_body, free_port, hop, inline, issue_key, wait_until_ready
 
 MADE = re.compile(r"[0-9a-f]{32}")
@@ -114,3 +116,48 @@ def test_a_served_process_writes_json_lines_with_the_request_id(database_url: st
     assert mine["logger"] == "provenance.access" and mine["route"] == "/sources/{source_id}"
     assert mine["status"] == 404 and mine["method"] == "GET" and mine["key"] is None and "time" in mine
     assert any(line["logger"].startswith("uvicorn") for line in lines)  # the server's own lines are JSON too
+
+
+@pytest.mark.parametrize("formatter", [TextLines(), JsonLines()], ids=["text", "json"])
+def test_the_access_line_written_straight_is_the_line_its_record_makes(
+    formatter: LineFormatter, tmp_path: Path
+) -> None:
+    path = tmp_path / "lines.log"
+    with path.open("w") as stream:
+        Lines(formatter, stream).access("GET", "/claims/{claim_id}", 404, 1.234, "desk")
+    straight = path.read_text()
+    record = access_log.makeRecord(
+        access_log.name,
+        logging.INFO,
+        "",
+        0,
+        "%s %s %d %.1fms%s",
+        ("GET", "/claims/{claim_id}", 404, 1.234, " key=desk"),
+        None,
+        extra={"method": "GET", "route": "/claims/{claim_id}", "status": 404, "duration_ms": 1.23, "key": "desk"},
+    )
+    record.request_id = "-"
+    recorded = formatter.format(record) + "\n"
+    if isinstance(formatter, JsonLines):
+        assert json.loads(straight) | {"time": None} == json.loads(recorded) | {"time": None}
+    else:  # the same but for the time, which leads the line
+        assert straight.split(" ", 2)[2] == recorded.split(" ", 2)[2]
+        assert straight.split(" ", 2)[2] == "INFO provenance.access [-] GET /claims/{claim_id} 404 1.2ms key=desk\n"
+
+
+async def test_lines_reach_the_stream_when_the_loops_turn_ends_not_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "lines.log"
+    with path.open("w", buffering=1 << 16) as stream:
+        lines = Lines(TextLines(), stream)
+        lines.access("GET", "/health", 200, 0.5, None)
+        lines.access("GET", "/health", 200, 0.5, None)
+        assert path.read_text() == ""
+        await asyncio.sleep(0)  # the turn in which they were written ends
+        assert len(path.read_text().splitlines()) == 2
+
+
+def test_a_line_written_outside_an_event_loop_reaches_the_stream_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "lines.log"
+    with path.open("w", buffering=1 << 16) as stream:
+        Lines(TextLines(), stream).access("GET", "/health", 200, 0.5, None)
+        assert len(path.read_text().splitlines()) == 1

@@ -22,10 +22,10 @@ from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 
 from service.api.errors import problem_of_http
-from service.api.requests import REQUEST_ID, access_log, request_id_of
+from service.api.requests import REQUEST_ID, access_log, request_id_of, write_access_line
 
 if TYPE_CHECKING:
-    from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
     from service.api.limits import Limits
     from service.api.metrics import RequestCounting
@@ -73,7 +73,9 @@ class Front:
             if self.counting is not None:
                 self.counting.answered(scope, status, took)
             if access_log.isEnabledFor(logging.INFO):
-                _log_line(scope, status, took * 1000)
+                key = scope["state"].get("api_key")
+                route = scope.get("path_template") or None
+                write_access_line(scope["method"], route, status, took * 1000, None if key is None else key.name)
             REQUEST_ID.reset(token)
 
     @staticmethod
@@ -83,24 +85,3 @@ class Front:
         refused = TooManyRequestsException(headers=headers)
         response = problem_of_http(refused).to_response(request)
         await response.to_asgi_response(app=None, request=request)(scope, receive, send)
-
-
-def _log_line(scope: HTTPScope, status: int, took_ms: float) -> None:
-    """The access line (logger ``provenance.access``): method, route template, status, time, key name."""
-    key = scope["state"].get("api_key")
-    route = scope.get("path_template") or None
-    access_log.info(
-        "%s %s %d %.1fms%s",
-        scope["method"],
-        route or "-",
-        status,
-        took_ms,
-        f" key={key.name}" if key is not None else "",
-        extra={
-            "method": scope["method"],
-            "route": route,
-            "status": status,
-            "duration_ms": round(took_ms, 2),
-            "key": key.name if key is not None else None,
-        },
-    )
