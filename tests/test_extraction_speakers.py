@@ -348,3 +348,26 @@ def test_what_there_is_says_nothing(tagger: Tagger) -> None:
     node.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
     found = implicit_subject(node)
     assert found is not None and found.text == "Clark"
+
+
+def test_he_does_not_mean_one_named_only_inside_what_another_says(tagger: Tagger) -> None:
+    text = "Donald Trump said that Barack Obama wanted to admit refugees. He said he would deport them."
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    said, wanted, said_again = words.index("said"), words.index("wanted"), words.index("said", words.index("He"))
+    outer = Node(0, paragraph, TokenSpan("CUE", said, said + 1), TokenSpan("SRC", 0, said), [], 0.9, children=[1])
+    outer.content_tokens = [TokenSpan("CON", said + 2, words.index("."))]
+    inner = Node(1, paragraph, TokenSpan("CUE", wanted, wanted + 1), TokenSpan("SRC", said + 2, wanted), [], 0.9)
+    inner.parent = 0
+    inner.content_tokens = [TokenSpan("CON", wanted + 1, words.index("."))]
+    later = Node(2, paragraph, TokenSpan("CUE", said_again, said_again + 1), None, [], 0.9)
+    later.source_tokens = TokenSpan("SRC", said_again - 1, said_again)
+    later.content_tokens = [TokenSpan("CON", said_again + 1, len(doc) - 1)]
+    speakers = speakers_of([outer, inner, later], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Donald Trump", "Barack Obama", "Donald Trump"]
+    # the same named at the top of a sentence of its own is the one "he" means
+    text = "Donald Trump said the wall would rise. Barack Obama wanted to admit refugees. He said they were safe."
+    doc = tagger.nlp(text)
+    sources = [("Donald Trump", 0), ("Barack Obama", 0), ("He", 0)]
+    assert resolved(tagger, text, sources)[2] == "Barack Obama"

@@ -78,7 +78,8 @@ def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> d
     """Each attribution's speaker, pronouns and short forms resolved in the order the text names them.
 
     Where the text marks no source ("Putin ..., praising Kerry's efforts"), the speaker is the
-    subject the parse gives the cue's clause or the clause above it.
+    subject the parse gives the cue's clause or the clause above it. A speaker named only inside what
+    another says is no one a pronoun after it means ("Trump said that Obama wanted ... He said").
     """
     coreference = Coreference(inflected)
     found: dict[int, Speaker | None] = {n.id: None for n in nodes}
@@ -91,8 +92,9 @@ def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> d
             span = implicit_subject(node, _contents_around(node, nodes)) or participle_subject(node, nodes)
         if span is not None:
             spans.append(((node.paragraph.start, span.start), node.id, span))
+    nested = {n.id for n in nodes if n.parent is not None}
     for _, node_id, span in sorted(spans, key=lambda item: (item[0], item[1])):
-        found[node_id] = coreference.resolve(span)
+        found[node_id] = coreference.resolve(span, salient=node_id not in nested)
     return found
 
 

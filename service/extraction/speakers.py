@@ -370,10 +370,15 @@ class Coreference:
         # The unnamed speakers that are one person ("the Platte River employee"), by name.
         self.single: set[str] = set()
 
-    def resolve(self, span: Span) -> Speaker | None:
-        """The speaker a source span means, looking back when it only refers; None when nothing fits."""
+    def resolve(self, span: Span, *, salient: bool = True) -> Speaker | None:
+        """The speaker a source span means, looking back when it only refers; None when nothing fits.
+
+        ``salient`` False: a speaker named inside what another says ("Trump said that Obama wanted to
+        admit them"), whom a pronoun after it ("He said ...") does not mean for that; one met before
+        stays as salient as it was.
+        """
         found = self._resolve(span)
-        if found is not None:
+        if found is not None and salient:
             # The speaker met last is the one a pronoun means first, whether named in full or referred to.
             self.seen = [earlier for earlier in self.seen if earlier.name != found.name]
             self.seen.append(found)
