@@ -126,3 +126,34 @@ def test_the_united_states_reports_nothing() -> None:
 def test_i_think_and_quotations_are_no_sentence_of_their_own_to_read() -> None:
     doc = Tagger().nlp('"I think the chances are pretty good," he said. We believe that the deal will hold.')
     assert Extractor._unmarked(Paragraph(0, doc), [], set()) == []
+
+
+def test_what_one_wants_or_plans_to_do_is_read_from_the_parse() -> None:
+    doc = Tagger().nlp("Susan Brooks is planning to enter the Indiana governor contest.")
+    [found] = patterns.clauses(doc, (0, len(doc)))
+    assert found.source is not None
+    assert doc[found.source.start : found.source.end].text == "Susan Brooks"
+    assert doc[found.cue.start : found.cue.end].text == "is planning"  # as PolNeAR marks it
+    assert [doc[c.start : c.end].text for c in found.contents] == ["to enter the Indiana governor contest"]
+    # read inside a content too, where the clause before it is no part of what is wanted
+    doc = Tagger().nlp(
+        "Trump, later alleging - again falsely - that President Obama wanted to admit 250,000 Syrians, "
+        "said he would deport refugees."
+    )
+    words = [t.text for t in doc]
+    [found] = patterns.clauses(doc, (words.index("that"), words.index("Syrians") + 1))
+    assert doc[found.cue.start : found.cue.end].text == "wanted"
+    assert [doc[c.start : c.end].text for c in found.contents] == ["to admit 250,000 Syrians"]
+    # an infinitive says what one wants only after a verb of intention
+    doc = Tagger().nlp("Susan Brooks is trying to enter the Indiana governor contest.")
+    assert patterns.clauses(doc, (0, len(doc))) == []
+
+
+def test_a_relative_clause_or_a_question_wants_nothing_of_anyone() -> None:
+    for text in (
+        "Trump is a birther who has repeatedly pledged to ban all Muslims from entering the country.",
+        "He took on the obligations that Patriot Coal was seeking to get rid of last year.",
+        "The choice is about whether or not people want to stay the course.",
+    ):
+        doc = Tagger().nlp(text)
+        assert patterns.clauses(doc, (0, len(doc))) == [], text

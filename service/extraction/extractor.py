@@ -14,8 +14,9 @@ out are found here, by three rules:
   Reuters**, ..."); without a wrapper, the relay is the outermost hop itself.
 
 Where the tagger marks nothing, in a sentence or inside a content, the parse may still state an
-attribution: a reporting or believing verb, its subject and the clause it takes
-(``patterns.clauses``). And a cue joined to a cue ("praised those who left **but said** ...") that
+attribution: a reporting or believing verb, its subject and the clause it takes, or a verb of
+intention and the infinitive it takes ("Brooks is planning to enter the contest"; ``patterns.clauses``).
+And a cue joined to a cue ("praised those who left **but said** ...") that
 the tagger took for part of its content is cut out of it, an attribution of its own.
 """
 
