@@ -89,8 +89,25 @@ def test_a_sentence_the_tagger_marks_nothing_in_is_read_from_its_parse() -> None
     assert found.source is not None
     assert doc[found.source.start : found.source.end].text == "The intelligence community"
     assert [doc[c.start : c.end].text for c in found.contents] == ["that Russia was behind the hack"]
-    # where the tagger marks a cue, the sentence is the tagger's
+    # where the tagger marks its cue, the attribution is the tagger's
     tagged = Grouped(TokenSpan("CUE", 4, 5))
+    assert Extractor._unmarked(Paragraph(0, doc), [tagged], set()) == []
+
+
+def test_a_clause_the_tagger_leaves_unmarked_beside_what_it_marks_is_read_from_the_parse() -> None:
+    doc = Tagger().nlp("Officials said the talks failed, but the minister believes that the deal will hold.")
+    words = [t.text for t in doc]
+    said = words.index("said")
+    tagged = Grouped(
+        TokenSpan("CUE", said, said + 1), TokenSpan("SRC", 0, said), [TokenSpan("CON", said + 1, words.index(","))]
+    )
+    [found] = Extractor._unmarked(Paragraph(0, doc), [tagged], set())
+    assert found.source is not None
+    assert doc[found.source.start : found.source.end].text == "the minister"
+    assert doc[found.cue.start : found.cue.end].text == "believes"
+    assert [doc[c.start : c.end].text for c in found.contents] == ["that the deal will hold"]
+    # where what the tagger marks takes in any of it, the sentence is the tagger's
+    tagged.contents = [TokenSpan("CON", said + 1, len(doc) - 1)]
     assert Extractor._unmarked(Paragraph(0, doc), [tagged], set()) == []
 
 

@@ -224,20 +224,38 @@ class Extractor:
 
     @staticmethod
     def _unmarked(paragraph: Paragraph, groups: list[Grouped], shaped: set[int]) -> list[Grouped]:
-        """The attributions the parse states in the sentences where the tagger marks none ("X believes
-        that ..."): on text unlike what it learnt from, the tagger misses cues the parse still shows. Not
-        inside a quotation, whose layers are nested ones, nor "I think", "you said": no one named speaks."""
+        """The attributions the parse states where the tagger marks nothing ("X believes that ..."): in
+        sentences where it marks none, or beside what it marks, no word of it in a span the tagger marked
+        ("Officials said the talks failed, but the minister believes that ..."): on text unlike what it
+        learnt from, the tagger misses cues the parse still shows. Not inside a quotation, whose layers are
+        nested ones, nor "I think", "you said": no one named speaks."""
         doc = paragraph.doc
         tagged = {doc[g.cue.start].sent.start for g in groups}
+        marked = {
+            i
+            for g in groups
+            for span in [g.cue, *g.contents, *([g.source] if g.source else [])]
+            for i in range(span.start, span.end)
+        }
         quoted = quote_states(list(doc))
         found = []
         for sentence in doc.sents:
-            if sentence.start not in tagged and sentence.start not in shaped:
-                found += [
-                    g
-                    for g in patterns.clauses(doc, (sentence.start, sentence.end))
-                    if quoted[g.cue.start] != INSIDE and not _personal(doc, g)
-                ]
+            if sentence.start in shaped:
+                continue
+            found += [
+                g
+                for g in patterns.clauses(doc, (sentence.start, sentence.end))
+                if quoted[g.cue.start] != INSIDE
+                and not _personal(doc, g)
+                and (
+                    sentence.start not in tagged
+                    or not any(
+                        i in marked
+                        for span in [g.cue, *g.contents, *([g.source] if g.source else [])]
+                        for i in range(span.start, span.end)
+                    )
+                )
+            ]
         return found
 
     def _coordinated(self, paragraph: Paragraph, grouped: Grouped) -> list[Grouped]:
