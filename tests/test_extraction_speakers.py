@@ -371,3 +371,32 @@ def test_he_does_not_mean_one_named_only_inside_what_another_says(tagger: Tagger
     doc = tagger.nlp(text)
     sources = [("Donald Trump", 0), ("Barack Obama", 0), ("He", 0)]
     assert resolved(tagger, text, sources)[2] == "Barack Obama"
+
+
+def test_a_cue_after_and_speaks_for_the_cue_whose_content_it_follows(tagger: Tagger) -> None:
+    text = (
+        "Louisiana Gov. Bobby Jindal on Monday signed an order to block any Syrian refugee, while Mike Huckabee, "
+        'the former Arkansas governor, proposed we "wake up and smell the falafel" and said House Speaker Paul '
+        "Ryan should resign if he can't block the refugees' arrival."
+    )
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    proposed, said = words.index("proposed"), words.index("said")
+    source = TokenSpan("SRC", words.index("Mike"), proposed - 1)
+    first = Node(0, paragraph, TokenSpan("CUE", proposed, proposed + 1), source, [], 0.9)
+    first.content_tokens = [TokenSpan("CON", proposed + 1, said - 2)]  # up to the closing quotation mark
+    joined = Node(1, paragraph, TokenSpan("CUE", said, said + 1), None, [], 0.9)
+    joined.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    # the parse hangs "said" from "signed", whose subject is Jindal
+    speakers = speakers_of([first, joined], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Mike Huckabee", "Mike Huckabee"]
+    # a cue after "and" that follows no other attribution's content keeps the subject the parse gives it
+    text = "Jindal signed the order and said the speaker should resign."
+    doc = tagger.nlp(text)
+    words = [t.text for t in doc]
+    said = words.index("said")
+    alone = Node(0, Paragraph(0, doc), TokenSpan("CUE", said, said + 1), None, [], 0.9)
+    alone.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    found = speakers_of([alone], tagger.inflected)[0]
+    assert found is not None and found.name == "Jindal"

@@ -89,7 +89,8 @@ def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> d
         if node.source_tokens is not None:
             span: Span | None = doc[node.source_tokens.start : node.source_tokens.end]
         else:
-            span = implicit_subject(node, _contents_around(node, nodes)) or participle_subject(node, nodes)
+            span = _joined_subject(node, nodes) or implicit_subject(node, _contents_around(node, nodes))
+            span = span or participle_subject(node, nodes)
         if span is not None:
             spans.append(((node.paragraph.start, span.start), node.id, span))
     nested = {n.id for n in nodes if n.parent is not None}
@@ -166,6 +167,30 @@ def participle_subject(node: Node, nodes: list[Node]) -> Span | None:
     if not before:
         return None
     source = max(before, key=lambda n: n.cue_tokens.start).source_tokens
+    assert source is not None
+    return doc[source.start : source.end]
+
+
+def _joined_subject(node: Node, nodes: list[Node]) -> Span | None:
+    """For a cue right after "and" or "but" that follows another cue's content in its sentence ("Huckabee
+    proposed we 'wake up and smell the falafel' and said ..."), the source of that cue: the parse may
+    hang the verb from another clause altogether, whose subject did not say it."""
+    doc = node.paragraph.doc
+    start = node.cue_tokens.start
+    if start == 0 or doc[start - 1].lower_ not in {"and", "but"}:
+        return None
+    before = [
+        n
+        for n in nodes
+        if n.paragraph is node.paragraph
+        and n.source_tokens is not None
+        and n.content_tokens
+        and n.content_tokens[-1].end < start
+        and all(t.is_punct or t.lower_ in {"and", "but"} for t in doc[n.content_tokens[-1].end : start])
+    ]
+    if len(before) != 1:
+        return None
+    source = before[0].source_tokens
     assert source is not None
     return doc[source.start : source.end]
 
