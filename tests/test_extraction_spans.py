@@ -174,3 +174,30 @@ def test_a_relative_clause_or_a_question_wants_nothing_of_anyone() -> None:
     ):
         doc = Tagger().nlp(text)
         assert patterns.clauses(doc, (0, len(doc))) == [], text
+
+
+def test_a_cue_after_and_in_the_cues_form_is_cut_out_whatever_the_parse_hangs_it_from() -> None:
+    extractor = Extractor()
+    doc = extractor.tagger.nlp(
+        "Mr. Putin forecast that the slumping economy would soon rebound and praised efforts by Secretary of "
+        "State John Kerry to find a political solution in Syria."
+    )
+    words = [t.text for t in doc]
+    forecast, praised = words.index("forecast"), words.index("praised")
+    assert doc[praised].head.i != forecast  # the parse joins it to "rebound", or to nothing
+    grouped = Grouped(TokenSpan("CUE", forecast, forecast + 1), TokenSpan("SRC", 0, forecast))
+    grouped.contents = [TokenSpan("CON", forecast + 1, len(doc) - 1)]
+    [joined] = extractor._coordinated(Paragraph(0, doc), grouped)
+    assert [doc[c.start : c.end].text for c in grouped.contents] == ["that the slumping economy would soon rebound"]
+    assert doc[joined.cue.start : joined.cue.end].text == "praised"
+    assert [doc[c.start : c.end].text for c in joined.contents] == [
+        "efforts by Secretary of State John Kerry to find a political solution in Syria"
+    ]
+    # a verb of its form inside the content before it may be what it is joined to: it stays there
+    doc = extractor.tagger.nlp("Mr. Putin said that the minister praised the plan and praised Kerry for his efforts.")
+    words = [t.text for t in doc]
+    said = words.index("said")
+    grouped = Grouped(TokenSpan("CUE", said, said + 1), TokenSpan("SRC", 0, said))
+    grouped.contents = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    assert extractor._coordinated(Paragraph(0, doc), grouped) == []
+    assert grouped.contents == [TokenSpan("CON", said + 1, len(doc) - 1)]

@@ -45,6 +45,8 @@ PERSONAL = frozenset({"i", "we", "you"})
 LEADING = frozenset({"cc", "advmod", "mark", "punct"})
 # The cue lexicon's bin (0 to 4) from which a joined verb counts as a cue.
 MIN_COORDINATED_CUE = 2
+# ... and from which a verb after "and" counts as one, whatever the parse hangs it from.
+MIN_MISPARSED_CUE = 3
 RELAY_CUES = frozenset({"cite", "citing", "quote", "quoting", "accord", "according"})
 
 
@@ -100,6 +102,23 @@ def _joined(verb: Token) -> bool:
         return verb.tag_ == head.tag_ and any(c.dep_ == "cc" for c in verb.children)
     before = verb.doc[verb.i - 1] if verb.i else verb
     return verb.dep_ == "advcl" and verb.tag_ == "VBG" and before.text == ","
+
+
+def _forms(token: Token) -> frozenset[str]:
+    """The tags a verb may wear in the form of ``token``: a past participle is often a past tense mistaken."""
+    return frozenset({"VBD", "VBN"}) if token.tag_ in {"VBD", "VBN"} else frozenset({token.tag_})
+
+
+def _after_and(verb: Token, cue: Token, content: TokenSpan) -> bool:
+    """Whether a verb right after "and" or "but" in a content is joined to the cue, whatever the parse
+    says: in the cue's form, and no verb of that form in the content before it that it could be joined
+    to ("Putin forecast that the economy would soon rebound and praised Kerry", parsed with "praised"
+    an adjective of "efforts"; "called on the United States to attack the oil and proposed a safe zone")."""
+    doc = verb.doc
+    if verb.i < 1 or doc[verb.i - 1].lower_ not in {"and", "but"}:
+        return False
+    forms = _forms(cue)
+    return verb.tag_ in forms and not any(t.tag_ in forms for t in doc[content.start : verb.i - 1])
 
 
 def _confidence(grouped: Grouped) -> float:
@@ -262,14 +281,22 @@ class Extractor:
         """The cues joined to an attribution's cue that the tagger left inside its content, cut out of it
         as attributions of their own: "boasting about 'winning' and pledging to make America great
         again", "blamed the media for ..., saying they were nitpicking". A verb the parse hangs from the
-        cue (``_joined``) that is often a cue in the training articles."""
+        cue (``_joined``) that is often a cue in the training articles; or, whatever the parse hangs it
+        from, one after "and" in the cue's form (``_after_and``) that is a cue more often still."""
         doc = paragraph.doc
         cue = range(grouped.cue.start, grouped.cue.end)
         last = grouped.contents[-1]
+        # the cue's own verb: "said" of "said in a statement", "boasting" of "was back to boasting about"
+        verb = next((t for t in reversed(doc[grouped.cue.start : grouped.cue.end]) if t.tag_.startswith("VB")), None)
         joined = [
             t
             for t in doc[last.start + 1 : last.end]
-            if t.head.i in cue and _joined(t) and self.tagger.lexicon.bin(lemma(t)) >= MIN_COORDINATED_CUE
+            if (t.head.i in cue and _joined(t) and self.tagger.lexicon.bin(lemma(t)) >= MIN_COORDINATED_CUE)
+            or (
+                verb is not None
+                and _after_and(t, verb, last)
+                and self.tagger.lexicon.bin(lemma(t)) >= MIN_MISPARSED_CUE
+            )
         ]
         found = []
         end = last.end
