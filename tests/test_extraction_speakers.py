@@ -149,6 +149,13 @@ def test_who_means_the_whole_name_the_parse_heads_on_its_first_word(tagger: Tagg
     assert resolved(tagger, text, [("who", 0)]) == ["Donald Trump"]
 
 
+def test_who_means_the_noun_phrase_not_the_clause_it_sits_in(tagger: Tagger) -> None:
+    text = "The last question at the event was from a young child, who said he drove from Omaha."
+    assert resolved(tagger, text, [("who", 0)]) == ["young child"]
+    text = "The letter came from a Platte River employee, who said the server was safe."
+    assert resolved(tagger, text, [("who", 0)]) == ["Platte River employee"]
+
+
 def test_a_clause_taken_for_a_source_names_no_one(tagger: Tagger) -> None:
     sentence = "Ted Cruz says whatever he needs to say to get elected."
     assert speaker(tagger, sentence, "whatever he needs to") is None
