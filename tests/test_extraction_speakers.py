@@ -407,3 +407,24 @@ def test_a_cue_after_and_speaks_for_the_cue_whose_content_it_follows(tagger: Tag
     alone.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
     found = speakers_of([alone], tagger.inflected)[0]
     assert found is not None and found.name == "Jindal"
+
+
+def test_a_verb_in_a_tense_joined_to_one_without_takes_no_subject_from_it(tagger: Tagger) -> None:
+    text = (
+        "Mr. Putin backpedaled on his prediction a year ago that Russia would pull out of its current slump "
+        "within two years, and blamed the tumble in oil prices."
+    )
+    doc = tagger.nlp(text)
+    words = [t.text for t in doc]
+    blamed = words.index("blamed")
+    assert doc[blamed].head.text == "pull"  # whose subject is Russia, not the one who blamed
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", blamed, blamed + 1), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", blamed + 1, len(doc) - 1)]
+    assert implicit_subject(node) is None
+    # joined to a verb in a tense, it shares that verb's subject
+    doc = tagger.nlp("Mr. Putin praised the talks and blamed the tumble in oil prices.")
+    words = [t.text for t in doc]
+    blamed = words.index("blamed")
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", blamed, blamed + 1), None, [], 0.9)
+    found = implicit_subject(node)
+    assert found is not None and found.text == "Mr. Putin"

@@ -24,6 +24,8 @@ from service.extraction.tagger import CharSpan
 QUOTES = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
 # Verbs whose passive subject is the one spoken to ("he had been asked to preserve them"), never the speaker.
 ADDRESSED = frozenset({"asked", "told", "urged", "pressed", "ordered", "advised", "instructed", "warned", "requested"})
+# Verbs in a tense of their own: "blamed", "says", "say".
+FINITE = frozenset({"VBD", "VBZ", "VBP"})
 # An attribution whose nested attributions cover this share of its content's words says nothing more.
 WRAPPED_SHARE = 0.8
 
@@ -129,6 +131,10 @@ def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Sp
             subject = subjects[0]
             return doc[subject.left_edge.i : subject.right_edge.i + 1]
         if verb.head.i == verb.i:
+            return None
+        if verb.dep_ == "conj" and verb.tag_ in FINITE and verb.head.tag_ == "VB":
+            # "... that Russia would pull out of its slump, and blamed the tumble in oil prices": a verb in a
+            # tense is never joined to one without ("would pull", "to pull"), whose subject is not its.
             return None
         verb = verb.head
     return None
