@@ -428,3 +428,20 @@ def test_a_verb_in_a_tense_joined_to_one_without_takes_no_subject_from_it(tagger
     node = Node(0, Paragraph(0, doc), TokenSpan("CUE", blamed, blamed + 1), None, [], 0.9)
     found = implicit_subject(node)
     assert found is not None and found.text == "Mr. Putin"
+
+
+def test_the_subject_the_parse_gave_a_participle_before_the_cue_is_the_cues(tagger: Tagger) -> None:
+    text = (
+        "New Jersey Gov. Chris Christie, hoping to surge in New Hampshire, called Obama a 'petulant child' who's "
+        "acting 'as if he is a king.'"
+    )
+    doc = tagger.nlp(text)
+    words = [t.text for t in doc]
+    called, hoping = words.index("called"), words.index("hoping")
+    # the parse hangs Christie on "hoping", and "called" has no subject
+    assert not [c for c in doc[called].children if c.dep_ == "nsubj"]
+    assert [c.text for c in doc[hoping].children if c.dep_ == "nsubj"] == ["Chris"]
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", called, called + 1), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", called + 1, len(doc) - 1)]
+    found = implicit_subject(node)
+    assert found is not None and found.text == "New Jersey Gov. Chris Christie"

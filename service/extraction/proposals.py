@@ -123,7 +123,7 @@ def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Sp
     doc = node.paragraph.doc
     verb = doc[node.cue_tokens.start]
     for _ in range(4):
-        subjects = [c for c in verb.children if c.dep_ in SUBJECTS]
+        subjects = [c for c in verb.children if c.dep_ in SUBJECTS] or _participle_subjects(verb)
         if subjects and subjects[0].dep_ == "nsubj:pass" and verb.lower_ in ADDRESSED:
             return _agent(verb)
         existential = any(c.dep_ == "expl" and c.lower_ == "there" for c in verb.children)  # "there are two from ..."
@@ -138,6 +138,19 @@ def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Sp
             return None
         verb = verb.head
     return None
+
+
+def _participle_subjects(verb: Token) -> list[Token]:
+    """The subject the parse gave a participle before a verb instead of the verb: "Christie, hoping to
+    surge in New Hampshire, called Obama a 'petulant child'" is parsed with Christie the subject of
+    "hoping", and "called" without one; a participle has none of its own."""
+    return [
+        c
+        for clause in verb.children
+        if clause.dep_ == "advcl" and clause.tag_ == "VBG" and clause.i < verb.i
+        for c in clause.children
+        if c.dep_ == "nsubj" and c.i < clause.i
+    ]
 
 
 def _agent(verb: Token) -> Span | None:
