@@ -83,6 +83,23 @@ def test_a_layer_the_parse_states_inside_a_content_is_read_from_it() -> None:
     assert patterns.clauses(doc, (0, len(doc))) == []
 
 
+def test_a_layer_inside_a_content_ends_with_it() -> None:
+    doc = Tagger().nlp(
+        "Surveys show that the pillars shifted. Russians now say they admire Mr. Putin more for a role as a "
+        "''protector'' from external threats than for the role of ''provider,'' a study by an influential Russian "
+        "sociologist, Mikhail E. Dmitriyev, concluded this year."
+    )
+    words = [t.text for t in doc]
+    window = (words.index("Russians"), words.index("study") - 1)  # what the study concluded
+    # the parse hangs the study, and what it concluded, from what the Russians say
+    assert doc[words.index("concluded")].head.text == "say"
+    [found] = patterns.clauses(doc, window)
+    assert found.source is not None and doc[found.source.start : found.source.end].text == "Russians"
+    [content] = found.contents
+    assert content.end <= window[1]
+    assert doc[content.start : content.end].text.startswith("they admire Mr. Putin")
+
+
 def test_a_sentence_the_tagger_marks_nothing_in_is_read_from_its_parse() -> None:
     doc = Tagger().nlp("The intelligence community has concluded that Russia was behind the hack.")
     [found] = Extractor._unmarked(Paragraph(0, doc), [], set())

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
 
-from service.extraction.features import INSIDE, quote_states
+from service.extraction.features import CLOSING_QUOTES, INSIDE, OPENING_QUOTES, STRAIGHT_QUOTES, quote_states
 from service.extraction.spans import Grouped, TokenSpan
 from service.extraction.words import WORDS
 
@@ -36,6 +36,7 @@ VERB_WORDS = frozenset({"aux", "advmod"})
 SUBJECTS = frozenset({"nsubj"})
 # What makes a verb's clause a question or a condition, which says no one holds it.
 CONDITIONS = frozenset({"whether", "if", "unless"})
+QUOTE_MARKS = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
 # A clause shorter than this says too little to be a claim.
 MIN_CLAUSE_TOKENS = 3
 # How sure a layer read from the parse alone is: below the tagger's usual, above its floor for nested layers.
@@ -230,17 +231,22 @@ def clauses(doc: Doc, window: tuple[int, int]) -> list[Grouped]:
         if any(c.dep_ == "mark" and c.lower_ in CONDITIONS for c in verb.children):
             continue  # "whether or not people want to stay the course": nobody is said to want it
         subjects = [c for c in verb.children if c.dep_ in SUBJECTS and start <= c.left_edge.i]
-        objects = [c for c in verb.children if c.dep_ in CLAUSE_OBJECTS and c.i > verb.i and c.right_edge.i < end]
+        objects = [c for c in verb.children if c.dep_ in CLAUSE_OBJECTS and verb.i < c.i < end]
         if verb.lower_ in INTENTIONS and not verb.dep_.startswith("acl"):
             # Not in a relative clause ("who has repeatedly pledged to ...", "the obligations that Patriot
             # Coal was seeking to get rid of"): what describes something, not what one is reported to want.
-            objects += [c for c in verb.children if _infinitive(c) and c.i > verb.i and c.right_edge.i < end]
+            objects += [c for c in verb.children if _infinitive(c) and verb.i < c.i < end]
         if len(subjects) != 1 or len(objects) != 1:
             continue
         subject, clause = subjects[0], objects[0]
-        # What the parse hangs from the clause before the verb ("that" of a clause holding it) is not said.
+        # What the parse hangs from the clause before the verb ("that" of a clause holding it) is not said,
+        # nor what it hangs from it beyond the window: a layer inside a content ends with it ("Russians now
+        # say they admire Mr. Putin ..., a study ... concluded", parsed with the study in what they say).
         first = max(clause.left_edge.i, verb.i + 1)
-        if clause.right_edge.i + 1 - first < MIN_CLAUSE_TOKENS or subject.right_edge.i >= verb.i:
+        last = min(clause.right_edge.i + 1, end)
+        while last > first and doc[last - 1].is_punct and doc[last - 1].text not in QUOTE_MARKS:
+            last -= 1
+        if last - first < MIN_CLAUSE_TOKENS or subject.right_edge.i >= verb.i:
             continue
         # "told [investigators]", "said [on Tuesday]": the verb alone is the cue, as PolNeAR marks it; but
         # "is planning", "also plans", "does not want" with the words before it that make its tense and sense
@@ -252,7 +258,7 @@ def clauses(doc: Doc, window: tuple[int, int]) -> list[Grouped]:
             Grouped(
                 TokenSpan("CUE", cue, verb.i + 1, CLAUSE_CONFIDENCE),
                 TokenSpan("SRC", subject.left_edge.i, subject.right_edge.i + 1, CLAUSE_CONFIDENCE),
-                [TokenSpan("CON", first, clause.right_edge.i + 1, CLAUSE_CONFIDENCE)],
+                [TokenSpan("CON", first, last, CLAUSE_CONFIDENCE)],
             )
         )
     return found
