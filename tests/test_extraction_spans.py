@@ -218,3 +218,21 @@ def test_a_cue_after_and_in_the_cues_form_is_cut_out_whatever_the_parse_hangs_it
     grouped.contents = [TokenSpan("CON", said + 1, len(doc) - 1)]
     assert extractor._coordinated(Paragraph(0, doc), grouped) == []
     assert grouped.contents == [TokenSpan("CON", said + 1, len(doc) - 1)]
+
+
+def test_what_one_meant_is_read_inside_what_another_says_only() -> None:
+    doc = Tagger().nlp(
+        "Hewitt suggested that Trump simply meant that Obama's policies created the conditions for ISIS."
+    )
+    words = [t.text for t in doc]
+    window = (words.index("that") + 1, len(doc) - 1)
+    [found] = patterns.clauses(doc, window, inside=True)
+    assert found.source is not None and doc[found.source.start : found.source.end].text == "Trump"
+    assert doc[found.cue.start : found.cue.end].text == "meant"
+    assert [doc[c.start : c.end].text for c in found.contents] == [
+        "that Obama's policies created the conditions for ISIS"
+    ]
+    # a sentence of its own, or a thing that means, says nothing of anyone
+    assert patterns.clauses(doc, window) == []
+    doc = Tagger().nlp("Hewitt said this means that the policies created the conditions for ISIS.")
+    assert patterns.clauses(doc, (2, len(doc) - 1), inside=True) == []

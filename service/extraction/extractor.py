@@ -342,7 +342,7 @@ class Extractor:
             marked = {i for g in found for part in (g.cue, g.source) if part for i in range(part.start, part.end)}
             found += [
                 g
-                for g in patterns.clauses(paragraph.doc, (content.start, content.end))
+                for g in patterns.clauses(paragraph.doc, (content.start, content.end), inside=True)
                 if not any(i in marked for i in range(g.cue.start, g.cue.end))
             ]
             for grouped in found:

@@ -26,6 +26,7 @@ from service.extraction.words import WORDS
 
 REPORTING = WORDS["reporting"]
 INTENTIONS = WORDS["intention_verbs"]
+MEANING = WORDS["meaning_verbs"]
 CLAUSE_VERBS = REPORTING | WORDS["clause_verbs"] | INTENTIONS
 # What a clause verb takes as what its subject says: a clause of its own ("told investigators they were").
 CLAUSE_OBJECTS = frozenset({"ccomp"})
@@ -34,6 +35,8 @@ INTENDED = frozenset({"xcomp"})
 # The words before a verb of intention that PolNeAR's cue holds: "is planning", "also plans", "does not want".
 VERB_WORDS = frozenset({"aux", "advmod"})
 SUBJECTS = frozenset({"nsubj"})
+# Subjects that are things or questions, never speakers.
+NO_ONE = frozenset({"it", "this", "that", "these", "those", "which", "what"})
 # What makes a verb's clause a question or a condition, which says no one holds it.
 CONDITIONS = frozenset({"whether", "if", "unless"})
 QUOTE_MARKS = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
@@ -215,16 +218,18 @@ def _infinitive(clause: Token) -> bool:
     )
 
 
-def clauses(doc: Doc, window: tuple[int, int]) -> list[Grouped]:
+def clauses(doc: Doc, window: tuple[int, int], *, inside: bool = False) -> list[Grouped]:
     """The attributions the parse states inside ``window`` (paragraph tokens): a clause verb ("told",
     "believes") with its subject and the clause it takes, all three inside the window ("Mills and Clinton
     told investigators they were unaware ..."), or a verb of intention with the infinitive it takes ("Obama
     wanted to admit 250,000 Syrians"). What the tagger, reading a content as a sentence of its own, mostly
-    labels content throughout."""
+    labels content throughout. ``inside`` a content, what one meant too ("Hewitt suggested that Trump simply
+    meant that ...")."""
     start, end = window
     found = []
+    verbs = CLAUSE_VERBS | MEANING if inside else CLAUSE_VERBS
     for verb in doc[start:end]:
-        if verb.lower_ not in CLAUSE_VERBS or not verb.tag_.startswith("VB"):
+        if verb.lower_ not in verbs or not verb.tag_.startswith("VB"):
             continue
         if any(c.dep_ in {"aux:pass", "nsubj:pass"} for c in verb.children):
             continue  # "was told that ...": its subject heard it
@@ -239,6 +244,8 @@ def clauses(doc: Doc, window: tuple[int, int]) -> list[Grouped]:
         if len(subjects) != 1 or len(objects) != 1:
             continue
         subject, clause = subjects[0], objects[0]
+        if subject.lower_ in NO_ONE:
+            continue  # "this means that ...", "it suggests that ...": a thing, which says nothing
         # What the parse hangs from the clause before the verb ("that" of a clause holding it) is not said,
         # nor what it hangs from it beyond the window: a layer inside a content ends with it ("Russians now
         # say they admire Mr. Putin ..., a study ... concluded", parsed with the study in what they say).
