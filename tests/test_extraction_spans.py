@@ -210,6 +210,16 @@ def test_a_cue_after_and_in_the_cues_form_is_cut_out_whatever_the_parse_hangs_it
     assert [doc[c.start : c.end].text for c in joined.contents] == [
         "efforts by Secretary of State John Kerry to find a political solution in Syria"
     ]
+    # a word of its form in quotation marks is only mentioned: no verb it could be joined to
+    doc = extractor.tagger.nlp(
+        'But Trump was back to boasting about "winning" and pledging to make America great again.'
+    )
+    words = [t.text for t in doc]
+    cue = TokenSpan("CUE", words.index("was"), words.index("about") + 1)
+    grouped = Grouped(cue, TokenSpan("SRC", 1, 2), [TokenSpan("CON", cue.end, len(doc) - 1)])
+    [joined] = extractor._coordinated(Paragraph(0, doc), grouped)
+    assert doc[joined.cue.start : joined.cue.end].text == "pledging"
+    assert [doc[c.start : c.end].text for c in joined.contents] == ["to make America great again"]
     # a verb of its form inside the content before it may be what it is joined to: it stays there
     doc = extractor.tagger.nlp("Mr. Putin said that the minister praised the plan and praised Kerry for his efforts.")
     words = [t.text for t in doc]

@@ -115,10 +115,17 @@ def _after_and(verb: Token, cue: Token, content: TokenSpan) -> bool:
     to ("Putin forecast that the economy would soon rebound and praised Kerry", parsed with "praised"
     an adjective of "efforts"; "called on the United States to attack the oil and proposed a safe zone")."""
     doc = verb.doc
-    if verb.i < 1 or doc[verb.i - 1].lower_ not in {"and", "but"}:
+    before = verb.i - 1
+    if before < 1 or doc[before].lower_ not in {"and", "but"}:
         return False
     forms = _forms(cue)
-    return verb.tag_ in forms and not any(t.tag_ in forms for t in doc[content.start : verb.i - 1])
+    return verb.tag_ in forms and not any(t.tag_ in forms and not _mentioned(t) for t in doc[content.start : before])
+
+
+def _mentioned(token: Token) -> bool:
+    """Whether a word stands alone in quotation marks, a word mentioned ("boasting about 'winning'"), no verb."""
+    doc = token.doc
+    return 0 < token.i < len(doc) - 1 and doc[token.i - 1].is_quote and doc[token.i + 1].is_quote
 
 
 def _confidence(grouped: Grouped) -> float:
