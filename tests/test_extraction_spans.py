@@ -83,14 +83,48 @@ def test_a_layer_the_parse_states_inside_a_content_is_read_from_it() -> None:
     assert patterns.clauses(doc, (0, len(doc))) == []
 
 
+def test_a_layer_inside_a_content_ends_with_it() -> None:
+    doc = Tagger().nlp(
+        "Surveys show that the pillars shifted. Russians now say they admire Mr. Putin more for a role as a "
+        "''protector'' from external threats than for the role of ''provider,'' a study by an influential Russian "
+        "sociologist, Mikhail E. Dmitriyev, concluded this year."
+    )
+    words = [t.text for t in doc]
+    window = (words.index("Russians"), words.index("study") - 1)  # what the study concluded
+    # the parse hangs the study, and what it concluded, from what the Russians say
+    assert doc[words.index("concluded")].head.text == "say"
+    [found] = patterns.clauses(doc, window)
+    assert found.source is not None and doc[found.source.start : found.source.end].text == "Russians"
+    [content] = found.contents
+    assert content.end <= window[1]
+    assert doc[content.start : content.end].text.startswith("they admire Mr. Putin")
+
+
 def test_a_sentence_the_tagger_marks_nothing_in_is_read_from_its_parse() -> None:
     doc = Tagger().nlp("The intelligence community has concluded that Russia was behind the hack.")
     [found] = Extractor._unmarked(Paragraph(0, doc), [], set())
     assert found.source is not None
     assert doc[found.source.start : found.source.end].text == "The intelligence community"
     assert [doc[c.start : c.end].text for c in found.contents] == ["that Russia was behind the hack"]
-    # where the tagger marks a cue, the sentence is the tagger's
+    # where the tagger marks its cue, the attribution is the tagger's
     tagged = Grouped(TokenSpan("CUE", 4, 5))
+    assert Extractor._unmarked(Paragraph(0, doc), [tagged], set()) == []
+
+
+def test_a_clause_the_tagger_leaves_unmarked_beside_what_it_marks_is_read_from_the_parse() -> None:
+    doc = Tagger().nlp("Officials said the talks failed, but the minister believes that the deal will hold.")
+    words = [t.text for t in doc]
+    said = words.index("said")
+    tagged = Grouped(
+        TokenSpan("CUE", said, said + 1), TokenSpan("SRC", 0, said), [TokenSpan("CON", said + 1, words.index(","))]
+    )
+    [found] = Extractor._unmarked(Paragraph(0, doc), [tagged], set())
+    assert found.source is not None
+    assert doc[found.source.start : found.source.end].text == "the minister"
+    assert doc[found.cue.start : found.cue.end].text == "believes"
+    assert [doc[c.start : c.end].text for c in found.contents] == ["that the deal will hold"]
+    # where what the tagger marks takes in any of it, the sentence is the tagger's
+    tagged.contents = [TokenSpan("CON", said + 1, len(doc) - 1)]
     assert Extractor._unmarked(Paragraph(0, doc), [tagged], set()) == []
 
 
@@ -126,3 +160,89 @@ def test_the_united_states_reports_nothing() -> None:
 def test_i_think_and_quotations_are_no_sentence_of_their_own_to_read() -> None:
     doc = Tagger().nlp('"I think the chances are pretty good," he said. We believe that the deal will hold.')
     assert Extractor._unmarked(Paragraph(0, doc), [], set()) == []
+
+
+def test_what_one_wants_or_plans_to_do_is_read_from_the_parse() -> None:
+    doc = Tagger().nlp("Susan Brooks is planning to enter the Indiana governor contest.")
+    [found] = patterns.clauses(doc, (0, len(doc)))
+    assert found.source is not None
+    assert doc[found.source.start : found.source.end].text == "Susan Brooks"
+    assert doc[found.cue.start : found.cue.end].text == "is planning"  # as PolNeAR marks it
+    assert [doc[c.start : c.end].text for c in found.contents] == ["to enter the Indiana governor contest"]
+    # read inside a content too, where the clause before it is no part of what is wanted
+    doc = Tagger().nlp(
+        "Trump, later alleging - again falsely - that President Obama wanted to admit 250,000 Syrians, "
+        "said he would deport refugees."
+    )
+    words = [t.text for t in doc]
+    [found] = patterns.clauses(doc, (words.index("that"), words.index("Syrians") + 1))
+    assert doc[found.cue.start : found.cue.end].text == "wanted"
+    assert [doc[c.start : c.end].text for c in found.contents] == ["to admit 250,000 Syrians"]
+    # an infinitive says what one wants only after a verb of intention
+    doc = Tagger().nlp("Susan Brooks is trying to enter the Indiana governor contest.")
+    assert patterns.clauses(doc, (0, len(doc))) == []
+
+
+def test_a_relative_clause_or_a_question_wants_nothing_of_anyone() -> None:
+    for text in (
+        "Trump is a birther who has repeatedly pledged to ban all Muslims from entering the country.",
+        "He took on the obligations that Patriot Coal was seeking to get rid of last year.",
+        "The choice is about whether or not people want to stay the course.",
+    ):
+        doc = Tagger().nlp(text)
+        assert patterns.clauses(doc, (0, len(doc))) == [], text
+
+
+def test_a_cue_after_and_in_the_cues_form_is_cut_out_whatever_the_parse_hangs_it_from() -> None:
+    extractor = Extractor()
+    doc = extractor.tagger.nlp(
+        "Mr. Putin forecast that the slumping economy would soon rebound and praised efforts by Secretary of "
+        "State John Kerry to find a political solution in Syria."
+    )
+    words = [t.text for t in doc]
+    forecast, praised = words.index("forecast"), words.index("praised")
+    assert doc[praised].head.i != forecast  # the parse joins it to "rebound", or to nothing
+    grouped = Grouped(TokenSpan("CUE", forecast, forecast + 1), TokenSpan("SRC", 0, forecast))
+    grouped.contents = [TokenSpan("CON", forecast + 1, len(doc) - 1)]
+    [joined] = extractor._coordinated(Paragraph(0, doc), grouped)
+    assert [doc[c.start : c.end].text for c in grouped.contents] == ["that the slumping economy would soon rebound"]
+    assert doc[joined.cue.start : joined.cue.end].text == "praised"
+    assert [doc[c.start : c.end].text for c in joined.contents] == [
+        "efforts by Secretary of State John Kerry to find a political solution in Syria"
+    ]
+    # a word of its form in quotation marks is only mentioned: no verb it could be joined to
+    doc = extractor.tagger.nlp(
+        'But Trump was back to boasting about "winning" and pledging to make America great again.'
+    )
+    words = [t.text for t in doc]
+    cue = TokenSpan("CUE", words.index("was"), words.index("about") + 1)
+    grouped = Grouped(cue, TokenSpan("SRC", 1, 2), [TokenSpan("CON", cue.end, len(doc) - 1)])
+    [joined] = extractor._coordinated(Paragraph(0, doc), grouped)
+    assert doc[joined.cue.start : joined.cue.end].text == "pledging"
+    assert [doc[c.start : c.end].text for c in joined.contents] == ["to make America great again"]
+    # a verb of its form inside the content before it may be what it is joined to: it stays there
+    doc = extractor.tagger.nlp("Mr. Putin said that the minister praised the plan and praised Kerry for his efforts.")
+    words = [t.text for t in doc]
+    said = words.index("said")
+    grouped = Grouped(TokenSpan("CUE", said, said + 1), TokenSpan("SRC", 0, said))
+    grouped.contents = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    assert extractor._coordinated(Paragraph(0, doc), grouped) == []
+    assert grouped.contents == [TokenSpan("CON", said + 1, len(doc) - 1)]
+
+
+def test_what_one_meant_is_read_inside_what_another_says_only() -> None:
+    doc = Tagger().nlp(
+        "Hewitt suggested that Trump simply meant that Obama's policies created the conditions for ISIS."
+    )
+    words = [t.text for t in doc]
+    window = (words.index("that") + 1, len(doc) - 1)
+    [found] = patterns.clauses(doc, window, inside=True)
+    assert found.source is not None and doc[found.source.start : found.source.end].text == "Trump"
+    assert doc[found.cue.start : found.cue.end].text == "meant"
+    assert [doc[c.start : c.end].text for c in found.contents] == [
+        "that Obama's policies created the conditions for ISIS"
+    ]
+    # a sentence of its own, or a thing that means, says nothing of anyone
+    assert patterns.clauses(doc, window) == []
+    doc = Tagger().nlp("Hewitt said this means that the policies created the conditions for ISIS.")
+    assert patterns.clauses(doc, (2, len(doc) - 1), inside=True) == []

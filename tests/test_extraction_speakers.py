@@ -149,6 +149,13 @@ def test_who_means_the_whole_name_the_parse_heads_on_its_first_word(tagger: Tagg
     assert resolved(tagger, text, [("who", 0)]) == ["Donald Trump"]
 
 
+def test_who_means_the_noun_phrase_not_the_clause_it_sits_in(tagger: Tagger) -> None:
+    text = "The last question at the event was from a young child, who said he drove from Omaha."
+    assert resolved(tagger, text, [("who", 0)]) == ["young child"]
+    text = "The letter came from a Platte River employee, who said the server was safe."
+    assert resolved(tagger, text, [("who", 0)]) == ["Platte River employee"]
+
+
 def test_a_clause_taken_for_a_source_names_no_one(tagger: Tagger) -> None:
     sentence = "Ted Cruz says whatever he needs to say to get elected."
     assert speaker(tagger, sentence, "whatever he needs to") is None
@@ -348,3 +355,93 @@ def test_what_there_is_says_nothing(tagger: Tagger) -> None:
     node.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
     found = implicit_subject(node)
     assert found is not None and found.text == "Clark"
+
+
+def test_he_does_not_mean_one_named_only_inside_what_another_says(tagger: Tagger) -> None:
+    text = "Donald Trump said that Barack Obama wanted to admit refugees. He said he would deport them."
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    said, wanted, said_again = words.index("said"), words.index("wanted"), words.index("said", words.index("He"))
+    outer = Node(0, paragraph, TokenSpan("CUE", said, said + 1), TokenSpan("SRC", 0, said), [], 0.9, children=[1])
+    outer.content_tokens = [TokenSpan("CON", said + 2, words.index("."))]
+    inner = Node(1, paragraph, TokenSpan("CUE", wanted, wanted + 1), TokenSpan("SRC", said + 2, wanted), [], 0.9)
+    inner.parent = 0
+    inner.content_tokens = [TokenSpan("CON", wanted + 1, words.index("."))]
+    later = Node(2, paragraph, TokenSpan("CUE", said_again, said_again + 1), None, [], 0.9)
+    later.source_tokens = TokenSpan("SRC", said_again - 1, said_again)
+    later.content_tokens = [TokenSpan("CON", said_again + 1, len(doc) - 1)]
+    speakers = speakers_of([outer, inner, later], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Donald Trump", "Barack Obama", "Donald Trump"]
+    # the same named at the top of a sentence of its own is the one "he" means
+    text = "Donald Trump said the wall would rise. Barack Obama wanted to admit refugees. He said they were safe."
+    doc = tagger.nlp(text)
+    sources = [("Donald Trump", 0), ("Barack Obama", 0), ("He", 0)]
+    assert resolved(tagger, text, sources)[2] == "Barack Obama"
+
+
+def test_a_cue_after_and_speaks_for_the_cue_whose_content_it_follows(tagger: Tagger) -> None:
+    text = (
+        "Louisiana Gov. Bobby Jindal on Monday signed an order to block any Syrian refugee, while Mike Huckabee, "
+        'the former Arkansas governor, proposed we "wake up and smell the falafel" and said House Speaker Paul '
+        "Ryan should resign if he can't block the refugees' arrival."
+    )
+    doc = tagger.nlp(text)
+    paragraph = Paragraph(0, doc)
+    words = [t.text for t in doc]
+    proposed, said = words.index("proposed"), words.index("said")
+    source = TokenSpan("SRC", words.index("Mike"), proposed - 1)
+    first = Node(0, paragraph, TokenSpan("CUE", proposed, proposed + 1), source, [], 0.9)
+    first.content_tokens = [TokenSpan("CON", proposed + 1, said - 2)]  # up to the closing quotation mark
+    joined = Node(1, paragraph, TokenSpan("CUE", said, said + 1), None, [], 0.9)
+    joined.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    # the parse hangs "said" from "signed", whose subject is Jindal
+    speakers = speakers_of([first, joined], tagger.inflected)
+    assert [s.name if s else None for s in speakers.values()] == ["Mike Huckabee", "Mike Huckabee"]
+    # a cue after "and" that follows no other attribution's content keeps the subject the parse gives it
+    text = "Jindal signed the order and said the speaker should resign."
+    doc = tagger.nlp(text)
+    words = [t.text for t in doc]
+    said = words.index("said")
+    alone = Node(0, Paragraph(0, doc), TokenSpan("CUE", said, said + 1), None, [], 0.9)
+    alone.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    found = speakers_of([alone], tagger.inflected)[0]
+    assert found is not None and found.name == "Jindal"
+
+
+def test_a_verb_in_a_tense_joined_to_one_without_takes_no_subject_from_it(tagger: Tagger) -> None:
+    text = (
+        "Mr. Putin backpedaled on his prediction a year ago that Russia would pull out of its current slump "
+        "within two years, and blamed the tumble in oil prices."
+    )
+    doc = tagger.nlp(text)
+    words = [t.text for t in doc]
+    blamed = words.index("blamed")
+    assert doc[blamed].head.text == "pull"  # whose subject is Russia, not the one who blamed
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", blamed, blamed + 1), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", blamed + 1, len(doc) - 1)]
+    assert implicit_subject(node) is None
+    # joined to a verb in a tense, it shares that verb's subject
+    doc = tagger.nlp("Mr. Putin praised the talks and blamed the tumble in oil prices.")
+    words = [t.text for t in doc]
+    blamed = words.index("blamed")
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", blamed, blamed + 1), None, [], 0.9)
+    found = implicit_subject(node)
+    assert found is not None and found.text == "Mr. Putin"
+
+
+def test_the_subject_the_parse_gave_a_participle_before_the_cue_is_the_cues(tagger: Tagger) -> None:
+    text = (
+        "New Jersey Gov. Chris Christie, hoping to surge in New Hampshire, called Obama a 'petulant child' who's "
+        "acting 'as if he is a king.'"
+    )
+    doc = tagger.nlp(text)
+    words = [t.text for t in doc]
+    called, hoping = words.index("called"), words.index("hoping")
+    # the parse hangs Christie on "hoping", and "called" has no subject
+    assert not [c for c in doc[called].children if c.dep_ == "nsubj"]
+    assert [c.text for c in doc[hoping].children if c.dep_ == "nsubj"] == ["Chris"]
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", called, called + 1), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", called + 1, len(doc) - 1)]
+    found = implicit_subject(node)
+    assert found is not None and found.text == "New Jersey Gov. Chris Christie"

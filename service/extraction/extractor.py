@@ -14,8 +14,9 @@ out are found here, by three rules:
   Reuters**, ..."); without a wrapper, the relay is the outermost hop itself.
 
 Where the tagger marks nothing, in a sentence or inside a content, the parse may still state an
-attribution: a reporting or believing verb, its subject and the clause it takes
-(``patterns.clauses``). And a cue joined to a cue ("praised those who left **but said** ...") that
+attribution: a reporting or believing verb, its subject and the clause it takes, or a verb of
+intention and the infinitive it takes ("Brooks is planning to enter the contest"; ``patterns.clauses``).
+And a cue joined to a cue ("praised those who left **but said** ...") that
 the tagger took for part of its content is cut out of it, an attribution of its own.
 """
 
@@ -44,6 +45,8 @@ PERSONAL = frozenset({"i", "we", "you"})
 LEADING = frozenset({"cc", "advmod", "mark", "punct"})
 # The cue lexicon's bin (0 to 4) from which a joined verb counts as a cue.
 MIN_COORDINATED_CUE = 2
+# ... and from which a verb after "and" counts as one, whatever the parse hangs it from.
+MIN_MISPARSED_CUE = 3
 RELAY_CUES = frozenset({"cite", "citing", "quote", "quoting", "accord", "according"})
 
 
@@ -99,6 +102,30 @@ def _joined(verb: Token) -> bool:
         return verb.tag_ == head.tag_ and any(c.dep_ == "cc" for c in verb.children)
     before = verb.doc[verb.i - 1] if verb.i else verb
     return verb.dep_ == "advcl" and verb.tag_ == "VBG" and before.text == ","
+
+
+def _forms(token: Token) -> frozenset[str]:
+    """The tags a verb may wear in the form of ``token``: a past participle is often a past tense mistaken."""
+    return frozenset({"VBD", "VBN"}) if token.tag_ in {"VBD", "VBN"} else frozenset({token.tag_})
+
+
+def _after_and(verb: Token, cue: Token, content: TokenSpan) -> bool:
+    """Whether a verb right after "and" or "but" in a content is joined to the cue, whatever the parse
+    says: in the cue's form, and no verb of that form in the content before it that it could be joined
+    to ("Putin forecast that the economy would soon rebound and praised Kerry", parsed with "praised"
+    an adjective of "efforts"; "called on the United States to attack the oil and proposed a safe zone")."""
+    doc = verb.doc
+    before = verb.i - 1
+    if before < 1 or doc[before].lower_ not in {"and", "but"}:
+        return False
+    forms = _forms(cue)
+    return verb.tag_ in forms and not any(t.tag_ in forms and not _mentioned(t) for t in doc[content.start : before])
+
+
+def _mentioned(token: Token) -> bool:
+    """Whether a word stands alone in quotation marks, a word mentioned ("boasting about 'winning'"), no verb."""
+    doc = token.doc
+    return 0 < token.i < len(doc) - 1 and doc[token.i - 1].is_quote and doc[token.i + 1].is_quote
 
 
 def _confidence(grouped: Grouped) -> float:
@@ -223,34 +250,60 @@ class Extractor:
 
     @staticmethod
     def _unmarked(paragraph: Paragraph, groups: list[Grouped], shaped: set[int]) -> list[Grouped]:
-        """The attributions the parse states in the sentences where the tagger marks none ("X believes
-        that ..."): on text unlike what it learnt from, the tagger misses cues the parse still shows. Not
-        inside a quotation, whose layers are nested ones, nor "I think", "you said": no one named speaks."""
+        """The attributions the parse states where the tagger marks nothing ("X believes that ..."): in
+        sentences where it marks none, or beside what it marks, no word of it in a span the tagger marked
+        ("Officials said the talks failed, but the minister believes that ..."): on text unlike what it
+        learnt from, the tagger misses cues the parse still shows. Not inside a quotation, whose layers are
+        nested ones, nor "I think", "you said": no one named speaks."""
         doc = paragraph.doc
         tagged = {doc[g.cue.start].sent.start for g in groups}
+        marked = {
+            i
+            for g in groups
+            for span in [g.cue, *g.contents, *([g.source] if g.source else [])]
+            for i in range(span.start, span.end)
+        }
         quoted = quote_states(list(doc))
         found = []
         for sentence in doc.sents:
-            if sentence.start not in tagged and sentence.start not in shaped:
-                found += [
-                    g
-                    for g in patterns.clauses(doc, (sentence.start, sentence.end))
-                    if quoted[g.cue.start] != INSIDE and not _personal(doc, g)
-                ]
+            if sentence.start in shaped:
+                continue
+            found += [
+                g
+                for g in patterns.clauses(doc, (sentence.start, sentence.end))
+                if quoted[g.cue.start] != INSIDE
+                and not _personal(doc, g)
+                and (
+                    sentence.start not in tagged
+                    or not any(
+                        i in marked
+                        for span in [g.cue, *g.contents, *([g.source] if g.source else [])]
+                        for i in range(span.start, span.end)
+                    )
+                )
+            ]
         return found
 
     def _coordinated(self, paragraph: Paragraph, grouped: Grouped) -> list[Grouped]:
         """The cues joined to an attribution's cue that the tagger left inside its content, cut out of it
         as attributions of their own: "boasting about 'winning' and pledging to make America great
         again", "blamed the media for ..., saying they were nitpicking". A verb the parse hangs from the
-        cue (``_joined``) that is often a cue in the training articles."""
+        cue (``_joined``) that is often a cue in the training articles; or, whatever the parse hangs it
+        from, one after "and" in the cue's form (``_after_and``) that is a cue more often still."""
         doc = paragraph.doc
         cue = range(grouped.cue.start, grouped.cue.end)
         last = grouped.contents[-1]
+        # the cue's own verb: "said" of "said in a statement", "boasting" of "was back to boasting about"
+        verb = next((t for t in reversed(doc[grouped.cue.start : grouped.cue.end]) if t.tag_.startswith("VB")), None)
         joined = [
             t
             for t in doc[last.start + 1 : last.end]
-            if t.head.i in cue and _joined(t) and self.tagger.lexicon.bin(lemma(t)) >= MIN_COORDINATED_CUE
+            if (t.head.i in cue and _joined(t) and self.tagger.lexicon.bin(lemma(t)) >= MIN_COORDINATED_CUE)
+            or (
+                verb is not None
+                and _after_and(t, verb, last)
+                and self.tagger.lexicon.bin(lemma(t)) >= MIN_MISPARSED_CUE
+            )
         ]
         found = []
         end = last.end
@@ -296,7 +349,7 @@ class Extractor:
             marked = {i for g in found for part in (g.cue, g.source) if part for i in range(part.start, part.end)}
             found += [
                 g
-                for g in patterns.clauses(paragraph.doc, (content.start, content.end))
+                for g in patterns.clauses(paragraph.doc, (content.start, content.end), inside=True)
                 if not any(i in marked for i in range(g.cue.start, g.cue.end))
             ]
             for grouped in found:

@@ -20,15 +20,26 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
 
-from service.extraction.features import INSIDE, quote_states
+from service.extraction.features import CLOSING_QUOTES, INSIDE, OPENING_QUOTES, STRAIGHT_QUOTES, quote_states
 from service.extraction.spans import Grouped, TokenSpan
 from service.extraction.words import WORDS
 
 REPORTING = WORDS["reporting"]
-CLAUSE_VERBS = REPORTING | WORDS["clause_verbs"]
+INTENTIONS = WORDS["intention_verbs"]
+MEANING = WORDS["meaning_verbs"]
+CLAUSE_VERBS = REPORTING | WORDS["clause_verbs"] | INTENTIONS
 # What a clause verb takes as what its subject says: a clause of its own ("told investigators they were").
 CLAUSE_OBJECTS = frozenset({"ccomp"})
+# What a verb of intention takes as what its subject wants or means to do: an infinitive ("wants to ...").
+INTENDED = frozenset({"xcomp"})
+# The words before a verb of intention that PolNeAR's cue holds: "is planning", "also plans", "does not want".
+VERB_WORDS = frozenset({"aux", "advmod"})
 SUBJECTS = frozenset({"nsubj"})
+# Subjects that are things or questions, never speakers.
+NO_ONE = frozenset({"it", "this", "that", "these", "those", "which", "what"})
+# What makes a verb's clause a question or a condition, which says no one holds it.
+CONDITIONS = frozenset({"whether", "if", "unless"})
+QUOTE_MARKS = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
 # A clause shorter than this says too little to be a claim.
 MIN_CLAUSE_TOKENS = 3
 # How sure a layer read from the parse alone is: below the tagger's usual, above its floor for nested layers.
@@ -198,32 +209,63 @@ def read(sentence: Span) -> Chain | None:
     return None
 
 
-def clauses(doc: Doc, window: tuple[int, int]) -> list[Grouped]:
+def _infinitive(clause: Token) -> bool:
+    """Whether the parse hangs an infinitive with "to" from a verb as its clause ("wants to give away")."""
+    return (
+        clause.dep_ in INTENDED
+        and clause.tag_ == "VB"
+        and any(c.lower_ == "to" and c.dep_ == "mark" and c.i < clause.i for c in clause.children)
+    )
+
+
+def clauses(doc: Doc, window: tuple[int, int], *, inside: bool = False) -> list[Grouped]:
     """The attributions the parse states inside ``window`` (paragraph tokens): a clause verb ("told",
     "believes") with its subject and the clause it takes, all three inside the window ("Mills and Clinton
-    told investigators they were unaware ..."). What the tagger, reading a content as a sentence of its
-    own, mostly labels content throughout."""
+    told investigators they were unaware ..."), or a verb of intention with the infinitive it takes ("Obama
+    wanted to admit 250,000 Syrians"). What the tagger, reading a content as a sentence of its own, mostly
+    labels content throughout. ``inside`` a content, what one meant too ("Hewitt suggested that Trump simply
+    meant that ...")."""
     start, end = window
     found = []
+    verbs = CLAUSE_VERBS | MEANING if inside else CLAUSE_VERBS
     for verb in doc[start:end]:
-        if verb.lower_ not in CLAUSE_VERBS or not verb.tag_.startswith("VB"):
+        if verb.lower_ not in verbs or not verb.tag_.startswith("VB"):
             continue
         if any(c.dep_ in {"aux:pass", "nsubj:pass"} for c in verb.children):
             continue  # "was told that ...": its subject heard it
+        if any(c.dep_ == "mark" and c.lower_ in CONDITIONS for c in verb.children):
+            continue  # "whether or not people want to stay the course": nobody is said to want it
         subjects = [c for c in verb.children if c.dep_ in SUBJECTS and start <= c.left_edge.i]
-        objects = [c for c in verb.children if c.dep_ in CLAUSE_OBJECTS and c.i > verb.i and c.right_edge.i < end]
+        objects = [c for c in verb.children if c.dep_ in CLAUSE_OBJECTS and verb.i < c.i < end]
+        if verb.lower_ in INTENTIONS and not verb.dep_.startswith("acl"):
+            # Not in a relative clause ("who has repeatedly pledged to ...", "the obligations that Patriot
+            # Coal was seeking to get rid of"): what describes something, not what one is reported to want.
+            objects += [c for c in verb.children if _infinitive(c) and verb.i < c.i < end]
         if len(subjects) != 1 or len(objects) != 1:
             continue
         subject, clause = subjects[0], objects[0]
-        first = clause.left_edge.i
-        if clause.right_edge.i + 1 - first < MIN_CLAUSE_TOKENS or subject.right_edge.i >= verb.i:
+        if subject.lower_ in NO_ONE:
+            continue  # "this means that ...", "it suggests that ...": a thing, which says nothing
+        # What the parse hangs from the clause before the verb ("that" of a clause holding it) is not said,
+        # nor what it hangs from it beyond the window: a layer inside a content ends with it ("Russians now
+        # say they admire Mr. Putin ..., a study ... concluded", parsed with the study in what they say).
+        first = max(clause.left_edge.i, verb.i + 1)
+        last = min(clause.right_edge.i + 1, end)
+        while last > first and doc[last - 1].is_punct and doc[last - 1].text not in QUOTE_MARKS:
+            last -= 1
+        if last - first < MIN_CLAUSE_TOKENS or subject.right_edge.i >= verb.i:
             continue
-        # "told [investigators]", "said [on Tuesday]": the verb alone is the cue, as PolNeAR marks it
+        # "told [investigators]", "said [on Tuesday]": the verb alone is the cue, as PolNeAR marks it; but
+        # "is planning", "also plans", "does not want" with the words before it that make its tense and sense
+        cue = verb.i
+        if verb.lower_ in INTENTIONS:
+            while cue - 1 > subject.right_edge.i and doc[cue - 1].head.i == verb.i and doc[cue - 1].dep_ in VERB_WORDS:
+                cue -= 1
         found.append(
             Grouped(
-                TokenSpan("CUE", verb.i, verb.i + 1, CLAUSE_CONFIDENCE),
+                TokenSpan("CUE", cue, verb.i + 1, CLAUSE_CONFIDENCE),
                 TokenSpan("SRC", subject.left_edge.i, subject.right_edge.i + 1, CLAUSE_CONFIDENCE),
-                [TokenSpan("CON", first, clause.right_edge.i + 1, CLAUSE_CONFIDENCE)],
+                [TokenSpan("CON", first, last, CLAUSE_CONFIDENCE)],
             )
         )
     return found

@@ -24,6 +24,8 @@ from service.extraction.tagger import CharSpan
 QUOTES = OPENING_QUOTES | CLOSING_QUOTES | STRAIGHT_QUOTES | frozenset("‘’'")
 # Verbs whose passive subject is the one spoken to ("he had been asked to preserve them"), never the speaker.
 ADDRESSED = frozenset({"asked", "told", "urged", "pressed", "ordered", "advised", "instructed", "warned", "requested"})
+# Verbs in a tense of their own: "blamed", "says", "say".
+FINITE = frozenset({"VBD", "VBZ", "VBP"})
 # An attribution whose nested attributions cover this share of its content's words says nothing more.
 WRAPPED_SHARE = 0.8
 
@@ -78,7 +80,8 @@ def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> d
     """Each attribution's speaker, pronouns and short forms resolved in the order the text names them.
 
     Where the text marks no source ("Putin ..., praising Kerry's efforts"), the speaker is the
-    subject the parse gives the cue's clause or the clause above it.
+    subject the parse gives the cue's clause or the clause above it. A speaker named only inside what
+    another says is no one a pronoun after it means ("Trump said that Obama wanted ... He said").
     """
     coreference = Coreference(inflected)
     found: dict[int, Speaker | None] = {n.id: None for n in nodes}
@@ -88,11 +91,13 @@ def speakers_of(nodes: list[Node], inflected: Container[str] = frozenset()) -> d
         if node.source_tokens is not None:
             span: Span | None = doc[node.source_tokens.start : node.source_tokens.end]
         else:
-            span = implicit_subject(node, _contents_around(node, nodes)) or participle_subject(node, nodes)
+            span = _joined_subject(node, nodes) or implicit_subject(node, _contents_around(node, nodes))
+            span = span or participle_subject(node, nodes)
         if span is not None:
             spans.append(((node.paragraph.start, span.start), node.id, span))
+    nested = {n.id for n in nodes if n.parent is not None}
     for _, node_id, span in sorted(spans, key=lambda item: (item[0], item[1])):
-        found[node_id] = coreference.resolve(span)
+        found[node_id] = coreference.resolve(span, salient=node_id not in nested)
     return found
 
 
@@ -118,7 +123,7 @@ def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Sp
     doc = node.paragraph.doc
     verb = doc[node.cue_tokens.start]
     for _ in range(4):
-        subjects = [c for c in verb.children if c.dep_ in SUBJECTS]
+        subjects = [c for c in verb.children if c.dep_ in SUBJECTS] or _participle_subjects(verb)
         if subjects and subjects[0].dep_ == "nsubj:pass" and verb.lower_ in ADDRESSED:
             return _agent(verb)
         existential = any(c.dep_ == "expl" and c.lower_ == "there" for c in verb.children)  # "there are two from ..."
@@ -127,8 +132,25 @@ def implicit_subject(node: Node, contents: Sequence[tuple[int, int]] = ()) -> Sp
             return doc[subject.left_edge.i : subject.right_edge.i + 1]
         if verb.head.i == verb.i:
             return None
+        if verb.dep_ == "conj" and verb.tag_ in FINITE and verb.head.tag_ == "VB":
+            # "... that Russia would pull out of its slump, and blamed the tumble in oil prices": a verb in a
+            # tense is never joined to one without ("would pull", "to pull"), whose subject is not its.
+            return None
         verb = verb.head
     return None
+
+
+def _participle_subjects(verb: Token) -> list[Token]:
+    """The subject the parse gave a participle before a verb instead of the verb: "Christie, hoping to
+    surge in New Hampshire, called Obama a 'petulant child'" is parsed with Christie the subject of
+    "hoping", and "called" without one; a participle has none of its own."""
+    return [
+        c
+        for clause in verb.children
+        if clause.dep_ == "advcl" and clause.tag_ == "VBG" and clause.i < verb.i
+        for c in clause.children
+        if c.dep_ == "nsubj" and c.i < clause.i
+    ]
 
 
 def _agent(verb: Token) -> Span | None:
@@ -164,6 +186,30 @@ def participle_subject(node: Node, nodes: list[Node]) -> Span | None:
     if not before:
         return None
     source = max(before, key=lambda n: n.cue_tokens.start).source_tokens
+    assert source is not None
+    return doc[source.start : source.end]
+
+
+def _joined_subject(node: Node, nodes: list[Node]) -> Span | None:
+    """For a cue right after "and" or "but" that follows another cue's content in its sentence ("Huckabee
+    proposed we 'wake up and smell the falafel' and said ..."), the source of that cue: the parse may
+    hang the verb from another clause altogether, whose subject did not say it."""
+    doc = node.paragraph.doc
+    start = node.cue_tokens.start
+    if start == 0 or doc[start - 1].lower_ not in {"and", "but"}:
+        return None
+    before = [
+        n
+        for n in nodes
+        if n.paragraph is node.paragraph
+        and n.source_tokens is not None
+        and n.content_tokens
+        and n.content_tokens[-1].end < start
+        and all(t.is_punct or t.lower_ in {"and", "but"} for t in doc[n.content_tokens[-1].end : start])
+    ]
+    if len(before) != 1:
+        return None
+    source = before[0].source_tokens
     assert source is not None
     return doc[source.start : source.end]
 

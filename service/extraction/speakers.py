@@ -370,10 +370,15 @@ class Coreference:
         # The unnamed speakers that are one person ("the Platte River employee"), by name.
         self.single: set[str] = set()
 
-    def resolve(self, span: Span) -> Speaker | None:
-        """The speaker a source span means, looking back when it only refers; None when nothing fits."""
+    def resolve(self, span: Span, *, salient: bool = True) -> Speaker | None:
+        """The speaker a source span means, looking back when it only refers; None when nothing fits.
+
+        ``salient`` False: a speaker named inside what another says ("Trump said that Obama wanted to
+        admit them"), whom a pronoun after it ("He said ...") does not mean for that; one met before
+        stays as salient as it was.
+        """
         found = self._resolve(span)
-        if found is not None:
+        if found is not None and salient:
             # The speaker met last is the one a pronoun means first, whether named in full or referred to.
             self.seen = [earlier for earlier in self.seen if earlier.name != found.name]
             self.seen.append(found)
@@ -441,6 +446,10 @@ def _one_person(span: Span) -> bool:
     return head is not None and head.tag_ == "NN" and head.lower_ in PERSON_WORDS
 
 
+# What hangs from a noun before it without being part of its phrase: "[from] a young child", "[was] ...".
+OUTSIDE_PHRASE = frozenset({"case", "cop", "nsubj", "nsubj:pass", "aux", "mark", "cc", "punct", "advmod"})
+
+
 def _antecedent(span: Span) -> Span | None:
     """For a relative pronoun ("who said"), the noun phrase it stands for, as the parse attaches it."""
     if len(span) != 1 or span[0].lower_ not in {"who", "which", "that"}:
@@ -453,7 +462,9 @@ def _antecedent(span: Span) -> Span | None:
     end = noun.i + 1
     while end < span[0].i and noun.doc[end].head.i == noun.i and noun.doc[end].dep_ in NAME_PARTS:
         end += 1
-    return noun.doc[noun.left_edge.i : end]
+    # "was from a young child, who": the noun phrase only, not the preposition or the clause it sits in
+    start = min([c.left_edge.i for c in noun.children if c.i < noun.i and c.dep_ not in OUTSIDE_PHRASE] + [noun.i])
+    return noun.doc[start:end]
 
 
 def _definite_singular(span: Span) -> bool:
