@@ -20,6 +20,7 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 
+from service.api.requests import header_of
 from service.api.strict import strict_json_body
 from service.db import pooled
 from service.domain import keys
@@ -57,7 +58,7 @@ def required_access(connection: ASGIConnection[Any, Any, Any, Any], route_handle
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The token of ``Authorization: Bearer <token>``; None without the header, 401 when it has another shape."""
-    header = connection.headers.get("authorization")
+    header = header_of(connection.scope, b"authorization")
     if header is None:
         return None
     scheme, _, token = header.strip().partition(" ")

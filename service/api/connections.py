@@ -67,7 +67,7 @@ async def provide_connection(state: State, request: Request[Any, Any, Any]) -> A
     commit's position in the WAL is left in the request's state for ``Provenance-LSN``."""
     if reads_from_replica(request.method, request.scope["path"]):
         # Checked with or without a replica, so that a malformed token is a 400 wherever it is sent.
-        token = read_after(request.headers)
+        token = read_after(request.scope)
         replica: Replica | None = state.get("replica")
         if replica is not None and (conn := await replica.caught_up(token)) is not None:
             try:

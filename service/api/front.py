@@ -66,7 +66,7 @@ class Front:
             if full:
                 await self._refuse(scope, receive, send_front, limit.headers(window))
                 return
-            added += [(name.encode(), value.encode()) for name, value in limit.headers(window).items()]
+            added += limit.raw_headers(window)
             await self.app(scope, receive, send_front)
         finally:
             took = time.perf_counter() - started

@@ -41,6 +41,8 @@ UNLIMITED = re.compile("^/health$|^/ready$|^/schema")
 WINDOW_SECONDS = 60
 SWEEP_ABOVE = 10_000
 """How many clients' windows may be kept in memory before the ended ones are dropped."""
+HEADERS = ("RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+_RAW_NAMES = tuple(name.lower().encode() for name in HEADERS)
 
 
 @dataclass(slots=True)
@@ -104,12 +106,20 @@ class Limit:
 
     def headers(self, window: Window) -> dict[str, str]:
         """The ``RateLimit-*`` headers of an answer counted in ``window``."""
-        return {
-            "RateLimit-Policy": f"{self.per_minute}; w={WINDOW_SECONDS}",
-            "RateLimit-Limit": str(self.per_minute),
-            "RateLimit-Remaining": str(max(0, self.per_minute - window.count)),
-            "RateLimit-Reset": str(window.reset - int(time())),
-        }
+        return {name: value.decode() for name, (_, value) in zip(HEADERS, self.raw_headers(window), strict=True)}
+
+    def raw_headers(self, window: Window) -> list[tuple[bytes, bytes]]:
+        """``headers`` as an ASGI answer carries them, lower-cased names and values in bytes."""
+        *_, remaining, reset = _RAW_NAMES
+        return [
+            *self._fixed,
+            (remaining, b"%d" % max(0, self.per_minute - window.count)),
+            (reset, b"%d" % (window.reset - int(time()))),
+        ]
+
+    def __post_init__(self) -> None:
+        policy, limit, *_ = _RAW_NAMES
+        self._fixed = [(policy, b"%d; w=%d" % (self.per_minute, WINDOW_SECONDS)), (limit, b"%d" % self.per_minute)]
 
 
 @dataclass(frozen=True)

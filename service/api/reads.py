@@ -18,7 +18,7 @@ import re
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import asyncpg
 from litestar.datastructures import ResponseHeader
@@ -27,6 +27,7 @@ from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
 from litestar.routes import HTTPRoute
 
 from service.api.metrics import READS, REPLICA_FALLBACKS
+from service.api.requests import header_of
 from service.errors import DATABASE_UNAVAILABLE, BadRequest
 from service.model import END
 
@@ -41,6 +42,7 @@ log = logging.getLogger("provenance")
 LSN_HEADER = "Provenance-LSN"
 """The response header of a write: the WAL position its commit is at or before."""
 READ_AFTER_HEADER = "Provenance-Read-After"
+_READ_AFTER_NAME = READ_AFTER_HEADER.lower().encode()
 """The request header of a read: a ``Provenance-LSN`` the answer must reflect."""
 LSN_DESCRIPTION = (
     "Where this write's commit is in the database's log, on a server that reads from a replica. Send it back "
@@ -78,9 +80,9 @@ POLL_SECONDS = 0.005
 LOGGED_EVERY = 60.0
 
 
-def read_after(headers: Any) -> str | None:
+def read_after(scope: Scope) -> str | None:
     """The ``Provenance-Read-After`` of a request, checked; a malformed one is a 400, an empty one none."""
-    token: str | None = headers.get(READ_AFTER_HEADER)
+    token = header_of(scope, _READ_AFTER_NAME)
     if token is None or not (token := token.strip()):
         return None
     if not LSN.fullmatch(token):

@@ -16,13 +16,16 @@ import asyncio
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from litestar.types import Scope
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -46,7 +49,17 @@ def request_id_of(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
     traced = _TRACEPARENT.fullmatch(parent.strip().lower())
     if traced and traced[1] != "0" * 32:
         return traced[1]
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4's, without making a UUID for its hex
+
+
+def header_of(scope: Scope, name: bytes) -> str | None:
+    """A request's first header ``name`` (lower-case, as ASGI gives header names), read from its scope
+    without building Litestar's ``Headers`` of them all, which a read that looks at no other header
+    would build for this one alone."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 class WithRequestId(logging.Filter):
