@@ -60,11 +60,13 @@ bench-smoke: install bench-deps
 	$(BIN)/python -m bench.shape --smoke
 
 ## What the benchmark needs beyond Python: Debian's wrk (pgbench comes with PostgreSQL or pgserver),
-## Debian's pgbouncer (trace by id through it beside direct) and redis-server (the whole shape, bench/shape.py).
+## Debian's pgbouncer (trace by id through it beside direct), redis-server (the whole shape, bench/shape.py)
+## and valgrind (bench/instructions.py: instructions a request, code against code).
 bench-deps:
 	command -v wrk >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends wrk)
 	test -x /usr/sbin/pgbouncer || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends pgbouncer)
 	command -v redis-server >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server)
+	command -v valgrind >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends valgrind)
 
 ## Train the attribution model (models/attribution-en/) from the corpora (where PROVENANCE_CORPORA says,
 ## see training/corpus.py): spaCy's parser on UD English EWT, then the CRF tagger on PolNeAR train; seeded, about 25 minutes.

@@ -1,9 +1,10 @@
 """The one-row read driven in the app's own process: what a request costs the app, without a server.
 
-    python -m bench.inprocess [--claims 1000000] [--requests 20000] [--concurrency 32] [--bare]
+    python -m bench.inprocess [--claims 1000000] [--requests 20000] [--concurrency 32] [--bare] [--paths trace]
 
 On a database and request list that ``python -m bench.run`` left (``provenance_bench_<size>`` and
-``.bench/requests-<size>/status.txt``), it sends ``GET /claims/{id}/status`` straight to the ASGI app
+``.bench/requests-<size>/status.txt``), it sends ``GET /claims/{id}/status`` (or ``--paths``' file's
+requests, such as ``trace``) straight to the ASGI app
 (the service as ``provenance serve`` builds it, its log lines written to ``/dev/null``; or, with
 ``--bare``, scenario (a0)'s app), ``--concurrency`` at a time, and prints requests a second and the
 process's CPU time per request. No sockets, no server, no load generator: run it pinned
@@ -105,10 +106,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--bare", action="store_true", help="drive scenario (a0)'s app instead")
+    parser.add_argument(
+        "--paths", default="status", help="the request file bench.run left: status (the one-row read), trace, ..."
+    )
     args = parser.parse_args()
     label = report.size_label(args.claims)
     os.environ["DATABASE_URL"] = with_database(server_url(), f"provenance_bench_{label}")
-    paths = (WORK / f"requests-{label}" / "status.txt").read_text().split()
+    paths = (WORK / f"requests-{label}" / f"{args.paths}.txt").read_text().split()
     app = app_of(args.bare)
     per_second, cpu = uvloop.run(drive(app, paths, args.requests, args.concurrency))
     print(f"{'bare' if args.bare else 'service'}: {per_second:,.0f} requests/s, {cpu * 1e6:.1f} us of CPU a request")

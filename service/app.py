@@ -43,7 +43,7 @@ from service.domain.traces import StemStatistics
 from service.errors import Moved
 from service.pages.routes import template_config, ui_router
 from service.sealing import sealer_lifespan, wake_after_write
-from service.settings import Settings
+from service.settings import AppSettings, Settings
 
 if TYPE_CHECKING:
     from litestar.types import BeforeRequestHookHandler
@@ -98,6 +98,12 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     statistics = StemStatistics()
     limits = rate_limits(settings)
     counting = RequestCounting() if settings.metrics else None
+
+    def provide_statistics(settings: AppSettings) -> StemStatistics:
+        """The process's statistics of stems, for the statement trace; resolved after the settings, as the
+        connection is, not beside them (``provide_connection`` says why)."""
+        return statistics
+
     app = Litestar(
         route_handlers=[
             ClaimController,
@@ -120,7 +126,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
             "actor": Provide(provide_actor, sync_to_thread=False),
             "idempotency": Provide(provide_idempotency),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
-            "statistics": Provide(lambda: statistics, use_cache=True, sync_to_thread=False),
+            "statistics": Provide(provide_statistics, use_cache=True, sync_to_thread=False),
         },
         before_request=admit if counting is None else counted(admit, counting),
         request_max_body_size=settings.max_body_bytes,

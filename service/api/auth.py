@@ -26,6 +26,7 @@ from service.db import pooled
 from service.domain import keys
 from service.domain.keys import ApiKey, Scope
 from service.errors import Forbidden, Unauthorized
+from service.settings import AppSettings
 
 Access = Scope | Literal["public"]
 
@@ -96,8 +97,10 @@ async def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], route_
     connection.state.api_key = key
 
 
-def provide_actor(request: Request[Any, Any, Any]) -> str:
-    """The name of the key the guard let through: the actor a write records."""
+def provide_actor(request: Request[Any, Any, Any], settings: AppSettings) -> str:
+    """The name of the key the guard let through: the actor a write records. Resolved after the
+    settings, which it does not read, so that a write's dependencies come in one batch beside the
+    connection and not in two (``service.api.connections.provide_connection`` says why)."""
     key: ApiKey | None = request.state.get("api_key")
     if key is None:  # only a route declared public or read could get here without a key
         raise Unauthorized("this operation needs an API key: send `Authorization: Bearer <key>`", key_sent=False)

@@ -16,12 +16,11 @@ from litestar.di import NamedDependency
 from service.api.reads import COMMIT_LSN, READ_METHODS, Replica, read_after, reads_from_replica
 from service.db import create_pool, create_replica_pool, pooled, warn_if_not_durable
 from service.embedded import embedded_url
+from service.settings import AppSettings, Settings
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request
     from litestar.datastructures import State
-
-    from service.settings import Settings
 
 log = logging.getLogger("service.db")
 
@@ -61,10 +60,17 @@ def pool_lifespan(settings: Settings) -> Any:
     return lifespan
 
 
-async def provide_connection(state: State, request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
+async def provide_connection(
+    state: State, request: Request[Any, Any, Any], settings: AppSettings
+) -> AsyncIterator[asyncpg.Connection]:
     """One pooled connection per request that needs the database, waited for at most a deadline: the
     replica's for a read it can answer, else the primary's. After a write, where a replica is set, its
-    commit's position in the WAL is left in the request's state for ``Provenance-LSN``."""
+    commit's position in the WAL is left in the request's state for ``Provenance-LSN``.
+
+    It takes the settings as a dependency, though they are in ``state`` too, so that Litestar resolves
+    them before it and not beside it: Litestar resolves the dependencies of one level side by side, in
+    an anyio task group with a task each, and a handler taking the connection and the settings (a trace)
+    paid for two tasks a request (bench/README.md)."""
     if reads_from_replica(request.method, request.scope["path"]):
         # Checked with or without a replica, so that a malformed token is a 400 wherever it is sent.
         token = read_after(request.scope)
@@ -75,7 +81,7 @@ async def provide_connection(state: State, request: Request[Any, Any, Any]) -> A
             finally:
                 await replica.release(conn)
             return
-    async with pooled(state.pool, state.settings.acquire_timeout) as conn:
+    async with pooled(state.pool, settings.acquire_timeout) as conn:
         yield conn
         # Only where reads may go to a replica: without one every read sees every write, and the token
         # would cost each write a round trip for nothing.
