@@ -45,7 +45,8 @@ def app_of(bare: bool) -> Any:
     return app
 
 
-async def one(app: Any, path: str) -> None:
+async def one(app: Any, target: str) -> None:
+    path, _, query = target.partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -54,7 +55,7 @@ async def one(app: Any, path: str) -> None:
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"accept", b"*/*")],
         "client": ("127.0.0.1", 50000),
@@ -78,7 +79,7 @@ async def one(app: Any, path: str) -> None:
 
     await app(scope, receive, send)
     if statuses != [200]:
-        raise RuntimeError(f"{path}: answered {statuses}")
+        raise RuntimeError(f"{target}: answered {statuses}")
 
 
 async def drive(app: Any, paths: list[str], requests: int, concurrency: int) -> tuple[float, float]:

@@ -19,7 +19,7 @@ from service.api.allow import every_method_in_allow
 from service.api.audit import AuditController
 from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, admit, provide_actor
 from service.api.claims import ClaimController
-from service.api.connections import pool_lifespan, provide_connection
+from service.api.connections import Conn, pool_lifespan, provide_connection
 from service.api.drawing import draw_claim_trace
 from service.api.duplicates import source_duplicates
 from service.api.errors import moved_handler, problem_details_config
@@ -43,7 +43,7 @@ from service.domain.traces import StemStatistics
 from service.errors import Moved
 from service.pages.routes import template_config, ui_router
 from service.sealing import sealer_lifespan, wake_after_write
-from service.settings import AppSettings, Settings
+from service.settings import Settings
 
 if TYPE_CHECKING:
     from litestar.types import BeforeRequestHookHandler
@@ -99,9 +99,9 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     limits = rate_limits(settings)
     counting = RequestCounting() if settings.metrics else None
 
-    def provide_statistics(settings: AppSettings) -> StemStatistics:
-        """The process's statistics of stems, for the statement trace; resolved after the settings, as the
-        connection is, not beside them (``provide_connection`` says why)."""
+    def provide_statistics(conn: Conn) -> StemStatistics:
+        """The process's statistics of stems, for the statement trace, which reads them through the
+        request's connection; resolved after it, not beside it (``provide_connection`` says why)."""
         return statistics
 
     app = Litestar(

@@ -20,13 +20,13 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 
+from service.api.connections import Conn
 from service.api.requests import header_of
 from service.api.strict import strict_json_body
 from service.db import pooled
 from service.domain import keys
 from service.domain.keys import ApiKey, Scope
 from service.errors import Forbidden, Unauthorized
-from service.settings import AppSettings
 
 Access = Scope | Literal["public"]
 
@@ -97,10 +97,12 @@ async def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], route_
     connection.state.api_key = key
 
 
-def provide_actor(request: Request[Any, Any, Any], settings: AppSettings) -> str:
-    """The name of the key the guard let through: the actor a write records. Resolved after the
-    settings, which it does not read, so that a write's dependencies come in one batch beside the
-    connection and not in two (``service.api.connections.provide_connection`` says why)."""
+def provide_actor(request: Request[Any, Any, Any], conn: Conn) -> str:
+    """The name of the key the guard let through: the actor a write records.
+
+    Resolved after the connection, which it does not use, so that Litestar resolves a write's
+    dependencies one at a time rather than side by side (``provide_connection`` says why). Every
+    route that takes the actor takes the connection too; one that did not would be lent one."""
     key: ApiKey | None = request.state.get("api_key")
     if key is None:  # only a route declared public or read could get here without a key
         raise Unauthorized("this operation needs an API key: send `Authorization: Bearer <key>`", key_sent=False)

@@ -70,7 +70,9 @@ async def provide_connection(
     It takes the settings as a dependency, though they are in ``state`` too, so that Litestar resolves
     them before it and not beside it: Litestar resolves the dependencies of one level side by side, in
     an anyio task group with a task each, and a handler taking the connection and the settings (a trace)
-    paid for two tasks a request (bench/README.md)."""
+    paid for two tasks a request (bench/README.md). The actor and the statement trace's statistics are
+    resolved after the connection for the same reason: a request's dependencies come one at a time,
+    settings, connection, actor, idempotency."""
     if reads_from_replica(request.method, request.scope["path"]):
         # Checked with or without a replica, so that a malformed token is a 400 wherever it is sent.
         token = read_after(request.scope)
