@@ -33,3 +33,25 @@ async def test_statements_are_prepared_once_per_connection(database_url: str) ->
             assert prepared == 1
     finally:
         await pool.close()
+
+
+def test_no_route_resolves_two_dependencies_side_by_side() -> None:
+    # Litestar resolves the dependencies of one level in an anyio task group, a task each: a trace paid
+    # a quarter of its instructions for it (bench/README.md). The dependencies come one at a time.
+    from litestar.routes import HTTPRoute
+
+    from service.app import create_app
+
+    app = create_app(Settings(database_url="postgresql://unused"))
+    side_by_side = {
+        (method, route.path): [sorted(d.key for d in batch) for batch in kwargs.dependency_batches]
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for method, (_, kwargs) in route.route_handler_map.items()
+        if any(len(batch) > 1 for batch in kwargs.dependency_batches)
+    }
+    assert side_by_side == {}
+    trace = next(r for r in app.routes if r.path == "/claims/{claim_id:str}/trace")
+    assert isinstance(trace, HTTPRoute)
+    _, kwargs = trace.route_handler_map["GET"]
+    assert [[d.key for d in batch] for batch in kwargs.dependency_batches] == [["settings"], ["conn"]]
