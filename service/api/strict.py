@@ -29,7 +29,8 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     """Refuse a JSON body whose values do not have the JSON types of the handler's ``data``, and query
     parameters an API operation does not have."""
     known = request.route_handler.opt.get(QUERY_PARAMETERS)
-    if known is not None and (unknown := sorted(set(request.query_params) - known)):
+    # Without a query string there is nothing to refuse, and no parameters to parse for it.
+    if known is not None and request.scope["query_string"] and (unknown := sorted(set(request.query_params) - known)):
         message = "this operation has no such query parameter"
         raise BadRequest(f"{unknown[0]}: {message}", errors=[FieldError(unknown[0], message)])
     data = request.route_handler.parsed_data_field
