@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
+from service.extraction.proposals import ClaimDraft, HopDraft
+from service.extraction.speakers import Speaker
+from service.extraction.tagger import CharSpan
+from training.chains import verdict
 from training.corpus import Attribution, parse_ann
 from training.metrics import Scores
 
@@ -86,3 +92,18 @@ def test_a_brat_file_gives_its_attributions_with_fragments_and_no_source_ones() 
     assert first == Attribution(cue=((6, 10),), sources=(((0, 5),),), contents=(((11, 15), (20, 29)),))
     assert second.sources == ()
     assert second.contents == (((0, 29),),)
+
+
+def test_a_claim_put_in_the_mouth_of_someone_else_is_told_apart_from_one_missed() -> None:
+    def draft(*names: str) -> ClaimDraft:
+        hops = [HopDraft(cast(Any, None), Speaker(name, "person"), "said") for name in names]
+        return ClaimDraft("the call was short", "paraphrase", CharSpan(11, 29), hops)
+
+    hina = {"names": ["Hina"], "anonymous": False, "cue": "reports"}
+    ryder = {"names": ["Jack Ryder", "Ryder"], "anonymous": False, "cue": "said"}
+    claim = {"start": 11, "end": 29, "chain": [hina, ryder]}
+    assert verdict(None, claim) == "unmatched"
+    assert verdict(draft("Hina", "Ryder"), claim) == "exact"
+    assert verdict(draft("Ryder"), claim) == "origin"  # the origin right, a hop short
+    assert verdict(draft("Ryder", "Hina"), claim) == "wrong origin"
+    assert verdict(draft("Hina"), claim) == "wrong origin"

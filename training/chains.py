@@ -5,6 +5,7 @@ greedy, largest overlap first; an overlap must cover at least half of the shorte
 A hop matches when the proposed speaker's name folds to one of the gold hop's ``names`` (or to its
 last word: the gold lists "Donald Trump" and "Trump" alike), or, for an anonymous gold hop, when the
 proposed speaker is unnamed too. A gold claim without a match counts as wrong on both measures.
+``wrong_origins`` counts the matched claims whose origin is someone else: the worst error.
 """
 
 from __future__ import annotations
@@ -71,10 +72,23 @@ def match(proposed: list[ClaimDraft], gold: list[dict[str, Any]]) -> dict[int, C
     return taken_g
 
 
+def verdict(draft: ClaimDraft | None, claim: dict[str, Any]) -> str:
+    """How a gold claim fared: ``unmatched``; matched with its whole chain (``exact``); with its origin but
+    not every hop (``origin``); or put in the mouth of someone else (``wrong origin``, the worst error)."""
+    if draft is None:
+        return "unmatched"
+    if not hop_matches(draft.hops[-1], claim["chain"][-1]):
+        return "wrong origin"
+    exact = len(draft.hops) == len(claim["chain"]) and all(
+        hop_matches(h, gh) for h, gh in zip(draft.hops, claim["chain"], strict=True)
+    )
+    return "exact" if exact else "origin"
+
+
 def score_chains(model_dir: Path = MODEL_DIR, files: list[Path] | None = None) -> dict[str, Any]:
     """Chain-exact and origin accuracy over the gold set, overall, for PolNeAR's articles and for the seed."""
     extractor = Extractor(model_dir)
-    totals = {"all": [0, 0, 0, 0], "polnear": [0, 0, 0, 0], "seed": [0, 0, 0, 0], "nested": [0, 0, 0, 0]}
+    totals = {key: [0, 0, 0, 0, 0] for key in ("all", "polnear", "seed", "nested")}
     for path in files or gold_files():
         gold = json.loads(path.read_text(encoding="utf-8"))
         text = article_text(gold)
@@ -84,23 +98,20 @@ def score_chains(model_dir: Path = MODEL_DIR, files: list[Path] | None = None) -
         group = "seed" if gold["article"].startswith("seed/") else "polnear"
         for g, claim in enumerate(gold["claims"]):
             draft = matched.get(g)
-            exact = origin = False
-            if draft is not None:
-                origin = hop_matches(draft.hops[-1], claim["chain"][-1])
-                exact = len(draft.hops) == len(claim["chain"]) and all(
-                    hop_matches(h, gh) for h, gh in zip(draft.hops, claim["chain"], strict=True)
-                )
+            judged = verdict(draft, claim)
             keys = ["all", group] + (["nested"] if len(claim["chain"]) > 1 else [])
             for key in keys:
                 totals[key][0] += 1
-                totals[key][1] += exact
-                totals[key][2] += origin
+                totals[key][1] += judged == "exact"
+                totals[key][2] += judged in {"exact", "origin"}
                 totals[key][3] += draft is not None
+                totals[key][4] += judged == "wrong origin"
     result: dict[str, Any] = {}
-    for key, (n, exact, origin, found) in totals.items():
+    for key, (n, exact, origin, found, wrong) in totals.items():
         prefix = "" if key == "all" else f"{key}_"
         result[f"{prefix}claims"] = n
         result[f"{prefix}found"] = round(found / n, 3) if n else 0.0
         result[f"{prefix}chain_exact"] = round(exact / n, 3) if n else 0.0
         result[f"{prefix}origin"] = round(origin / n, 3) if n else 0.0
+        result[f"{prefix}wrong_origins"] = wrong
     return result

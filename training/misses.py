@@ -38,7 +38,7 @@ from service.extraction import MODEL_DIR
 from service.extraction.extractor import Extractor, Node
 from service.extraction.proposals import drafts, speakers_of
 from service.extraction.text import Paragraph
-from training.chains import _overlap, article_text, match
+from training.chains import _overlap, article_text, match, verdict
 
 BELIEF = frozenset(
     {
@@ -168,6 +168,9 @@ SPEECH = frozenset(
 )
 
 
+WRONG_ORIGIN = "wrong origin"
+
+
 def _forms(word: str) -> set[str]:
     """A word and the stems it may inflect from ("worries": worry, "hoping": hope)."""
     forms = {word}
@@ -249,8 +252,21 @@ def shape(token: Token) -> str:
     return "other"
 
 
+def _wrong_origin(path: Path, claim: dict[str, Any], speaker: str) -> dict[str, Any]:
+    """The row of a matched gold claim put in the mouth of someone else (``speaker``)."""
+    return {
+        "file": path.name,
+        "content": claim["content"],
+        "cue": claim["chain"][-1]["cue"],
+        "hops": len(claim["chain"]),
+        "cause": WRONG_ORIGIN,
+        "speaker": speaker,
+    }
+
+
 def classify(extractor: Extractor, path: Path) -> list[dict[str, Any]]:
-    """One row for each gold claim of a file no proposed claim matches."""
+    """One row for each gold claim of a file no proposed claim matches, and one (cause ``wrong origin``) for
+    each a proposed claim matches with someone else as its origin."""
     gold = json.loads(path.read_text(encoding="utf-8"))
     claims = gold["claims"]
     text = article_text(gold)
@@ -272,6 +288,8 @@ def classify(extractor: Extractor, path: Path) -> list[dict[str, Any]]:
     rows = []
     for g, claim in enumerate(claims):
         if g in matched:
+            if verdict(matched[g], claim) == "wrong origin":
+                rows.append(_wrong_origin(path, claim, matched[g].hops[-1].speaker.name))
             continue
         span = (claim["start"], claim["end"])
         # A proposed claim matched to a gold claim holding this one is its parent's, not a rival.
@@ -314,9 +332,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--list", action="store_true", help="print every missed claim too")
     args = parser.parse_args(argv)
     extractor = Extractor(args.model)
-    rows = [row for path in sorted(args.folder.glob("*.json")) for row in classify(extractor, path)]
+    judged = [row for path in sorted(args.folder.glob("*.json")) for row in classify(extractor, path)]
+    rows = [row for row in judged if row["cause"] != WRONG_ORIGIN]
+    wrong = [row for row in judged if row["cause"] == WRONG_ORIGIN]
     total = sum(len(json.loads(p.read_text(encoding="utf-8"))["claims"]) for p in args.folder.glob("*.json"))
-    print(f"{len(rows)} of {total} gold claims unmatched")
+    print(f"{len(rows)} of {total} gold claims unmatched; {len(wrong)} matched with a wrong origin")
     for key in ("cause", "position", "cue_kind", "shape"):
         print(f"\nby {key}: " + ", ".join(f"{k} {n}" for k, n in Counter(r[key] for r in rows).most_common()))
     print("\nnested (2+ hops): " + str(sum(r["hops"] > 1 for r in rows)))
@@ -336,6 +356,9 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"\n[{r['cause']}; {r['position']}; {r['cue_kind']}; {r['shape']}; {r['hops']} hops] {r['file'][:40]}"
             )
+            print(f"  cue {r['cue']!r}: {r['content'][:150]!r}")
+        for r in wrong:
+            print(f"\n[wrong origin: {r['speaker']!r}; {r['hops']} hops] {r['file'][:40]}")
             print(f"  cue {r['cue']!r}: {r['content'][:150]!r}")
 
 
