@@ -42,7 +42,7 @@ WINDOW_SECONDS = 60
 SWEEP_ABOVE = 10_000
 """How many clients' windows may be kept in memory before the ended ones are dropped."""
 HEADERS = ("RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
-_RAW_NAMES = tuple(name.lower().encode() for name in HEADERS)
+_POLICY, _LIMIT, _REMAINING, _RESET = (name.lower().encode() for name in HEADERS)
 
 
 @dataclass(slots=True)
@@ -110,16 +110,14 @@ class Limit:
 
     def raw_headers(self, window: Window) -> list[tuple[bytes, bytes]]:
         """``headers`` as an ASGI answer carries them, lower-cased names and values in bytes."""
-        *_, remaining, reset = _RAW_NAMES
         return [
             *self._fixed,
-            (remaining, b"%d" % max(0, self.per_minute - window.count)),
-            (reset, b"%d" % (window.reset - int(time()))),
+            (_REMAINING, b"%d" % max(0, self.per_minute - window.count)),
+            (_RESET, b"%d" % (window.reset - int(time()))),
         ]
 
     def __post_init__(self) -> None:
-        policy, limit, *_ = _RAW_NAMES
-        self._fixed = [(policy, b"%d; w=%d" % (self.per_minute, WINDOW_SECONDS)), (limit, b"%d" % self.per_minute)]
+        self._fixed = [(_POLICY, b"%d; w=%d" % (self.per_minute, WINDOW_SECONDS)), (_LIMIT, b"%d" % self.per_minute)]
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ log = logging.getLogger("provenance")
 LSN_HEADER = "Provenance-LSN"
 """The response header of a write: the WAL position its commit is at or before."""
 READ_AFTER_HEADER = "Provenance-Read-After"
-_READ_AFTER_NAME = READ_AFTER_HEADER.lower().encode()
 """The request header of a read: a ``Provenance-LSN`` the answer must reflect."""
+_READ_AFTER_NAME = READ_AFTER_HEADER.lower().encode()
 LSN_DESCRIPTION = (
     "Where this write's commit is in the database's log, on a server that reads from a replica. Send it back "
     "as `Provenance-Read-After` on the reads that must see this write."
