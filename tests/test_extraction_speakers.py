@@ -33,6 +33,13 @@ def speaker(tagger: Tagger, sentence: str, words: str) -> Speaker | str | None:
     return read(span_of(tagger.nlp(sentence), words), tagger.inflected)
 
 
+def cue_with_content(doc: Doc, start: int, end: int, content_end: int | None = None) -> Node:
+    """A cue over ``doc[start:end]`` whose content runs from it to ``content_end`` (else to the final period)."""
+    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", start, end), None, [], 0.9)
+    node.content_tokens = [TokenSpan("CON", end, len(doc) - 1 if content_end is None else content_end)]
+    return node
+
+
 def test_a_description_then_a_name_is_the_person_named(tagger: Tagger) -> None:
     found = speaker(
         tagger,
@@ -334,13 +341,11 @@ def test_the_one_asked_is_not_the_speaker_of_a_passive(tagger: Tagger) -> None:
     doc = tagger.nlp(text)
     words = [t.text for t in doc]
     had = words.index("had")
-    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", had, had + 3), None, [], 0.9)
-    node.content_tokens = [TokenSpan("CON", had + 3, words.index("by"))]
+    node = cue_with_content(doc, had, had + 3, words.index("by"))
     found = implicit_subject(node)
     assert found is not None and found.text == "the Benghazi committee"
     doc = tagger.nlp("The staffer deleted the archive, even though he had been asked to preserve it.")
-    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", had, had + 3), None, [], 0.9)
-    node.content_tokens = [TokenSpan("CON", had + 3, len(doc) - 1)]
+    node = cue_with_content(doc, had, had + 3)
     assert implicit_subject(node) is None  # who asked him, the text does not say here
 
 
@@ -351,8 +356,7 @@ def test_what_there_is_says_nothing(tagger: Tagger) -> None:
     )
     doc = tagger.nlp(text)
     said = [t.text for t in doc].index("said")
-    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", said, said + 1), None, [], 0.9)
-    node.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    node = cue_with_content(doc, said, said + 1)
     found = implicit_subject(node)
     assert found is not None and found.text == "Clark"
 
@@ -403,8 +407,7 @@ def test_a_cue_after_and_speaks_for_the_cue_whose_content_it_follows(tagger: Tag
     doc = tagger.nlp(text)
     words = [t.text for t in doc]
     said = words.index("said")
-    alone = Node(0, Paragraph(0, doc), TokenSpan("CUE", said, said + 1), None, [], 0.9)
-    alone.content_tokens = [TokenSpan("CON", said + 1, len(doc) - 1)]
+    alone = cue_with_content(doc, said, said + 1)
     found = speakers_of([alone], tagger.inflected)[0]
     assert found is not None and found.name == "Jindal"
 
@@ -418,8 +421,7 @@ def test_a_verb_in_a_tense_joined_to_one_without_takes_no_subject_from_it(tagger
     words = [t.text for t in doc]
     blamed = words.index("blamed")
     assert doc[blamed].head.text == "pull"  # whose subject is Russia, not the one who blamed
-    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", blamed, blamed + 1), None, [], 0.9)
-    node.content_tokens = [TokenSpan("CON", blamed + 1, len(doc) - 1)]
+    node = cue_with_content(doc, blamed, blamed + 1)
     assert implicit_subject(node) is None
     # joined to a verb in a tense, it shares that verb's subject
     doc = tagger.nlp("Mr. Putin praised the talks and blamed the tumble in oil prices.")
@@ -441,7 +443,6 @@ def test_the_subject_the_parse_gave_a_participle_before_the_cue_is_the_cues(tagg
     # the parse hangs Christie on "hoping", and "called" has no subject
     assert not [c for c in doc[called].children if c.dep_ == "nsubj"]
     assert [c.text for c in doc[hoping].children if c.dep_ == "nsubj"] == ["Chris"]
-    node = Node(0, Paragraph(0, doc), TokenSpan("CUE", called, called + 1), None, [], 0.9)
-    node.content_tokens = [TokenSpan("CON", called + 1, len(doc) - 1)]
+    node = cue_with_content(doc, called, called + 1)
     found = implicit_subject(node)
     assert found is not None and found.text == "New Jersey Gov. Chris Christie"
