@@ -9,6 +9,7 @@ import pytest
 from service.extraction.proposals import ClaimDraft, HopDraft
 from service.extraction.speakers import Speaker
 from service.extraction.tagger import CharSpan
+from training import agreement
 from training.chains import verdict
 from training.corpus import Attribution, parse_ann
 from training.metrics import Scores
@@ -107,3 +108,37 @@ def test_a_claim_put_in_the_mouth_of_someone_else_is_told_apart_from_one_missed(
     assert verdict(draft("Ryder"), claim) == "origin"  # the origin right, a hop short
     assert verdict(draft("Ryder", "Hina"), claim) == "wrong origin"
     assert verdict(draft("Hina"), claim) == "wrong origin"
+
+
+class TestAnnotatorAgreement:
+    """``training.agreement`` compares two readings of one article the way the nested gold set is scored."""
+
+    TWO = "Ryder said the call was short. He said it went well, Hina reports."
+    #      0         1         2         3         4         5         6
+    #      0123456789012345678901234567890123456789012345678901234567890123456
+
+    def reading(self, *attributions: tuple[tuple[int, int] | None, tuple[int, int]]) -> list[Attribution]:
+        return [
+            Attribution(cue=((0, 1),), sources=((source,),) if source else (), contents=((content,),))
+            for source, content in attributions
+        ]
+
+    def test_the_same_reading_agrees_on_everything(self) -> None:
+        first = self.reading(((0, 5), (11, 29)), ((31, 33), (39, 51)))
+        assert agreement.claims(self.TWO, first, first) == (2, 2, 2, 2)
+
+    def test_a_content_overlapping_less_than_half_is_not_found(self) -> None:
+        first = self.reading(((0, 5), (11, 29)))
+        assert agreement.claims(self.TWO, first, self.reading(((0, 5), (25, 45))))[:2] == (1, 0)
+
+    def test_another_source_is_found_but_not_the_origin_unless_one_side_is_a_pronoun(self) -> None:
+        first = self.reading(((0, 5), (39, 51)))
+        named_otherwise = self.reading(((53, 57), (39, 51)))
+        assert agreement.claims(self.TWO, first, named_otherwise) == (1, 1, 0, 0)
+        by_pronoun = self.reading(((31, 33), (39, 51)))
+        assert agreement.claims(self.TWO, first, by_pronoun) == (1, 1, 0, 1)
+
+    def test_no_source_on_either_side_agrees(self) -> None:
+        first = self.reading((None, (11, 29)))
+        assert agreement.claims(self.TWO, first, first) == (1, 1, 1, 1)
+        assert agreement.claims(self.TWO, first, self.reading(((0, 5), (11, 29)))) == (1, 1, 0, 0)
