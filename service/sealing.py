@@ -24,11 +24,18 @@ IDLE_SECONDS = 1.0
 """How often the sealer looks for pending entries when no write of this process woke it (another
 process's writes, an import, entries left by a crash)."""
 
+GATHER_SECONDS = 0.05
+"""The least time between two seals' starts: writes answered within it share the next seal. A seal is
+several round trips and a commit of its own, and at hundreds of writes a second, one a write cost
+``POST /claims`` about a tenth of the server's time (bench/README.md); an entry idle ones wait no longer
+than before, a busy worker's at most this much more."""
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class Sealer:
-    """Seals pending audit entries whenever a write of this process finished, and every second."""
+    """Seals pending audit entries whenever a write of this process finished (at most once every
+    ``GATHER_SECONDS``), and every second."""
 
     def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
         self.pool = pool
@@ -46,9 +53,15 @@ class Sealer:
             return await audit.seal(conn)
 
     async def run(self) -> None:
-        """Seal now (what a crash or another process left), then after each wake-up or idle second,
-        until cancelled; a failure (the database down) is tried again on the next round."""
+        """Seal now (what a crash or another process left), then after each wake-up or idle second, no
+        sooner than ``GATHER_SECONDS`` after the last seal began, until cancelled; a failure (the database
+        down) is tried again on the next round."""
+        loop = asyncio.get_running_loop()
         while not self.stopping:
+            # Cleared before sealing: a write answered from now on wakes the next round, one answered
+            # before is sealed by this one.
+            self.woken.clear()
+            began = loop.time()
             try:
                 await self.seal()
             except Exception as exc:
@@ -57,7 +70,8 @@ class Sealer:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(IDLE_SECONDS):
                     await self.woken.wait()
-            self.woken.clear()
+            if (rest := began + GATHER_SECONDS - loop.time()) > 0:
+                await asyncio.sleep(rest)
 
 
 def sealer_lifespan() -> Any:
