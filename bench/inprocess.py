@@ -4,7 +4,8 @@
 
 On a database and request list that ``python -m bench.run`` left (``provenance_bench_<size>`` and
 ``.bench/requests-<size>/status.txt``), it sends ``GET /claims/{id}/status`` (or ``--paths``' file's
-requests, such as ``trace``) straight to the ASGI app
+requests, such as ``trace``; with ``--paths create``, scenario (f)'s ``POST /claims`` bodies, with a
+write key it makes) straight to the ASGI app
 (the service as ``provenance serve`` builds it, its log lines written to ``/dev/null``; or, with
 ``--bare``, scenario (a0)'s app), ``--concurrency`` at a time, and prints requests a second and the
 process's CPU time per request. No sockets, no server, no load generator: run it pinned
@@ -45,19 +46,29 @@ def app_of(bare: bool) -> Any:
     return app
 
 
-async def one(app: Any, target: str) -> None:
+CREATE = "create"
+"""The request file of (f): ``POST /claims`` bodies, one a line, rather than paths."""
+
+
+async def one(app: Any, target: str, token: str | None = None) -> None:
+    """One request: ``GET`` of a path, or with ``token``, ``POST /claims`` of a body."""
+    body = b""
+    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"accept", b"*/*")]
+    if token is not None:
+        body, target = target.encode(), "/claims"
+        headers += [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json")]
     path, _, query = target.partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": "GET" if token is None else "POST",
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"accept", b"*/*")],
+        "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
         "state": {},
@@ -69,7 +80,7 @@ async def one(app: Any, target: str) -> None:
         nonlocal received
         if not received:
             received = True
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
         await asyncio.Event().wait()  # never disconnects
         raise AssertionError
 
@@ -78,20 +89,38 @@ async def one(app: Any, target: str) -> None:
             statuses.append(message["status"])
 
     await app(scope, receive, send)
-    if statuses != [200]:
+    if statuses != [200 if token is None else 201]:
         raise RuntimeError(f"{target}: answered {statuses}")
 
 
-async def drive(app: Any, paths: list[str], requests: int, concurrency: int) -> tuple[float, float]:
+async def write_key() -> str:
+    """The secret of a new write key in the benchmark's database."""
+    from service import db
+    from service.domain import audit, keys
+
+    conn = await db.connect(os.environ["DATABASE_URL"])
+    try:
+        _, secret = await keys.create(conn, f"inprocess-{os.getpid()}-{time.time_ns()}", "write")
+        await audit.seal(conn)
+    finally:
+        await conn.close()
+    return secret
+
+
+async def drive(app: Any, paths: list[str], requests: int, concurrency: int, writes: bool) -> tuple[float, float]:
     """Requests a second and CPU seconds a request, after a warm-up of the same size."""
+    token = await write_key() if writes else None
     async with app.lifespan():
+        sent = 0
 
         async def run() -> None:
-            numbers = iter(range(requests))
+            nonlocal sent
+            numbers = iter(range(sent, sent + requests))
+            sent += requests  # the timed run sends the bodies after the warm-up's, as (f) goes on through its file
 
             async def worker() -> None:
                 for n in numbers:
-                    await one(app, paths[n % len(paths)])
+                    await one(app, paths[n % len(paths)], token)
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
 
@@ -113,9 +142,11 @@ def main() -> None:
     args = parser.parse_args()
     label = report.size_label(args.claims)
     os.environ["DATABASE_URL"] = with_database(server_url(), f"provenance_bench_{label}")
-    paths = (WORK / f"requests-{label}" / f"{args.paths}.txt").read_text().split()
+    lines = (WORK / f"requests-{label}" / f"{args.paths}.txt").read_text()
+    writes = args.paths == CREATE
+    paths = lines.splitlines() if writes else lines.split()
     app = app_of(args.bare)
-    per_second, cpu = uvloop.run(drive(app, paths, args.requests, args.concurrency))
+    per_second, cpu = uvloop.run(drive(app, paths, args.requests, args.concurrency, writes))
     print(f"{'bare' if args.bare else 'service'}: {per_second:,.0f} requests/s, {cpu * 1e6:.1f} us of CPU a request")
 
 

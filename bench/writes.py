@@ -5,8 +5,8 @@ One request of (f)'s file is stored through the service's own code (``keys.authe
 statements become a pgbench script: each argument written as a literal of its parameter's type, the
 new claim's id taken from the insert (``\\gset``) into the statements after it. pgbench then runs
 that transaction, prepared, on as many connections as (f): the key's lookup, ``BEGIN``, the chain's
-sources matched, the claim and its hops inserted, its document read, its revision and audit entry
-written, ``COMMIT``; every round trip the app makes, with no Python between them.
+sources matched, the claim inserted with its hops, its first revision and its audit entry,
+``COMMIT``; every round trip the app makes, with no Python between them.
 """
 
 from __future__ import annotations

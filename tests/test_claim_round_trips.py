@@ -11,6 +11,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from service.repositories import claims as claims_repo
 from service.repositories import sources as sources_repo
 from tests.helpers import bearer, claim_body, create_source, fresh_app, hop, inline, issue_key
 
@@ -72,14 +73,16 @@ async def stored_bench_sources(client: httpx.AsyncClient) -> None:
         await create_source(client, {"name": name, "kind": kind})
 
 
-async def test_a_three_hop_inline_chain_of_stored_sources_takes_seven_round_trips(writer: httpx.AsyncClient) -> None:
-    # The key's lookup; BEGIN, the three names' matches at once, the claim with its hops, its document
-    # (recorded, and answered), its revision with its audit entry, COMMIT. It took 18 before.
+async def test_a_three_hop_inline_chain_of_stored_sources_takes_three_round_trips(writer: httpx.AsyncClient) -> None:
+    # The key's lookup; the three names' matches at once; the claim with its hops, its revision and its
+    # audit entry, one statement and so no transaction of its own (answered from what was stored, not
+    # read back). It took 18, then 7.
     await stored_bench_sources(writer)
     await statements_of(writer, relayed("warm-up"))  # statements are prepared, and types introspected, once
     statements = await statements_of(writer, relayed("counted"))
-    assert len(statements) == 7, statements
+    assert len(statements) == 3, statements
     assert statements.count(sources_repo.MATCHING_NAME_KEYS) == 1
+    assert statements.count(claims_repo.INSERT_CLAIM) == 1
 
 
 async def test_stored_sources_are_reused_without_any_lock(writer: httpx.AsyncClient) -> None:
@@ -91,12 +94,30 @@ async def test_stored_sources_are_reused_without_any_lock(writer: httpx.AsyncCli
 async def test_new_sources_are_locked_together_and_read_again(writer: httpx.AsyncClient) -> None:
     body = claim_body("x", *(hop(inline(f"New Outlet {i}", "outlet")) for i in range(3)))
     statements = await statements_of(writer, body)
+    # Read once without a transaction, which finds names to make: nothing locked, nothing written; then
+    # all of it again in one transaction.
+    assert statements.count("BEGIN;") == 1
+    begin = statements.index("BEGIN;")
+    assert statements[1:begin] == [sources_repo.MATCHING_NAME_KEYS]
     locking = [
         sources_repo.MATCHING_NAME_KEYS,
         sources_repo.LOCK_SOURCE_CREATION_SHARED,
         sources_repo.LOCK_NAME_KEYS,
         sources_repo.MATCHING_NAME_KEYS,
     ]
-    start = statements.index(sources_repo.MATCHING_NAME_KEYS)
+    start = statements.index(sources_repo.MATCHING_NAME_KEYS, begin)
     assert statements[start : start + 4] == locking
     assert statements.count(sources_repo.LOCK_NAME_KEYS) == 1
+
+
+async def test_a_chain_linking_upstream_takes_its_lock_in_a_transaction_from_the_start(
+    writer: httpx.AsyncClient,
+) -> None:
+    await stored_bench_sources(writer)
+    upstream = (await writer.post("/claims", json=relayed("upstream"))).json()
+    first = upstream["chain"][0]["source"]["id"]
+    body = claim_body(
+        "linked", hop(inline("Bench Agency", "outlet"), "citing"), hop(first, upstream_claim_id=upstream["id"])
+    )
+    statements = await statements_of(writer, body)
+    assert statements[1:3] == ["BEGIN;", claims_repo.LOCK_CHAINS_SHARED]

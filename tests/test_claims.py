@@ -8,12 +8,15 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 
+from service.domain import claims
 from service.domain.names import fold
+from service.model import Claim
 from service.repositories import claims as repo
 from service.repositories.claims import ClaimRow, NewHop
-from tests.helpers import assert_problem, claim_body, create_claim, create_source, hop, inline, ryder_story
+from tests.helpers import ADMIN_KEY_NAME, assert_problem, claim_body, create_claim, create_source, hop, inline, ryder_story
 
 
 class TestCreateClaim:
@@ -235,20 +238,67 @@ def claim_row(origin: UUID, relays: list[UUID], text: str = "c") -> ClaimRow:
     return ClaimRow(text, "quote", "en", None, None, None, None, None, None, origin, relays, fold(text))
 
 
+async def insert(conn: asyncpg.Connection, row: ClaimRow, hops: list[NewHop]) -> repo.Inserted:
+    """``repo.insert`` with a first revision recording nothing, by no one."""
+    return await repo.insert(conn, row, id=None, hops=hops, extracted_by=None, change=b"{}", actor=None)
+
+
+class TestAnsweredAsStored:
+    """``POST /claims`` answers from what it stored, without reading the claim back: its answer, its
+    ``ETag`` and its first revision are exactly what reading the claim gives."""
+
+    async def test_the_answer_and_the_first_revision_are_the_claim_as_read(self, client: httpx.AsyncClient) -> None:
+        upstream = await create_claim(client, claim_body("The call was short.", hop(inline("Patrick Ryder"))))
+        ryder = upstream["chain"][0]["source"]["id"]
+        hina = await create_source(client, {"name": "Hina", "kind": "outlet"})
+        body = claim_body(
+            "The call was short, and it was the first since March.",
+            hop(hina["id"], "  reports "),  # by id, its cue trimmed
+            hop(inline("Reuters", "outlet"), "citing"),  # created
+            hop(inline("Pentagon spokesman John Kirby"), "quoting"),  # its role from its title
+            hop(ryder, "told reporters", upstream_claim_id=upstream["id"]),  # its origin traced upstream
+            kind="quote",
+            language="hr",
+            # times in other zones, with microseconds: stored and read back in UTC
+            appeared_in={
+                "url": "https://example.org/a?b=1",
+                "title": "A call",
+                "author": "A. Writer",
+                "outlet": "Example",
+                "published_at": "2024-06-25T20:30:00.123456+02:00",
+            },
+            stated_at="2024-06-25T09:00:00-03:30",
+            extracted_by="attribution-en-1.1.0",
+        )
+        answered = await client.post("/claims", json=body)
+        assert answered.status_code == 201, answered.text
+        read = await client.get(f"/claims/{answered.json()['id']}")
+        assert answered.json() == read.json()
+        assert answered.headers["etag"] == read.headers["etag"]
+        claim = read.json()
+        assert claim["appeared_in"]["published_at"] == "2024-06-25T18:30:00.123456Z"
+        assert [h["role"] for h in claim["chain"]] == [None, None, "spokesman", None]
+        assert claim["origin"]["id"] == ryder
+        assert claim["made"] == {"method": "extraction", "model": "attribution-en-1.1.0", "accepted_by": ADMIN_KEY_NAME}
+        [created] = (await client.get(f"/claims/{claim['id']}/revisions")).json()["items"]
+        as_read = claims.snapshot(msgspec.convert(claim, Claim))
+        assert created["changes"] == msgspec.json.decode(msgspec.json.encode(as_read))
+
+
 class TestStoringAClaim:
     async def _sources(self, conn: asyncpg.Connection, *names: str) -> list[UUID]:
         insert = "INSERT INTO sources (kind, name, name_key) VALUES ('person', $1, $2) RETURNING id"
         return [await conn.fetchval(insert, name, fold(name)) for name in names]
 
-    async def test_a_claim_and_its_hops_are_one_statement(self, conn: asyncpg.Connection) -> None:
+    async def test_a_claim_its_hops_revision_and_audit_entry_are_one_statement(self, conn: asyncpg.Connection) -> None:
         hina, ryder = await self._sources(conn, "Hina", "Ryder")
         hops = [NewHop(hina, "reports", None, None), NewHop(ryder, "said", "spokesman", None)]
         async with conn.transaction():  # the first statement on a connection introspects its types too
-            await repo.insert(conn, claim_row(ryder, []), id=None, hops=[NewHop(ryder, "said", None, None)])
+            await insert(conn, claim_row(ryder, []), [NewHop(ryder, "said", None, None)])
         statements: list[Any] = []
         async with conn.transaction():
             conn.add_query_logger(statements.append)
-            claim_id = await repo.insert(conn, claim_row(ryder, [hina]), id=None, hops=hops)
+            claim_id = (await insert(conn, claim_row(ryder, [hina]), hops)).id
             await asyncio.sleep(0)  # asyncpg hands query records to loggers with call_soon
             conn.remove_query_logger(statements.append)
         assert [s.query for s in statements] == [repo.INSERT_CLAIM]
@@ -257,6 +307,11 @@ class TestStoringAClaim:
             (0, hina, "reports", None),
             (1, ryder, "said", "spokesman"),
         ]
+        revision = await conn.fetchrow("SELECT number, action FROM claim_revisions WHERE claim_id = $1", claim_id)
+        assert (revision["number"], revision["action"]) == (1, "create")
+        pending = await conn.fetchval("SELECT count(*) FROM audit_pending WHERE entity_id = $1 AND revision = 1", claim_id)
+        sealed = await conn.fetchval("SELECT count(*) FROM audit_log WHERE entity_id = $1 AND revision = 1", claim_id)
+        assert pending + sealed == 1
 
     @pytest.mark.parametrize("constraint", ["chain_not_empty", "chain_upstream_source"])
     async def test_the_chain_it_stores_is_still_checked_at_commit(
@@ -264,12 +319,12 @@ class TestStoringAClaim:
     ) -> None:
         hina, ryder = await self._sources(conn, "Hina", "Ryder")
         async with conn.transaction():
-            upstream = await repo.insert(conn, claim_row(ryder, []), id=None, hops=[NewHop(ryder, "said", None, None)])
+            upstream = (await insert(conn, claim_row(ryder, []), [NewHop(ryder, "said", None, None)])).id
         # A chain linking the upstream claim must name its first source (Ryder) in the linking hop.
         hops = [] if constraint == "chain_not_empty" else [NewHop(hina, "reports", None, upstream)]
         with pytest.raises(asyncpg.IntegrityConstraintViolationError) as raised:
             async with conn.transaction():
-                await repo.insert(conn, claim_row(ryder, [hina], text="d"), id=None, hops=hops)
+                await insert(conn, claim_row(ryder, [hina], text="d"), hops)
         assert raised.value.constraint_name == constraint
         assert await conn.fetchval("SELECT count(*) FROM claims") == 1
 

@@ -99,7 +99,7 @@ class ClaimController(Controller):
         self, data: JSONBody[ClaimIn], conn: Conn, actor: Actor, idempotency: Idempotent
     ) -> Response[Claim]:
         async def write(conn: asyncpg.Connection) -> Response[Claim]:
-            # The document read in the claim's transaction is the one answered: no read after commit.
+            # The claim as stored in its transaction is the one answered: no read after commit.
             created = await domain.create(conn, data, actor=actor)
             answer = claim_answer(created, status_code=201)
             answer.headers.update(await duplicates_link(conn, created.created_sources))

@@ -93,7 +93,7 @@ async def edit(
         new_hops: list[NewHop] | None = None
         if not isinstance(patch.chain, UnsetType):
             await _refuse_cycle(conn, claim_id, patch.chain)
-            hops, origin, relays, _ = await claims.resolve_hops(conn, patch.chain)
+            hops, origin, relays, *_ = await claims.resolve_hops(conn, patch.chain)
             new_hops = None if _same_chain(current, hops) else hops
         if new_hops is None and fields == _own_fields(current, ClaimPatch()):
             return

@@ -32,11 +32,20 @@ def _names(source: SourceIn) -> list[str]:
     return [source.name] if found is None else [found.name, *([found.organization] if found.organization else [])]
 
 
-class DatabaseFacts:
-    """The stored facts of one request; ``inline`` names the sources it names inline, read together."""
+class WouldWrite(Exception):
+    """Read-only facts were asked to lock a name or make a source or a membership."""
 
-    def __init__(self, conn: asyncpg.Connection, inline: Sequence[SourceIn] = ()) -> None:
+
+class DatabaseFacts:
+    """The stored facts of one request; ``inline`` names the sources it names inline, read together.
+
+    ``writes=False`` reads only: where the rules would lock a name that matches nothing, or make a source
+    or a membership, it raises ``WouldWrite`` instead, before anything is locked or written, so that a
+    request whose names all match stored sources needs no transaction of its own (``claims.create``)."""
+
+    def __init__(self, conn: asyncpg.Connection, inline: Sequence[SourceIn] = (), *, writes: bool = True) -> None:
         self.conn = conn
+        self.writes = writes
         # A name without a letter or digit has no key: the rules refuse it when its turn comes.
         names = [name for source in inline for name in _names(source)]
         self.keys = sorted({key for name in names if (key := name_key(name))})
@@ -50,6 +59,8 @@ class DatabaseFacts:
         matches = await repo.matching_keys(self.conn, self.keys)
         unlocked = [key for key in self.keys if not matches[key] and key not in self.locked]
         if unlocked:
+            if not self.writes:
+                raise WouldWrite
             if not self.locked:
                 await repo.lock_source_creation(self.conn, shared=True)
             await repo.lock_name_keys(self.conn, unlocked)
@@ -77,6 +88,8 @@ class DatabaseFacts:
         return await repo.wikidata_taken(self.conn, wikidata)
 
     async def create(self, source: SourceToMake) -> SourceRef:
+        if not self.writes:
+            raise WouldWrite
         source_id = await repo.insert(
             self.conn,
             id=source.id,
@@ -93,6 +106,8 @@ class DatabaseFacts:
         return SourceRef(source_id, source.name, source.kind)
 
     async def affiliate(self, source: SourceRef, membership: Membership) -> None:
+        if not self.writes:
+            raise WouldWrite
         await repo.insert_affiliation(self.conn, source.id, *membership)
 
 

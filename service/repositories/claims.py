@@ -8,24 +8,35 @@ from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from service.domain.rules import SourceRef, UpstreamRef
 
-# A claim and its hops in one statement: the hops' foreign key to the claim is checked at its end,
-# when the claim is there, and their chain at commit, by the deferred triggers.
+# A new claim in one statement: its row, its hops, its first revision (the change's canonical bytes) and
+# the audit entry naming that revision. The foreign keys to the claim are checked at the statement's
+# end, when the claim is there, and the chain at commit, by the deferred triggers. It answers what the
+# new row got from the database, and its traced origin, so that nothing is read back.
 INSERT_CLAIM = """
 WITH claim AS (
     INSERT INTO claims (id, text, kind, language, url, title, author, outlet, published_at, stated_at,
-                        origin_source_id, relay_source_ids, search_text)
-    VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-    RETURNING id
+                        origin_source_id, relay_source_ids, search_text, extracted_by)
+    VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $19)
+    RETURNING id, seq, created_at, version, status, origin_source_id
 ), chain AS (
     INSERT INTO hops (claim_id, position, source_id, cue, role, upstream_claim_id)
     SELECT claim.id, h.position, h.source_id, h.cue, h.role, h.upstream_claim_id
       FROM claim, unnest($14::smallint[], $15::uuid[], $16::text[], $17::text[], $18::uuid[])
                   AS h(position, source_id, cue, role, upstream_claim_id)
+), revision AS (
+    INSERT INTO claim_revisions (claim_id, number, action, changes, actor)
+    SELECT claim.id, 1, 'create', $20, $21 FROM claim
+), entry AS (
+    INSERT INTO audit_pending (actor, action, entity_type, entity_id, revision)
+    SELECT $21, 'create', 'claim', claim.id, 1 FROM claim
 )
-SELECT id FROM claim
+SELECT claim.id, claim.seq, claim.created_at, claim.version, claim.status,
+       o.id AS origin_id, o.name AS origin_name, o.kind AS origin_kind
+  FROM claim JOIN sources o ON o.id = claim.origin_source_id
 """
 
 INSERT_HOPS = """
@@ -49,8 +60,6 @@ SELECT c.origin_source_id, c.relay_source_ids, s.id, s.name, s.kind
   FROM claims c JOIN hops h ON h.claim_id = c.id AND h.position = 0 JOIN sources s ON s.id = h.source_id
  WHERE c.id = $1
 """
-
-SET_EXTRACTED_BY = "UPDATE claims SET extracted_by = $2 WHERE id = $1"
 
 CLAIM_DOCUMENTS = """
 SELECT d.* FROM claim_documents d JOIN unnest($1::uuid[]) WITH ORDINALITY AS k(id, n) ON k.id = d.id
@@ -179,10 +188,32 @@ def _hop_columns(hops: Sequence[NewHop]) -> HopColumns:
     )
 
 
-async def insert(conn: asyncpg.Connection, row: ClaimRow, *, id: UUID | None, hops: Sequence[NewHop]) -> UUID:
-    """Store a claim and its hops, in one statement; the chain is checked by the database at commit."""
-    claim_id: UUID = await conn.fetchval(INSERT_CLAIM, id, *row, *_hop_columns(hops))
-    return claim_id
+class Inserted(NamedTuple):
+    """What a new claim's row got from the database, and its traced origin."""
+
+    id: UUID
+    seq: int
+    created_at: datetime
+    version: int
+    status: str
+    origin: SourceRef
+
+
+async def insert(
+    conn: asyncpg.Connection,
+    row: ClaimRow,
+    *,
+    id: UUID | None,
+    hops: Sequence[NewHop],
+    extracted_by: str | None,
+    change: bytes,
+    actor: str | None,
+) -> Inserted:
+    """Store a claim, its hops, its first revision (``change``, its canonical bytes) and that revision's
+    audit entry, in one statement; the chain is checked by the database at commit."""
+    record = await conn.fetchrow(INSERT_CLAIM, id, *row, *_hop_columns(hops), extracted_by, msgspec.Raw(change), actor)
+    origin = SourceRef(record["origin_id"], record["origin_name"], record["origin_kind"])
+    return Inserted(record["id"], record["seq"], record["created_at"], record["version"], record["status"], origin)
 
 
 async def insert_hops(conn: asyncpg.Connection, claim_id: UUID, hops: Sequence[NewHop]) -> None:
@@ -198,11 +229,6 @@ async def lock_chains(conn: asyncpg.Connection, *, shared: bool) -> None:
 async def exists(conn: asyncpg.Connection, claim_id: UUID) -> bool:
     """Whether a claim is stored under ``claim_id``."""
     return bool(await conn.fetchval(CLAIM_EXISTS, claim_id))
-
-
-async def set_extracted_by(conn: asyncpg.Connection, claim_id: UUID, model: str) -> None:
-    """Record the extraction model a claim was stored from (in the caller's transaction)."""
-    await conn.execute(SET_EXTRACTED_BY, claim_id, model)
 
 
 async def documents(conn: asyncpg.Connection, ids: Sequence[UUID]) -> list[asyncpg.Record]:
