@@ -6,7 +6,8 @@ and scoring do) and the next annotator as the "prediction", this prints:
 - Citron's span metrics (``training.metrics``), exactly as ``make eval-extract`` scores the model;
 - the claim-level figures the nested gold set is scored with, restricted to what one layer can say:
   **found** (a gold attribution's content is matched, one to one, by a content of the other reading
-  that overlaps at least half of the shorter, as ``training.chains.match`` does) and **origin** (found,
+  that overlaps at least half of the shorter: ``training.chains.one_to_one``, as the gold set's
+  scoring matches) and **origin** (found,
   and the two readings' sources overlap, or both have none; a second figure also counts a pronoun
   on either side as agreeing, an upper bound).
 
@@ -21,6 +22,7 @@ import argparse
 from collections.abc import Sequence
 
 from training import corpus
+from training.chains import one_to_one
 from training.corpus import Attribution, Fragments
 from training.metrics import KINDS, Scores
 
@@ -58,22 +60,9 @@ PRONOUNS = frozenset(
 def claims(text: str, gold: list[Attribution], other: list[Attribution]) -> tuple[int, int, int, int]:
     """(gold attributions with a content, found, origin, origin counting a pronoun as agreeing) for one
     article."""
-    spans = [(a, _extent(a.contents)) for a in gold]
-    spans_gold = [(a, s) for a, s in spans if s]
+    spans_gold = [(a, s) for a, s in ((a, _extent(a.contents)) for a in gold) if s]
     spans_other = [(a, s) for a, s in ((a, _extent(a.contents)) for a in other) if s]
-    pairs = []
-    for g, (_, gs) in enumerate(spans_gold):
-        for p, (_, ps) in enumerate(spans_other):
-            shared = _shared(gs, ps)
-            if shared and shared * 2 >= min(gs[1] - gs[0], ps[1] - ps[0]):
-                pairs.append((shared, g, p))
-    pairs.sort(reverse=True)
-    matched: dict[int, int] = {}
-    taken: set[int] = set()
-    for _, g, p in pairs:
-        if g not in matched and p not in taken:
-            matched[g] = p
-            taken.add(p)
+    matched = one_to_one([s for _, s in spans_gold], [s for _, s in spans_other])
     origin = lenient = 0
     for g, p in matched.items():
         gs, ps = _extent(spans_gold[g][0].sources), _extent(spans_other[p][0].sources)

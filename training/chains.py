@@ -53,23 +53,30 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
-def match(proposed: list[ClaimDraft], gold: list[dict[str, Any]]) -> dict[int, ClaimDraft]:
-    """Gold claim index -> the proposed claim matched to it."""
+def one_to_one(gold: list[tuple[int, int]], proposed: list[tuple[int, int]]) -> dict[int, int]:
+    """Gold span index -> the proposed span matched to it: spans overlapping by at least half of the
+    shorter, paired one to one, the largest overlaps first."""
     pairs = []
-    for g, claim in enumerate(gold):
-        for p, draft in enumerate(proposed):
-            shared = _overlap((claim["start"], claim["end"]), (draft.content.start, draft.content.end))
-            shorter = min(claim["end"] - claim["start"], draft.content.end - draft.content.start)
-            if shared and shared * 2 >= shorter:
+    for g, (g_start, g_end) in enumerate(gold):
+        for p, (p_start, p_end) in enumerate(proposed):
+            shared = _overlap((g_start, g_end), (p_start, p_end))
+            if shared and shared * 2 >= min(g_end - g_start, p_end - p_start):
                 pairs.append((shared, g, p))
     pairs.sort(reverse=True)
-    taken_g: dict[int, ClaimDraft] = {}
-    taken_p: set[int] = set()
+    matched: dict[int, int] = {}
+    taken: set[int] = set()
     for _, g, p in pairs:
-        if g not in taken_g and p not in taken_p:
-            taken_g[g] = proposed[p]
-            taken_p.add(p)
-    return taken_g
+        if g not in matched and p not in taken:
+            matched[g] = p
+            taken.add(p)
+    return matched
+
+
+def match(proposed: list[ClaimDraft], gold: list[dict[str, Any]]) -> dict[int, ClaimDraft]:
+    """Gold claim index -> the proposed claim matched to it (``one_to_one`` over their contents)."""
+    spans = [(draft.content.start, draft.content.end) for draft in proposed]
+    matched = one_to_one([(claim["start"], claim["end"]) for claim in gold], spans)
+    return {g: proposed[p] for g, p in matched.items()}
 
 
 def verdict(draft: ClaimDraft | None, claim: dict[str, Any]) -> str:
