@@ -12,7 +12,7 @@ import httpx
 
 from service.repositories import claims as claims_repo
 from service.repositories import traces
-from tests.helpers import claim_body, create_claim, hop, inline
+from tests.helpers import assert_problem, claim_body, create_claim, hop, inline
 
 
 async def test_a_trace_leaves_the_plan_setting_as_it_found_it(
@@ -58,6 +58,27 @@ def test_a_range_touches_the_months_of_its_instants_in_utc() -> None:
         datetime(2021, 2, 1), datetime(2021, 3, 1),
     ]  # fmt: skip
     assert months(datetime(2021, 3, 1, tzinfo=UTC), datetime(2021, 3, 1, tzinfo=UTC)) == []  # an empty range
+    # the ends of Python's datetimes, where UTC is out of its range (a fuzzed GET /claims was a 500)
+    first = datetime.min.replace(tzinfo=UTC)
+    assert months(first, first) == []
+    assert months(datetime.min.replace(tzinfo=plus_two), datetime(1, 2, 1, tzinfo=UTC)) == [datetime(1, 1, 1)]
+    minus_two = timezone(timedelta(hours=-2))
+    assert months(datetime(9999, 12, 1, tzinfo=UTC), datetime.max.replace(tzinfo=minus_two)) == [datetime(9999, 12, 1)]
+
+
+async def test_a_range_at_the_ends_of_time_is_listed(client: httpx.AsyncClient) -> None:
+    body = claim_body("Dated", hop(inline("Someone")), appeared_in={"published_at": "2021-01-01T00:00:00Z"})
+    await create_claim(client, body)
+    for since, until, found in (
+        ("0001-01-01T00:00:00.0Z", "0001-01-01T00:00:00.0Z", 0),  # was a 500
+        ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", 1),
+    ):
+        response = await client.get("/claims", params={"since": since, "until": until})
+        assert response.status_code == 200, response.text
+        assert len(response.json()["items"]) == found
+    # An instant before year 1 in UTC: PostgreSQL's driver cannot send it, and says so, as a 422.
+    response = await client.get("/claims", params={"since": "0001-01-01T00:00:00+05:00"})
+    assert_problem(response, 422)
 
 
 async def test_a_bounded_time_range_is_read_month_by_month_in_order(

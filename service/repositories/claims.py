@@ -113,10 +113,22 @@ MONTHS_BY_MONTH = 1_200
 claim, and walking claims_seq_key with the range as a filter fills a page at once."""
 
 
+def _month_number(moment: datetime) -> int:
+    """The UTC month of ``moment``, numbered year * 12 + month - 1; an instant past either end of
+    Python's datetimes in UTC (year 1 at a positive offset, year 9999 at a negative one) counts as
+    that end's month."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = datetime.min if moment.year == 1 else datetime.max
+    return utc.year * 12 + utc.month - 1
+
+
 def _month_numbers(since: datetime, until: datetime) -> range:
     """The months that ``since`` to ``until`` (exclusive) touches in UTC, numbered year * 12 + month - 1."""
-    first, last = since.astimezone(UTC), (until - timedelta(microseconds=1)).astimezone(UTC)
-    return range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
+    if until <= since:  # an empty range touches no month (and until may be the first instant there is)
+        return range(0)
+    return range(_month_number(since), _month_number(until - timedelta(microseconds=1)) + 1)
 
 
 def months_of(since: datetime, until: datetime) -> list[datetime]:
