@@ -984,11 +984,14 @@ class Health(Out):
 
 # --- extraction ----------------------------------------------------------------------------------
 
+ARTICLE_MAX_CHARS = 100_000
+"""The longest article ``POST /extract`` reads, in characters (Unicode code points)."""
+
 ArticleText = Annotated[
     str,
     Meta(
         min_length=1,
-        max_length=100_000,
+        max_length=ARTICLE_MAX_CHARS,
         description="The article's text, up to 100,000 characters (about 15,000 words); paragraphs on lines of "
         "their own.",
     ),

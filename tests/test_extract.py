@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from service import seeds
-from service.api.extract import EXAMPLE_FILE, EXAMPLE_TEXT
+from service.api.extract import EXAMPLE_FILE, EXAMPLE_TEXT, EXTRACT_MAX_BODY_BYTES
 from service.domain import extraction
+from service.model import ARTICLE_MAX_CHARS
 from tests.helpers import ADMIN_KEY_NAME, assert_problem, create_source
 
 SEED_SENTENCE = EXAMPLE_TEXT
@@ -223,6 +224,20 @@ class TestBadInput:
         response = await client.post("/extract", json=body)
         assert_problem(response, 422)
         assert field in response.text
+
+    async def test_a_text_too_long_in_its_longest_json_is_a_422_and_a_longer_body_a_413(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # One character past the limit, each written as a surrogate pair of escapes: 1.2 MB, over the
+        # service's 1 MiB body limit, and the fuzzer's kind of body (it was a 413 the schema did not say).
+        escaped = '{"text": "' + "\\ud83c\\udffb" * (ARTICLE_MAX_CHARS + 1) + '"}'
+        assert len(escaped) > 1_048_576
+        headers = {"content-type": "application/json"}
+        response = await client.post("/extract", content=escaped.encode(), headers=headers)
+        assert_problem(response, 422)
+        assert "text" in response.text
+        too_big = '{"text": "' + "a" * EXTRACT_MAX_BODY_BYTES + '"}'
+        assert_problem(await client.post("/extract", content=too_big.encode(), headers=headers), 413)
 
     @pytest.mark.parametrize(
         "text",

@@ -13,7 +13,7 @@ from service.api.examples import example, with_examples
 from service.api.problems import problems
 from service.domain import extraction
 from service.errors import InvalidInput
-from service.model import ExtractIn, Extraction
+from service.model import ARTICLE_MAX_CHARS, ExtractIn, Extraction
 
 # A real answer: the model's reading of the seed article's three-hop sentence against the seeded
 # sources, recorded by tests/test_extract.py (PROVENANCE_RECORD_EXAMPLES=1), which checks it stays true.
@@ -29,6 +29,14 @@ def _examples() -> dict[str, object]:
         return {}
     recorded = json.loads(EXAMPLE_FILE.read_text(encoding="utf-8"))
     return {"seed": example("The seed article's three-hop sentence, its sources seeded", recorded)}
+
+
+EXTRACT_MAX_BODY_BYTES = 12 * ARTICLE_MAX_CHARS + 65_536
+"""The largest body ``POST /extract`` takes: the longest text allowed with every character written as
+the longest JSON has for one (a surrogate pair of escapes, ``\\ud83c\\udffb``: 12 bytes), and room for
+the rest. Below it, a text over ``ARTICLE_MAX_CHARS`` is a 422 naming ``text``, as the schema says,
+rather than a 413 for its bytes; ``PROVENANCE_MAX_BODY_BYTES`` (1 MiB) would cut off a text of 100,000
+characters written that way."""
 
 
 @post(
@@ -48,6 +56,7 @@ def _examples() -> dict[str, object]:
     status_code=200,
     opt={"scope": "read"},
     responses=problems(401, 403, 422),
+    request_max_body_size=EXTRACT_MAX_BODY_BYTES,
 )
 async def extract_claims(conn: Conn, data: JSONBody[ExtractIn]) -> Extraction:
     if not data.text.strip():
