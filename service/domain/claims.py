@@ -194,9 +194,8 @@ async def _create(
     conn: asyncpg.Connection, claim: ClaimIn, id: UUID | None, actor: str | None, *, writes: bool
 ) -> StoredClaim:
     hops, origin, relays, created_sources, sources = await resolve_chain(conn, claim, writes=writes)
-    appeared_in = documents.appeared_in(
-        {**msgspec.structs.asdict(claim.appeared_in), "published_at": _as_stored(claim.appeared_in.published_at)}
-    )
+    where = msgspec.structs.asdict(claim.appeared_in)
+    appeared_in = documents.appeared_in({**where, "published_at": _as_stored(claim.appeared_in.published_at)})
     stated_at = _as_stored(claim.stated_at)
     chain = [
         Hop(
@@ -210,16 +209,16 @@ async def _create(
     ]
     # The entry is written by the claim's own statement: in its transaction, whether or not one was opened.
     change = audit.canonical(_snapshot(claim.text, claim.kind, claim.language, appeared_in, stated_at, chain))
-    own = {
-        "text": claim.text,
-        "kind": claim.kind,
-        "language": claim.language,
-        **msgspec.structs.asdict(claim.appeared_in),
-        "stated_at": claim.stated_at,
-    }
-    row = claim_row(own, origin, relays)
-    extracted_by = claim.extracted_by
-    inserted = await repo.insert(conn, row, id=id, hops=hops, extracted_by=extracted_by, change=change, actor=actor)
+    own = {"text": claim.text, "kind": claim.kind, "language": claim.language, **where, "stated_at": claim.stated_at}
+    inserted = await repo.insert(
+        conn,
+        claim_row(own, origin, relays),
+        id=id,
+        hops=hops,
+        extracted_by=claim.extracted_by,
+        change=change,
+        actor=actor,
+    )
     stored = Claim(
         id=str(inserted.id),
         text=claim.text,
