@@ -278,7 +278,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level",
+        default=os.environ.get("PROVENANCE_LOG_LEVEL", "info"),
+        help="info (the default: a line a request), warning, error... (default: PROVENANCE_LOG_LEVEL, else info)",
+    )
     serve.add_argument("--migrate", action="store_true", help="apply the migrations first")
     serve.add_argument("--seed", action="store_true", help="load seeds/ first (idempotent)")
     serve.set_defaults(func=cmd_serve)

@@ -118,6 +118,28 @@ def test_a_served_process_writes_json_lines_with_the_request_id(database_url: st
     assert any(line["logger"].startswith("uvicorn") for line in lines)  # the server's own lines are JSON too
 
 
+def test_provenance_log_level_sets_what_serve_writes_without_its_flag(database_url: str, tmp_path: Path) -> None:
+    # A deployment sets its level in the environment: `--log-level`'s default is PROVENANCE_LOG_LEVEL.
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "PROVENANCE_LOG_LEVEL": "warning"}
+    command = [sys.executable, "-m", "service.cli", "serve", "--migrate", "--port", str(port)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process=process, output=log.read_text)
+        answer = httpx.get(f"{base}/sources/not-an-id", headers={"X-Request-Id": "find-me-2"})
+        assert answer.status_code == 404 and answer.json()["request_id"] == "find-me-2"
+        time.sleep(1)  # a line would be out within a turn of the event loop
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    written = log.read_text()
+    assert "Provenance on http://" in written  # the process did write to this file
+    assert "find-me-2" not in written and "provenance.access" not in written
+
+
 @pytest.mark.parametrize("formatter", [TextLines(), JsonLines()], ids=["text", "json"])
 def test_the_access_line_written_straight_is_the_line_its_record_makes(
     formatter: LineFormatter, tmp_path: Path
