@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         # Logging is the process's to set up (served_app), not the app's: tests and tools keep theirs.
         logging_config=None,
         template_config=template_config(),
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "counting": counting}),
     )
     every_method_in_allow(app)
     refuse_unknown_query(app)

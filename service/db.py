@@ -240,19 +240,25 @@ async def pooled(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Co
     """
     global waiting_acquisitions
     turns: Turns | None = getattr(pool, "turns", None)  # a pool not made by create_pool has none
-    waiting_acquisitions += 1
-    try:
-        async with asyncio.timeout(timeout):
-            if turns is not None:
-                await turns.take()
-            try:
-                conn = await pool.acquire()
-            except BaseException:
+    if turns is not None and turns.free > 0 and not turns.waiting and pool.get_idle_size() > 0:
+        # A turn free and a connection open and idle: taking it neither waits nor connects, so it
+        # needs no deadline (most requests, and a deadline's timer is a tenth of a one-row read).
+        turns.free -= 1
+        conn = await pool.acquire()
+    else:
+        waiting_acquisitions += 1
+        try:
+            async with asyncio.timeout(timeout):
                 if turns is not None:
-                    turns.give()
-                raise
-    finally:
-        waiting_acquisitions -= 1
+                    await turns.take()
+                try:
+                    conn = await pool.acquire()
+                except BaseException:
+                    if turns is not None:
+                        turns.give()
+                    raise
+        finally:
+            waiting_acquisitions -= 1
     try:
         yield conn
     except BaseException:

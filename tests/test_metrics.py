@@ -8,10 +8,14 @@ import asyncio
 import json
 import os
 import re
+import time
 
 import httpx
 import pytest
 from litestar import Litestar
+from prometheus_client import generate_latest
+
+from service.api.metrics import BUCKETS, RequestCounting
 
 from tests.helpers import bearer, claim_body, fresh_app, hop, inline, issue_key, served_process
 
@@ -148,6 +152,29 @@ def test_two_workers_answer_for_both(database_url: str) -> None:
         for _ in range(20):  # new connections: the kernel spreads them over both workers
             with httpx.Client(base_url=base) as fresh:
                 assert fresh.get("/sources?limit=1").status_code == 200
+        time.sleep(1.5)  # each worker hands its counts to the shared files once a second (RequestCounting)
         pages = [client.get("/metrics").text for _ in range(4)]
     counted = [value(page, "litestar_requests_total", path="/sources", status_code="200") for page in pages]
     assert counted == [20] * 4  # whichever worker answers, it counts the other's requests too
+
+
+def test_counts_flushed_together_are_the_counts_observed_one_by_one() -> None:
+    # Requests add to plain numbers; a flush hands them to the histogram as observing each would have.
+    counting = RequestCounting()
+    route = {"method": "GET", "path": "/flushed/{n}", "status_code": "200"}
+    scope = {"method": "GET", "path_template": "/flushed/{n}", "state": {}}
+    took = [0.0004, 0.005, 0.0051, 0.3, 2.5, 2.5, 99.0]
+    before = generate_latest().decode()
+    for seconds in took:
+        counting.started(scope)  # type: ignore[arg-type]
+        counting.answered(scope, 200, seconds)  # type: ignore[arg-type]
+    assert generate_latest().decode() == before  # nothing handed over yet
+    counting.flush()
+    counting.flush()  # a second flush adds nothing
+    page = generate_latest().decode()
+    for bound in BUCKETS:
+        le = "+Inf" if bound == float("inf") else repr(float(bound))
+        assert value(page, "litestar_request_duration_seconds_bucket", **route, le=le) == sum(s <= bound for s in took)
+    assert value(page, "litestar_request_duration_seconds_sum", **route) == pytest.approx(sum(took))
+    assert value(page, "litestar_requests_total", **route) == len(took)
+    assert value(page, "litestar_requests_in_progress", method="GET", path="/flushed/{n}") == 0

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from service.api.requests import JsonLines, LineFormatter, Lines, TextLines, access_log
+from service.api.requests import JsonLines, LineFormatter, Lines, TextLines, access_log, request_id_of
 from tests.helpers import assert_problem, bearer, claim_body, free_port, hop, inline, issue_key, wait_until_ready
 
 MADE = re.compile(r"[0-9a-f]{32}")
@@ -30,6 +30,23 @@ async def test_every_answer_has_an_id(anonymous_client: httpx.AsyncClient) -> No
     second = await anonymous_client.get("/health")
     assert MADE.fullmatch(first.headers["x-request-id"]) and MADE.fullmatch(second.headers["x-request-id"])
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+def test_made_ids_are_unique_in_a_process_and_across_forked_ones() -> None:
+    # Made from a random half drawn once a process and a count: a forked worker draws its own half.
+    made = [request_id_of([]) for _ in range(1000)]
+    assert len(set(made)) == 1000 and all(MADE.fullmatch(i) for i in made)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through the pipe)
+        os.write(write, request_id_of([]).encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    forked = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert MADE.fullmatch(forked) and forked[:16] != made[0][:16]
+    assert request_id_of([])[:16] == made[0][:16]
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ from service.settings import AppSettings, Settings
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request
-    from litestar.datastructures import State
 
 log = logging.getLogger("service.db")
 
@@ -61,18 +60,21 @@ def pool_lifespan(settings: Settings) -> Any:
 
 
 async def provide_connection(
-    state: State, request: Request[Any, Any, Any], settings: AppSettings
+    request: Request[Any, Any, Any], settings: AppSettings
 ) -> AsyncIterator[asyncpg.Connection]:
     """One pooled connection per request that needs the database, waited for at most a deadline: the
     replica's for a read it can answer, else the primary's. After a write, where a replica is set, its
     commit's position in the WAL is left in the request's state for ``Provenance-LSN``.
 
-    It takes the settings as a dependency, though they are in ``state`` too, so that Litestar resolves
-    them before it and not beside it: Litestar resolves the dependencies of one level side by side, in
-    an anyio task group with a task each, and a handler taking the connection and the settings (a trace)
-    paid for two tasks a request (bench/README.md). The actor and the statement trace's statistics are
-    resolved after the connection for the same reason: a request's dependencies come one at a time,
-    settings, connection, actor, idempotency."""
+    The app's state is read from the request: asked for as a parameter, Litestar would copy it into a
+    new ``State`` for every request. The settings are taken as a dependency, though they are in the
+    state too, so that Litestar resolves them before the connection and not beside it: Litestar
+    resolves the dependencies of one level side by side, in an anyio task group with a task each, and
+    a handler taking the connection and the settings (a trace) paid for two tasks a request
+    (bench/README.md). The actor and the statement trace's statistics are resolved after the
+    connection for the same reason: a request's dependencies come one at a time, settings,
+    connection, actor, idempotency."""
+    state = request.app.state
     if reads_from_replica(request.method, request.scope["path"]):
         # Checked with or without a replica, so that a malformed token is a 400 wherever it is sent.
         token = read_after(request.scope)
