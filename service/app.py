@@ -19,7 +19,7 @@ from service.api.allow import every_method_in_allow
 from service.api.audit import AuditController
 from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, admit, provide_actor
 from service.api.claims import ClaimController
-from service.api.connections import Conn, pool_lifespan, provide_connection
+from service.api.connections import Conn, lent_to, pool_lifespan, provide_connection
 from service.api.drawing import draw_claim_trace
 from service.api.duplicates import source_duplicates
 from service.api.errors import moved_handler, problem_details_config
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     # A write's token is read only where a replica is set (service/api/connections.py): without one, no
     # request pays for the wrapper that would add it.
     if settings.read_database_url:
-        app.asgi_handler = CommitToken(app.asgi_handler)
+        app.asgi_handler = CommitToken(app.asgi_handler, lent_to)
     # Outside routing and error handling, so that every answer, an unknown path's 404 too, has its id.
     app.asgi_handler = Front(app.asgi_handler, limits, counting)
     return app

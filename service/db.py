@@ -31,8 +31,6 @@ RETRYABLE: tuple[type[Exception], ...] = (
     asyncpg.InvalidCachedStatementError,
 )
 ATTEMPTS = 3
-waiting_acquisitions = 0
-"""Requests of this process waiting for a pooled connection (``pooled``), for the metrics."""
 
 
 def retrying(
@@ -134,7 +132,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 class Turns:
-    """A pool's connections handed out first come, first served.
+    """A pool's connections handed out first come, first served, each wait bounded by a deadline.
 
     asyncpg's pool lets a request that asks while a connection is idle take it ahead of those already
     waiting, and a waiter woken for a connection that another took meanwhile goes back to the end of
@@ -142,36 +140,65 @@ class Turns:
     10, the one-row read's p99 was ten times its p50, a bare app's four (bench/README.md, "Why the code
     is as it is"). Here a request waits in line whenever anyone waits, and a connection given back goes
     to the first in line, never to the next to ask.
+
+    Deadlines are kept by one timer for the whole line, which runs only while someone waits and ends
+    the waits past their deadline every ``SWEEP_SECONDS``, rather than by a timer set and cancelled
+    for each request (under load most requests wait).
     """
+
+    SWEEP_SECONDS = 0.05
 
     def __init__(self, size: int) -> None:
         self.free = size
-        self.waiting: deque[asyncio.Future[None]] = deque()
+        self.waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
+        """Each waiting request's deadline (the loop's clock) and its turn, in the order they asked."""
+        self._sweeping = False
 
-    async def take(self) -> None:
-        """Wait for this request's turn: at once when a connection is free and no one waits."""
+    async def take(self, deadline: float) -> None:
+        """Wait for this request's turn: at once when a connection is free and no one waits;
+        ``TimeoutError`` once the loop's clock passes ``deadline`` (within ``SWEEP_SECONDS``)."""
         if self.free > 0 and not self.waiting:
             self.free -= 1
             return
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiting.append(turn)
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        entry = (deadline, turn)
+        self.waiting.append(entry)
+        if not self._sweeping:
+            self._sweeping = True
+            loop.call_later(self.SWEEP_SECONDS, self._sweep, loop)
         try:
             await turn
         except BaseException:
-            if turn.done() and not turn.cancelled():
+            if not turn.done():  # cancelled while in line
+                turn.cancel()
+                self.waiting.remove(entry)
+            elif not turn.cancelled() and turn.exception() is None:
                 self.give()  # given a turn, then cancelled before taking it: the next in line has it
-            else:
-                self.waiting.remove(turn)
             raise
 
     def give(self) -> None:
         """A turn ends: the first in line gets it, else it is free."""
-        while self.waiting:
-            turn = self.waiting.popleft()
-            if not turn.done():
-                turn.set_result(None)
-                return
-        self.free += 1
+        if self.waiting:
+            self.waiting.popleft()[1].set_result(None)
+        else:
+            self.free += 1
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """End the waits past their deadline; again in a while, as long as anyone waits."""
+        now = loop.time()
+        if any(deadline <= now for deadline, _ in self.waiting):
+            kept: deque[tuple[float, asyncio.Future[None]]] = deque()
+            for deadline, turn in self.waiting:
+                if deadline <= now:
+                    turn.set_exception(TimeoutError())
+                else:
+                    kept.append((deadline, turn))
+            self.waiting = kept
+        if self.waiting:
+            loop.call_later(self.SWEEP_SECONDS, self._sweep, loop)
+        else:
+            self._sweeping = False
 
 
 class Pool(asyncpg.Pool):  # type: ignore[misc]
@@ -226,57 +253,70 @@ DURABILITY_LOSSES = {
 }
 
 
+async def take(pool: asyncpg.Pool, timeout: float) -> asyncpg.Connection:
+    """A connection of the pool, in its turn (``Turns``), waited for at most ``timeout`` seconds; give
+    it back with ``give_back``.
+
+    The deadline is kept by the turns while the request waits in line, then by ``asyncio.timeout``
+    should the pool have to open a connection; not by asyncpg's own ``acquire(timeout=...)``, which
+    runs each acquisition in a task of its own (``wait_for``) and cost a one-row read about a fifth of
+    its time in the benchmark. A deadline passed is a ``TimeoutError``, and the wait ends cleanly.
+    """
+    turns: Turns | None = getattr(pool, "turns", None)  # a pool not made by create_pool has none
+    if turns is None:
+        async with asyncio.timeout(timeout):
+            return await pool.acquire()
+    deadline = asyncio.get_running_loop().time() + timeout
+    await turns.take(deadline)
+    try:
+        if pool.get_idle_size() > 0:
+            # A connection open and idle: taking it neither waits nor connects (nearly every request).
+            return await pool.acquire()
+        async with asyncio.timeout_at(deadline):  # it may have to connect
+            return await pool.acquire()
+    except BaseException:
+        turns.give()
+        raise
+
+
+def waiting(pool: asyncpg.Pool) -> int:
+    """Requests waiting in line for a connection of ``pool``, for the metrics."""
+    turns: Turns | None = getattr(pool, "turns", None)
+    return 0 if turns is None else len(turns.waiting)
+
+
+async def give_back(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Return a connection ``take`` took, reset (an open transaction rolled back), and end its turn.
+
+    When resetting it fails, PostgreSQL dropped it in the middle of the request and asyncpg closes it;
+    the error is raised, the turn ends all the same."""
+    try:
+        await pool.release(conn)
+    finally:
+        if (turns := getattr(pool, "turns", None)) is not None:
+            turns.give()
+
+
 @asynccontextmanager
 async def pooled(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the pool, waited for at most ``timeout`` seconds, given back (and reset) after.
+    """A connection of the pool (``take``), given back after the block (``give_back``).
 
-    The deadline is ``asyncio.timeout``'s, not asyncpg's own ``acquire(timeout=...)``: asyncpg's runs
-    each acquisition in a task of its own (``wait_for``), which cost a one-row read about a fifth of its
-    time in the benchmark, though nearly every acquisition finds a connection idle. Either way a
-    deadline passed is a ``TimeoutError``, and the acquisition is cancelled cleanly.
-
-    When resetting it fails, PostgreSQL dropped it in the middle of the request and asyncpg closes it:
-    the database is unavailable (503), unless the request had already failed of its own.
+    When resetting it fails, PostgreSQL dropped it in the middle of the block: the database is
+    unavailable (503), unless the block had already failed of its own.
     """
-    global waiting_acquisitions
-    turns: Turns | None = getattr(pool, "turns", None)  # a pool not made by create_pool has none
-    if turns is not None and turns.free > 0 and not turns.waiting and pool.get_idle_size() > 0:
-        # A turn free and a connection open and idle: taking it neither waits nor connects, so it
-        # needs no deadline (most requests, and a deadline's timer is a tenth of a one-row read).
-        turns.free -= 1
-        conn = await pool.acquire()
-    else:
-        waiting_acquisitions += 1
-        try:
-            async with asyncio.timeout(timeout):
-                if turns is not None:
-                    await turns.take()
-                try:
-                    conn = await pool.acquire()
-                except BaseException:
-                    if turns is not None:
-                        turns.give()
-                    raise
-        finally:
-            waiting_acquisitions -= 1
+    conn = await take(pool, timeout)
     try:
         yield conn
     except BaseException:
         try:
-            await pool.release(conn)
+            await give_back(pool, conn)
         except Exception as exc:
             log.warning("a connection could not be reset after a failed request: %r", exc)
-        finally:
-            if turns is not None:
-                turns.give()
         raise
     try:
-        await pool.release(conn)
+        await give_back(pool, conn)
     except Exception as exc:
         raise Unavailable("the database dropped the connection") from exc
-    finally:
-        if turns is not None:
-            turns.give()
 
 
 async def warn_if_not_durable(pool: asyncpg.Pool, settings: Settings) -> None:

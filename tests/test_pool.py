@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from service.db import create_pool, pooled
@@ -131,3 +132,40 @@ async def test_under_load_no_request_waits_much_longer_than_the_rest(database_ur
         assert max(waits) <= 32
     finally:
         await pool.close()
+
+
+async def test_a_requests_connection_comes_back_once_answered_whatever_the_answer(database_url: str) -> None:
+    # The connection lent to a request is given back by the front layer after its answer: found, not
+    # found, invalid, refused, or a write inside its transaction that failed.
+    from tests.helpers import bearer, claim_body, fresh_app, hop, inline, issue_key
+
+    async with fresh_app(database_url, pool_min_size=1, pool_max_size=1) as app:
+        secret = await issue_key(app.state.pool, "desk", "write")
+        pool = app.state.pool
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        async with client:
+            created = await client.post("/claims", json=claim_body("Lent.", hop(inline("Ann"))), headers=bearer(secret))
+            assert created.status_code == 201
+            claim_id = created.json()["id"]
+            answers = [
+                await client.get(f"/claims/{claim_id}/status"),
+                await client.get("/claims/00000000-0000-4000-8000-000000000000"),
+                await client.get("/claims/not-an-id"),
+                await client.post("/claims", json={"text": ""}, headers=bearer(secret)),
+                # Links upstream to a claim that is not there: refused inside the write's transaction.
+                await client.post(
+                    "/claims",
+                    json=claim_body(
+                        "Relayed.",
+                        {"source": {"name": "Ann"}, "upstream_claim_id": "00000000-0000-4000-8000-000000000000"},
+                    ),
+                    headers=bearer(secret),
+                ),
+            ]
+            assert [a.status_code for a in answers[:4]] == [200, 404, 404, 422]
+            assert answers[4].status_code in (404, 422), answers[4].text
+            # The one connection came back each time, out of any transaction.
+            assert pool.turns.free == 1 and not pool.turns.waiting
+            async with pooled(pool, 1) as conn:
+                assert not conn.is_in_transaction()
+            assert (await client.get(f"/claims/{claim_id}")).status_code == 200

@@ -8,18 +8,20 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import asyncpg
 from litestar.di import NamedDependency
 
-from service.api.reads import COMMIT_LSN, READ_METHODS, Replica, read_after, reads_from_replica
-from service.db import create_pool, create_replica_pool, pooled, warn_if_not_durable
+from service.api.reads import Replica, read_after, reads_from_replica
+from service.db import create_pool, create_replica_pool, take, warn_if_not_durable
+from service.db import give_back as db_give_back
 from service.embedded import embedded_url
 from service.settings import AppSettings, Settings
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request
+    from litestar.types import Scope
 
 log = logging.getLogger("service.db")
 
@@ -59,12 +61,26 @@ def pool_lifespan(settings: Settings) -> Any:
     return lifespan
 
 
-async def provide_connection(
-    request: Request[Any, Any, Any], settings: AppSettings
-) -> AsyncIterator[asyncpg.Connection]:
+class Lent(NamedTuple):
+    """The connection lent to a request, and where it goes back: the primary's pool, or the replica."""
+
+    conn: asyncpg.Connection
+    pool: asyncpg.Pool
+    replica: Replica | None
+
+
+LENT = "provenance.lent"
+"""Where a request's ASGI state keeps the connection lent to it, until ``give_back``."""
+
+
+async def provide_connection(request: Request[Any, Any, Any], settings: AppSettings) -> asyncpg.Connection:
     """One pooled connection per request that needs the database, waited for at most a deadline: the
-    replica's for a read it can answer, else the primary's. After a write, where a replica is set, its
-    commit's position in the WAL is left in the request's state for ``Provenance-LSN``.
+    replica's for a read it can answer, else the primary's. It stays the request's until its answer has
+    gone: ``Front``, which every request passes, gives it back then (``give_back``), answered or failed.
+
+    Not a generator dependency, given back by Litestar before the answer is sent: for each request
+    Litestar made a group of clean-ups, a context stack and the generator's steps, 9% of a one-row
+    read's instructions (bench/README.md, "Why the code is as it is").
 
     The app's state is read from the request: asked for as a parameter, Litestar would copy it into a
     new ``State`` for every request. The settings are taken as a dependency, though they are in the
@@ -80,17 +96,29 @@ async def provide_connection(
         token = read_after(request.scope)
         replica: Replica | None = state.get("replica")
         if replica is not None and (conn := await replica.caught_up(token)) is not None:
-            try:
-                yield conn
-            finally:
-                await replica.release(conn)
-            return
-    async with pooled(state.pool, settings.acquire_timeout) as conn:
-        yield conn
-        # Only where reads may go to a replica: without one every read sees every write, and the token
-        # would cost each write a round trip for nothing.
-        if state.get("replica") is not None and request.method not in READ_METHODS and not conn.is_in_transaction():
-            try:
-                request.state.commit_lsn = await conn.fetchval(COMMIT_LSN)
-            except Exception as exc:  # the answer stands; only its token is missing
-                log.debug("the commit's LSN could not be read: %r", exc)
+            request.scope["state"][LENT] = Lent(conn, replica.pool, replica)
+            return conn
+    conn = await take(state.pool, settings.acquire_timeout)
+    request.scope["state"][LENT] = Lent(conn, state.pool, None)
+    return conn
+
+
+def lent_to(scope: Scope) -> asyncpg.Connection | None:
+    """The connection lent to the request of ``scope``, if one is."""
+    lent: Lent | None = scope["state"].get(LENT)
+    return None if lent is None else lent.conn
+
+
+async def give_back(scope: Scope) -> None:
+    """Give back the connection lent to the request of ``scope``, if any: reset, an open transaction
+    rolled back. Its answer has gone, so a connection PostgreSQL dropped meanwhile is only logged."""
+    lent: Lent | None = scope["state"].pop(LENT, None)
+    if lent is None:
+        return
+    if lent.replica is not None:
+        await lent.replica.release(lent.conn)
+        return
+    try:
+        await db_give_back(lent.pool, lent.conn)
+    except Exception as exc:
+        log.warning("a connection could not be reset after its request: %r", exc)

@@ -2,8 +2,9 @@
 
 It gives the request its id (``service.api.requests``), counts it against its rate limit
 (``service.api.limits``) and refuses it 429 when past the limit, adds ``X-Request-Id`` and the
-``RateLimit-*`` headers to its answer, then counts the answer for the metrics
-(``service.api.metrics``) and writes its access line. It wraps the app outside its routing and error
+``RateLimit-*`` headers to its answer, then gives back the connection lent to the request
+(``service.api.connections``), counts the answer for the metrics (``service.api.metrics``) and
+writes its access line. It wraps the app outside its routing and error
 handling, so that every answer, an unknown path's 404 too, has its id and its line.
 
 Why one layer and not four middleware: a request passed the request id's layer, the counting's, and
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 
+from service.api.connections import LENT, give_back
 from service.api.errors import problem_of_http
 from service.api.requests import REQUEST_ID, access_log, request_id_of, write_access_line
 
@@ -69,6 +71,8 @@ class Front:
             added += limit.raw_headers(window)
             await self.app(scope, receive, send_front)
         finally:
+            if LENT in scope["state"]:
+                await give_back(scope)
             took = time.perf_counter() - started
             if self.counting is not None:
                 self.counting.answered(scope, status, took)

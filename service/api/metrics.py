@@ -254,7 +254,7 @@ async def _tick(app: Litestar) -> None:
         pool = app.state.pool
         POOL_CONNECTIONS.labels(state="open").set(pool.get_size())
         POOL_CONNECTIONS.labels(state="idle").set(pool.get_idle_size())
-        POOL_WAITING.set(db.waiting_acquisitions)
+        POOL_WAITING.set(db.waiting(pool))
         try:
             async with db.pooled(pool, app.state.settings.acquire_timeout) as conn:
                 count, oldest = await audit_repo.pending_state(conn)

@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -195,11 +196,14 @@ WHY = {
 
 
 class CommitToken:
-    """Adds ``Provenance-LSN`` to the answer of a write that succeeded, as the connection dependency
-    (``service/api/connections.py``) left it in the request's state."""
+    """Adds ``Provenance-LSN`` to the answer of a write that succeeded: the primary's WAL position read,
+    as the answer starts, on the connection the write used, still lent to the request then
+    (``service/api/connections.py``). Installed only where a replica is set: without one every read
+    sees every write, and the token would cost each write a round trip for nothing."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, lent_to: Callable[[Scope], asyncpg.Connection | None]) -> None:
         self.app = app
+        self.lent_to = lent_to
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or scope["method"] in READ_METHODS:
@@ -208,12 +212,24 @@ class CommitToken:
 
         async def send_with_token(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] < 400:
-                lsn = (scope.get("state") or {}).get("commit_lsn")
+                lsn = await self._commit_lsn(scope)
                 if lsn is not None:
                     message["headers"] = [*message.get("headers", []), (b"provenance-lsn", lsn.encode())]
             await send(message)
 
         await self.app(scope, receive, send_with_token)
+
+    async def _commit_lsn(self, scope: Scope) -> str | None:
+        """The WAL position after the request's write, on its connection; None if it used none."""
+        conn = self.lent_to(scope)
+        if conn is None or conn.is_in_transaction():
+            return None
+        try:
+            lsn: str = await conn.fetchval(COMMIT_LSN)
+        except Exception as exc:  # the answer stands; only its token is missing
+            log.debug("the commit's LSN could not be read: %r", exc)
+            return None
+        return lsn
 
 
 LSN_RESPONSE_HEADER = ResponseHeader(
