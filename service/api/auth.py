@@ -20,7 +20,7 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 
-from service.api.connections import Conn
+from service.api.connections import Conn, lend
 from service.api.requests import header_of
 from service.api.strict import strict_json_body
 from service.db import pooled
@@ -72,8 +72,11 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> ApiKey:
     """The unrevoked key of ``token``, by one indexed query; 401 otherwise."""
     state = connection.app.state
-    async with pooled(state.pool, state.settings.acquire_timeout) as conn:
-        key = await keys.authenticate(conn, token)
+    if connection.scope.get("method", "GET") in SAFE_METHODS:  # a read may go to a replica: its key is read apart
+        async with pooled(state.pool, state.settings.acquire_timeout) as conn:
+            key = await keys.authenticate(conn, token)
+    else:  # a write goes to the primary: on the connection it will use
+        key = await keys.authenticate(await lend(connection.scope, state.pool, state.settings.acquire_timeout), token)
     if key is None:
         raise Unauthorized("the API key is unknown or revoked", key_sent=True)
     return key

@@ -90,6 +90,9 @@ async def provide_connection(request: Request[Any, Any, Any], settings: AppSetti
     (bench/README.md). The actor and the statement trace's statistics are resolved after the
     connection for the same reason: a request's dependencies come one at a time, settings,
     connection, actor, idempotency."""
+    lent: Lent | None = request.scope["state"].get(LENT)
+    if lent is not None:  # the key's check lent it (``lend``)
+        return lent.conn
     state = request.app.state
     if reads_from_replica(request.method, request.scope["path"]):
         # Checked with or without a replica, so that a malformed token is a 400 wherever it is sent.
@@ -100,6 +103,15 @@ async def provide_connection(request: Request[Any, Any, Any], settings: AppSetti
             return conn
     conn = await take(state.pool, settings.acquire_timeout)
     request.scope["state"][LENT] = Lent(conn, state.pool, None)
+    return conn
+
+
+async def lend(scope: Scope, pool: asyncpg.Pool, timeout: float) -> asyncpg.Connection:
+    """A connection of the primary's ``pool``, lent to the request of ``scope`` before its dependencies
+    are resolved: the key's check of a write reads the key on the connection the write then uses,
+    rather than on one taken and given back for that alone."""
+    conn = await take(pool, timeout)
+    scope["state"][LENT] = Lent(conn, pool, None)
     return conn
 
 
