@@ -16,7 +16,6 @@ from litestar import Litestar
 from prometheus_client import generate_latest
 
 from service.api.metrics import BUCKETS, RequestCounting
-
 from tests.helpers import bearer, claim_body, fresh_app, hop, inline, issue_key, served_process
 
 
