@@ -992,8 +992,9 @@ ArticleText = Annotated[
     Meta(
         min_length=1,
         max_length=ARTICLE_MAX_CHARS,
-        description="The article's text, up to 100,000 characters (about 15,000 words); paragraphs on lines of "
-        "their own.",
+        pattern=NOT_BLANK,
+        description="The article's text, up to 100,000 characters (about 15,000 words), not only white space; "
+        "paragraphs on lines of their own.",
     ),
 ]
 ExtractLanguage = Annotated[

@@ -12,7 +12,6 @@ from service.api.connections import Conn
 from service.api.examples import example, with_examples
 from service.api.problems import problems
 from service.domain import extraction
-from service.errors import InvalidInput
 from service.model import ARTICLE_MAX_CHARS, ExtractIn, Extraction
 
 # A real answer: the model's reading of the seed article's three-hop sentence against the seeded
@@ -59,6 +58,4 @@ characters written that way."""
     request_max_body_size=EXTRACT_MAX_BODY_BYTES,
 )
 async def extract_claims(conn: Conn, data: JSONBody[ExtractIn]) -> Extraction:
-    if not data.text.strip():
-        raise InvalidInput.field("text", "the text is empty: send the article's words")
     return await extraction.extract(conn, data)
