@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections import deque
@@ -170,11 +171,11 @@ class Turns:
         try:
             await turn
         except BaseException:
-            if not turn.done():  # cancelled while in line
-                turn.cancel()
-                self.waiting.remove(entry)
-            elif not turn.cancelled() and turn.exception() is None:
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
                 self.give()  # given a turn, then cancelled before taking it: the next in line has it
+            else:  # cancelled while in line (a wait past its deadline the sweep has taken out already)
+                with contextlib.suppress(ValueError):
+                    self.waiting.remove(entry)
             raise
 
     def give(self) -> None:

@@ -8,7 +8,7 @@ import asyncio
 import httpx
 import pytest
 
-from service.db import create_pool, pooled
+from service.db import create_pool, give_back, pooled, take
 from service.settings import Settings
 
 
@@ -105,6 +105,27 @@ async def test_a_request_that_gives_up_waiting_keeps_no_turn(database_url: str) 
         assert pool.turns.free == 1 and not pool.turns.waiting
         async with pooled(pool, 1) as conn:
             assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await pool.close()
+
+
+async def test_a_request_cancelled_in_line_leaves_it(database_url: str) -> None:
+    # Cancelled while waiting (not past its deadline): out of the line, and the connection given back
+    # goes to the next who waits, not to the cancelled one.
+    pool = await create_pool(database_url, Settings(pool_min_size=1, pool_max_size=1))
+    try:
+        held = await take(pool, 10)
+        cancelled = asyncio.create_task(take(pool, 10))
+        await asyncio.sleep(0.05)
+        later = asyncio.create_task(take(pool, 10))
+        await asyncio.sleep(0.05)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        assert len(pool.turns.waiting) == 1
+        await give_back(pool, held)
+        await give_back(pool, await asyncio.wait_for(later, 5))
+        assert pool.turns.free == 1 and not pool.turns.waiting
     finally:
         await pool.close()
 

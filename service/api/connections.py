@@ -101,15 +101,13 @@ async def provide_connection(request: Request[Any, Any, Any], settings: AppSetti
         if replica is not None and (conn := await replica.caught_up(token)) is not None:
             request.scope["state"][LENT] = Lent(conn, replica.pool, replica)
             return conn
-    conn = await take(state.pool, settings.acquire_timeout)
-    request.scope["state"][LENT] = Lent(conn, state.pool, None)
-    return conn
+    return await lend(request.scope, state.pool, settings.acquire_timeout)
 
 
 async def lend(scope: Scope, pool: asyncpg.Pool, timeout: float) -> asyncpg.Connection:
-    """A connection of the primary's ``pool``, lent to the request of ``scope`` before its dependencies
-    are resolved: the key's check of a write reads the key on the connection the write then uses,
-    rather than on one taken and given back for that alone."""
+    """A connection of the primary's ``pool``, lent to the request of ``scope`` until ``give_back``. The
+    key's check of a write calls it before the dependencies are resolved, so that the key is read on
+    the connection the write then uses, rather than on one taken and given back for that alone."""
     conn = await take(pool, timeout)
     scope["state"][LENT] = Lent(conn, pool, None)
     return conn
