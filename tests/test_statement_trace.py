@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import random
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
@@ -161,7 +164,7 @@ async def test_common_stems_end_the_descent_at_the_last_level(
         queries: list[str] = []
 
         def log(record: Any) -> None:
-            if record.query == repo.MATCHING:
+            if record.query == repo.LEVEL:
                 queries.append(record.args[0])
 
         conn.add_query_logger(log)
@@ -190,3 +193,53 @@ def test_level_work_counts_the_rarest_stems_the_index_walks() -> None:
     assert traces.level_work([1000.0, 10.0, 20.0, 30.0], 4) == 10 * 1
     assert traces.last_level_stems({"a": 9000.0, "b": 10.0, "c": 20_000.0, "d": 5.0}) == ["a", "b", "d"]
     assert traces.last_level_stems({"a": 90_000.0, "b": 50_000.0}) == ["b"]  # the rarest, whatever it costs
+
+
+WORDS = "drones struck harbour cranes engineers sailors dockers guards officials fires quay port minister bridge budget"
+
+
+def true_score(matched: int, statement: int, claim: int) -> float:
+    """The contract's score computed apart from the search: (m + m/c) / (n + 1), four decimals, halves up."""
+    exact = Fraction(matched * (claim + 1), claim * (statement + 1))
+    return float((Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+
+
+async def test_the_descent_answers_the_best_claims_of_all(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    # Each level sends back only its best claims and how many it read; what the descent answers must
+    # still be the best of every stored claim, scored here the long way over all of them.
+    rng = random.Random(19)
+    words = WORDS.split()
+    texts = [" ".join(rng.sample(words, rng.randint(2, 8))) for _ in range(60)]
+    bodies = [claim_body(text, hop(inline("Port authority"))) for text in texts]
+    for start in range(0, len(bodies), 10):
+        await asyncio.gather(*(create_claim(client, body) for body in bodies[start : start + 10]))
+    stored = {
+        str(r["id"]): set(r["stems"])
+        for r in await conn.fetch("SELECT id, tsvector_to_array(search_vector) AS stems FROM claims")
+    }
+    for _ in range(25):
+        statement = " ".join(rng.sample(words, rng.randint(1, 6)))
+        stems = set(await repo.lexemes(conn, fold(statement)))
+        scores = sorted(
+            (true_score(len(stems & held), len(stems), len(held)) for held in stored.values() if stems & held),
+            reverse=True,
+        )
+        for limit in (1, 5, 12):
+            items = await best(client, statement, limit)
+            assert [item["score"] for item in items] == scores[:limit], statement
+            for item in items:
+                held = stored[item["trace"]["claim"]["id"]]  # type: ignore[index]
+                assert item["score"] == true_score(len(stems & held), len(stems), len(held))
+
+
+async def test_a_level_answers_its_best_and_how_many_it_read(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    for n in range(12):
+        text = f"The quay cranes burned {'again ' * (n % 3)}on day {n}"
+        await create_claim(client, claim_body(text, hop(inline("Port"))))
+    rows = await repo.level(conn, "'quay' & 'crane'", ["quay", "crane"], traces.LEVEL_CAP, 3, include_retracted=False)
+    assert len(rows) == 3 and all(row["read"] == 12 for row in rows)
+    assert [row["score"] for row in rows] == sorted((row["score"] for row in rows), reverse=True)
+    capped = await repo.level(conn, "'quay'", ["quay"], 4, 10, include_retracted=False)
+    assert len(capped) == 4 and capped[0]["read"] == 4

@@ -164,12 +164,6 @@ def level_query(lexemes: list[str], k: int) -> str:
     return " | ".join("(" + " & ".join(terms) + ")" for terms in combinations(quoted, k))
 
 
-def score(matched: int, statement_lexemes: int, claim_lexemes: int) -> float:
-    """``(m + m/c) / (n + 1)`` for a claim of ``c`` distinct stems holding ``m`` of the statement's ``n``:
-    more of the statement always scores higher, then more of the claim covered; an exact match is 1."""
-    return round((matched + matched / max(claim_lexemes, 1)) / (statement_lexemes + 1), 4)
-
-
 def level_work(shares: list[float], k: int) -> float:
     """About what "at least ``k`` of the stems" costs the index, ``shares`` being how many claims hold
     each stem: the claims holding one of the ``n - k + 1`` rarest, times the conjunctions."""
@@ -203,7 +197,9 @@ async def best_matches(
     Rather than scoring every claim sharing a word with the statement (a common word is in a large
     share of a million claims), the search goes down in levels: the claims holding all ``n`` of the
     statement's stems, then at least ``n - 1``, and so on, each level one indexed query reading at
-    most ``LEVEL_CAP`` claims. Since holding more stems always scores higher, it stops at the first
+    most ``LEVEL_CAP`` claims and scoring them where they are read, answering only its ``limit`` best
+    (the rows sent, not the claims read, were most of a level's cost to the app). Since holding more
+    stems always scores higher, it stops at the first
     level that found ``limit`` claims. The last level is one OR of the rarest stems (every stem, on
     a corpus too small for them to matter): it comes instead of a level whose conjunctions would
     exceed ``LEVEL_TERMS`` or whose work would exceed ``LEVEL_WORK`` (common stems, many
@@ -219,9 +215,12 @@ async def best_matches(
     for k in range(n, 0, -1):
         last = k < n and (comb(n, k) > LEVEL_TERMS or level_work(shares, k) > LEVEL_WORK)
         query = level_query(last_level_stems(stems), 1) if last else level_query(lexemes, k)
-        for row in await repo.matching(conn, query, lexemes, LEVEL_CAP, include_retracted=include_retracted):
-            if row["id"] not in found:
-                found[row["id"]] = Match(score(row["matched"], n, row["claim_lexemes"]), row["rank"], row["id"])
-        if last or len(found) >= limit:
+        rows = await repo.level(conn, query, lexemes, LEVEL_CAP, limit, include_retracted=include_retracted)
+        for row in rows:
+            found.setdefault(row["id"], Match(row["score"], row["rank"], row["id"]))
+        # A level below another holds every claim of it (at least k of the stems), unless the one
+        # above was cut at the cap, which ended the descent: so the claims read so far are this
+        # level's count, and the best of each level together hold the best of all.
+        if last or (rows and rows[0]["read"] >= limit):
             break
     return sorted(found.values(), key=lambda m: (-m.score, -m.rank, m.id))[:limit]

@@ -79,17 +79,25 @@ SELECT s.most_common_elems::text::text[] AS stems, s.most_common_elem_freqs AS s
  WHERE c.oid = 'claims'::regclass
 """
 
-# Claims matching a tsquery, at most $2 of them, taken as the GIN index gives them (no ranking of the
-# whole match set, which is what made common words slow), active unless $4 lets retracted ones in;
-# each with how many of the statement's lexemes $3 it holds, its own lexeme count and cover density.
-MATCHING = """
-SELECT c.id, length(c.search_vector) AS claim_lexemes,
-       (SELECT count(*) FROM unnest($3::text[]) AS l
-         WHERE l = ANY (tsvector_to_array(c.search_vector))) AS matched,
-       ts_rank_cd(c.search_vector, $1::tsquery, 1) AS rank
-  FROM (SELECT id, search_vector FROM claims
-         WHERE search_vector @@ $1::tsquery AND ($4::boolean OR status = 'active')
-         LIMIT $2) AS c
+# One level of a statement search: claims matching a tsquery, at most $2 of them, taken as the GIN
+# index gives them (no ranking of the whole match set, which is what made common words slow), active
+# unless $4 lets retracted ones in; scored against the statement's lexemes $3 and only the best $5
+# answered, with how many the level read. A claim of c distinct stems holding m of the statement's
+# n scores (m + m/c) / (n + 1), rounded to four decimals, halves up (numeric), so that every claim
+# holding more of the statement scores higher; cover density breaks ties, then the id. m is what
+# ts_delete takes out of the claim's vector: a binary search a lexeme, no array built a row.
+LEVEL = """
+SELECT s.id, s.score::float8 AS score, ts_rank_cd(s.search_vector, $1::tsquery, 1) AS rank, s.read
+  FROM (SELECT c.id, c.search_vector, count(*) OVER () AS read,
+               round((m.matched + m.matched::numeric / m.claim_lexemes) / (cardinality($3::text[]) + 1), 4) AS score
+          FROM (SELECT id, search_vector FROM claims
+                 WHERE search_vector @@ $1::tsquery AND ($4::boolean OR status = 'active')
+                 LIMIT $2) AS c,
+               LATERAL (SELECT greatest(length(c.search_vector), 1) AS claim_lexemes,
+                               length(c.search_vector) - length(ts_delete(c.search_vector, $3::text[])) AS matched) AS m
+       ) AS s
+ ORDER BY s.score DESC, rank DESC, s.id
+ LIMIT $5
 """
 
 
@@ -149,8 +157,15 @@ async def stem_claims(conn: asyncpg.Connection) -> tuple[dict[str, float], float
     return {stem: share * claims for stem, share in zip(stems, shares, strict=False)}, shares[len(stems)] / 2 * claims
 
 
-async def matching(
-    conn: asyncpg.Connection, query: str, lexemes: Sequence[str], cap: int, *, include_retracted: bool
+async def level(
+    conn: asyncpg.Connection,
+    query: str,
+    lexemes: Sequence[str],
+    cap: int,
+    best: int,
+    *,
+    include_retracted: bool,
 ) -> list[asyncpg.Record]:
-    """``(id, claim_lexemes, matched, rank)`` of at most ``cap`` claims matching a tsquery."""
-    return list(await conn.fetch(MATCHING, query, cap, list(lexemes), include_retracted))
+    """``(id, score, rank, read)`` of the ``best`` of at most ``cap`` claims matching a tsquery, best
+    first; ``read``, on each row, is how many the level read."""
+    return list(await conn.fetch(LEVEL, query, cap, list(lexemes), include_retracted, best))
