@@ -22,7 +22,7 @@ from bench.machine import Cores
 from bench.paths import ROOT, WORK
 from bench.processes import MemorySampler, Served
 from bench.workload import Requests
-from service.repositories.traces import TRACE_ONE
+from service.repositories.traces import FEW, TRACE_FEW, TRACE_ONE
 
 WRK_SCRIPT = ROOT / "bench" / "wrk.lua"
 
@@ -38,6 +38,18 @@ def pgbench_script(count: int, max_depth: int) -> str:
     sql = sql.replace("$2", str(max_depth))
     assert "$" not in sql, "TRACE_ONE takes a parameter the benchmark does not fill"
     return PGBENCH_TRACE.format(count=count, sql=sql)
+
+
+def pgbench_few_script(count: int, max_depth: int) -> str:
+    """The pgbench script of (d0): TRACE_FEW for ``FEW`` claims picked at random, as a statement trace
+    answers its five best matches, in one statement."""
+    picks = "".join(f"\\set n{i} random(1, {count})\n" for i in range(FEW))
+    sql = TRACE_FEW.strip().replace("$1::uuid", "(SELECT id FROM bench_ids WHERE n = :n0)")
+    for i, parameter in enumerate(range(3, FEW + 2), start=1):
+        sql = sql.replace(f"${parameter}::uuid", f"(SELECT id FROM bench_ids WHERE n = :n{i})")
+    sql = sql.replace("$2", str(max_depth))
+    assert "$" not in sql, "TRACE_FEW takes a parameter the benchmark does not fill"
+    return f"{picks}{sql};\n"
 
 
 def pgbench_binary() -> str:
@@ -139,3 +151,10 @@ def pgbench_trace(url: str, cores: Cores, requests: Requests, connections: int, 
     the same plan outright."""
     script = pgbench_script(requests.claims, 32)
     return pgbench(url, cores, "trace", script, connections, seconds, "-c plan_cache_mode=force_generic_plan")
+
+
+def pgbench_traces(url: str, cores: Cores, requests: Requests, connections: int, seconds: int) -> dict[str, Any]:
+    """(d0): the trace SQL for five random claims in one statement, what (d) runs once it has its best
+    matches; the same plan as the app's, as for (b)."""
+    script = pgbench_few_script(requests.claims, 32)
+    return pgbench(url, cores, "traces", script, connections, seconds, "-c plan_cache_mode=force_generic_plan")

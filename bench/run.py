@@ -37,7 +37,7 @@ from bench.databases import (
     server_url,
     with_database,
 )
-from bench.load import Load, measured, pgbench, pgbench_binary, pgbench_trace, wrk
+from bench.load import Load, measured, pgbench, pgbench_binary, pgbench_trace, pgbench_traces, wrk
 from bench.machine import Cores, machine, postgresql_version, versions
 from bench.paths import RESULTS, ROOT, WORK
 from bench.processes import SERVERS, Served, pgbouncer, served
@@ -79,6 +79,7 @@ SCENARIOS = {
     "pgbench_trace": ("b", "pgbench: the trace SQL"),
     "trace_by_id": ("c", "GET /claims/{id}/trace"),
     "trace_statement": ("d", "GET /trace?statement="),
+    "pgbench_traces": ("d0", "pgbench: the trace SQL of (d)'s five matches"),
     "list_filtered": ("e", "GET /claims with filters"),
     "create_claim": ("f", "POST /claims, 3-hop inline chains"),
     "pgbench_create": ("g", "pgbench: the write SQL of (f)"),
@@ -98,6 +99,8 @@ def scenarios(url: str, app: Served, cores: Cores, requests: Requests, token: st
                 results[key] = measured(bare, cores, requests.path("status"), c, load)
         elif key == "pgbench_trace":
             results[key] = pgbench_trace(url, cores, requests, c, load.seconds)
+        elif key == "pgbench_traces":
+            results[key] = pgbench_traces(url, cores, requests, plan.statement_connections, load.seconds)
         elif key == "pgbench_create":
             body = json.loads(requests.path("create").read_text().splitlines()[0])  # (f)'s first request
             script = asyncio.run(writes.script(url, token, body))
