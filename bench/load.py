@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,29 +27,19 @@ from service.repositories.traces import FEW, TRACE_FEW, TRACE_ONE
 
 WRK_SCRIPT = ROOT / "bench" / "wrk.lua"
 
-# pgbench runs the trace query of GET /claims/{id}/trace itself, prepared, for a random stored
-# claim: the ids are UUIDs, so the claim is picked by its dense row number in bench_ids, inside
-# the same statement (one round trip, as the app makes).
-PGBENCH_TRACE = "\\set n random(1, {count})\n{sql};\n"
 
-
-def pgbench_script(count: int, max_depth: int) -> str:
-    """The pgbench script: TRACE_ONE with its claim picked by row number and the app's depth limit."""
-    sql = TRACE_ONE.strip().replace("$1::uuid", "(SELECT id FROM bench_ids WHERE n = :n)")
-    sql = sql.replace("$2", str(max_depth))
-    assert "$" not in sql, "TRACE_ONE takes a parameter the benchmark does not fill"
-    return PGBENCH_TRACE.format(count=count, sql=sql)
-
-
-def pgbench_few_script(count: int, max_depth: int) -> str:
-    """The pgbench script of (d0): TRACE_FEW for ``FEW`` claims picked at random, as a statement trace
-    answers its five best matches, in one statement."""
-    picks = "".join(f"\\set n{i} random(1, {count})\n" for i in range(FEW))
-    sql = TRACE_FEW.strip().replace("$1::uuid", "(SELECT id FROM bench_ids WHERE n = :n0)")
-    for i, parameter in enumerate(range(3, FEW + 2), start=1):
-        sql = sql.replace(f"${parameter}::uuid", f"(SELECT id FROM bench_ids WHERE n = :n{i})")
-    sql = sql.replace("$2", str(max_depth))
-    assert "$" not in sql, "TRACE_FEW takes a parameter the benchmark does not fill"
+# pgbench runs the trace query of GET /claims/{id}/trace (or of a statement trace's matches) itself,
+# prepared, for random stored claims: the ids are UUIDs, so each claim is picked by its dense row
+# number in bench_ids, inside the same statement (one round trip, as the app makes).
+def pgbench_script(sql: str, id_parameters: Sequence[int], count: int, max_depth: int) -> str:
+    """A pgbench script running ``sql`` (TRACE_ONE, TRACE_FEW) with a random claim for each of its
+    ``id_parameters`` and the app's depth limit as ``$2``."""
+    picks = ""
+    for pick, parameter in enumerate(id_parameters):
+        picks += f"\\set n{pick} random(1, {count})\n"
+        sql = sql.replace(f"${parameter}::uuid", f"(SELECT id FROM bench_ids WHERE n = :n{pick})")
+    sql = sql.strip().replace("$2", str(max_depth))
+    assert "$" not in sql, "the trace SQL takes a parameter the benchmark does not fill"
     return f"{picks}{sql};\n"
 
 
@@ -149,12 +140,12 @@ def pgbench_trace(url: str, cores: Cores, requests: Requests, connections: int, 
     """(b): the trace SQL for random claims. The app's TRACE_ONE runs with the generic plan, which
     PostgreSQL keeps by itself; pgbench's statement differs (a subquery for the id), so it is asked for
     the same plan outright."""
-    script = pgbench_script(requests.claims, 32)
+    script = pgbench_script(TRACE_ONE, [1], requests.claims, 32)
     return pgbench(url, cores, "trace", script, connections, seconds, "-c plan_cache_mode=force_generic_plan")
 
 
 def pgbench_traces(url: str, cores: Cores, requests: Requests, connections: int, seconds: int) -> dict[str, Any]:
     """(d0): the trace SQL for five random claims in one statement, what (d) runs once it has its best
     matches; the same plan as the app's, as for (b)."""
-    script = pgbench_few_script(requests.claims, 32)
+    script = pgbench_script(TRACE_FEW, [1, *range(3, FEW + 2)], requests.claims, 32)
     return pgbench(url, cores, "traces", script, connections, seconds, "-c plan_cache_mode=force_generic_plan")
