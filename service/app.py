@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, Contact, License, Server, Tag
 from litestar.plugins import InitPlugin
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
-from service import __version__
+from service import __version__, heap
 from service.api.allow import every_method_in_allow
 from service.api.audit import AuditController
 from service.api.auth import BEARER_SCHEME, SECURITY_SCHEME, admit, provide_actor
@@ -182,4 +182,8 @@ def served_app() -> Litestar:
     """The app as ``provenance serve`` runs it, in each worker: its logging set up, then the app."""
     settings = Settings.from_env()
     configure_logging(settings.log_format, os.environ.get("PROVENANCE_LOG_LEVEL", "info"))
-    return create_app(settings)
+    app = create_app(settings)
+    # Last of the startup, once the pool is open: what lives as long as the worker leaves the
+    # collector's full passes (service/heap.py).
+    app.on_startup.append(heap.settle)
+    return app

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, cast
 import anyio
 import asyncpg
 
+from service import heap
 from service.domain import rules, sources
 from service.extraction import MODEL_DIR
 from service.extraction.words import kind_of
@@ -61,7 +62,9 @@ def extractor() -> Extractor:
     carry it (about 60 MB resident)."""
     from service.extraction.extractor import Extractor
 
-    return Extractor(MODEL_DIR)
+    loaded = Extractor(MODEL_DIR)
+    heap.settle()  # the model lives as long as the process (service/heap.py)
+    return loaded
 
 
 @functools.cache
