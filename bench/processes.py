@@ -99,7 +99,8 @@ class MemorySampler:
 
 
 SERVERS = ("uvicorn", "granian")
-"""``uvicorn`` is ``provenance serve`` (the production choice); ``granian`` its CLI with the same app."""
+"""``uvicorn`` is ``provenance serve`` (the production choice); ``granian`` its CLI with the same app, as
+``provenance serve`` builds it in each worker (``service.app:served_app``)."""
 
 
 @dataclass
@@ -135,7 +136,7 @@ def served(
         command = [str(BIN / "provenance"), "serve", "--port", port, "--workers", "1", *(options or [])]
     elif server == "granian":
         command = [str(BIN / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop", "--http", "1"]
-        command += ["--no-ws", "--workers", "1", "--port", port, "service.app:create_app"]
+        command += ["--no-ws", "--workers", "1", "--port", port, "service.app:served_app"]
     elif server == "bare":  # scenario (a0): bench/bare.py, served as provenance serve serves
         command = [str(BIN / "uvicorn"), "bench.bare:create_app", "--factory", "--port", port, "--workers", "1"]
         command += ["--no-access-log", "--log-level", "warning"]
