@@ -1,17 +1,14 @@
 """Tracing asks PostgreSQL for its generic plan, and only for itself: other queries keep theirs. A
 bounded time range is listed month by month through its index, not by walking every claim newest
-first nor by sorting the whole range. A list by relay or by words looks among the recent claims
-first, bounded by the index on seq, and answers what the whole list would."""
+first nor by sorting the whole range."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 import httpx
-import pytest
 
 from service.repositories import claims as claims_repo
 from service.repositories import traces
@@ -134,79 +131,3 @@ async def test_a_bounded_time_range_is_read_month_by_month_in_order(
     assert any(
         n.get("Index Name") == "claims_published_month_idx" and n.get("Scan Direction") == "Backward" for n in nodes
     ), nodes
-
-
-async def _relayed_claims(client: httpx.AsyncClient) -> tuple[str, list[dict[str, Any]]]:
-    """Twenty claims, oldest first: Reuters relays two in three, "harbour" is in every other one."""
-    claims = []
-    for n in range(20):
-        chain = [hop(inline("Patrick Ryder"), "said")]
-        if n % 3 != 1:
-            chain.insert(0, hop(inline("Reuters", "outlet"), "reports"))
-        word = "harbour" if n % 2 == 0 else "airfield"
-        claims.append(await create_claim(client, claim_body(f"Claim {n} about the {word}", *chain)))
-    reuters = next(c["chain"][0]["source"]["id"] for c in claims if c["chain"][0]["source"]["name"] == "Reuters")
-    return reuters, claims
-
-
-async def test_a_list_by_relay_or_words_answers_what_the_whole_list_would(
-    client: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    reuters, claims = await _relayed_claims(client)
-    monkeypatch.setattr(claims_repo, "RECENT", 6)  # the six newest claims are the recent ones
-    relayed = [c["text"] for c in reversed(claims) if c["chain"][0]["source"]["name"] == "Reuters"]
-    harbour = [c["text"] for c in reversed(claims) if "harbour" in c["text"]]
-    for filters, wanted in (
-        (claims_repo.ClaimFilters(via=UUID(reuters)), relayed),
-        (claims_repo.ClaimFilters(origin_or_via=UUID(reuters)), relayed),
-        (claims_repo.ClaimFilters(q="harbour"), harbour),
-        (claims_repo.ClaimFilters(via=UUID(reuters), q="harbour"), [t for t in relayed if t in harbour]),
-    ):
-        # A page of 1 to 3 fills among the recent claims, one of 4 and more does not; a later page's
-        # recent claims are those below its cursor.
-        for limit in (1, 2, 3, 4, 5, 50):
-            pages, before = [], None
-            for _ in range(len(claims) + 1):  # a page that never ends the list fails, not loops
-                rows = await claims_repo.page(conn, filters, before_seq=before, limit=limit)
-                pages += [r["text"] for r in rows]
-                if len(rows) < limit:
-                    break
-                before = rows[-1]["seq"]
-            assert pages == wanted, (filters, limit)
-
-
-async def test_the_recent_claims_answer_only_a_whole_page(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
-    reuters, _ = await _relayed_claims(client)
-    top = await conn.fetchval(claims_repo.NEWEST_SEQ)
-    via = claims_repo.ClaimFilters(via=UUID(reuters))
-    # Of the six newest claims (14 to 19), Reuters relays 14, 15, 17 and 18.
-    rows = await conn.fetch(claims_repo.LIST_RECENT_CLAIMS, *via, None, 4, top - 6)
-    assert [r["text"].split(" about")[0] for r in rows] == ["Claim 18", "Claim 17", "Claim 15", "Claim 14"]
-    assert await conn.fetch(claims_repo.LIST_RECENT_CLAIMS, *via, None, 5, top - 6) == []
-    # below a cursor (18's): the five claims under it (13 to 17), of which Reuters relays three
-    below = rows[0]["seq"]
-    rows = await conn.fetch(claims_repo.LIST_RECENT_CLAIMS, *via, below, 3, below - 6)
-    assert [r["text"].split(" about")[0] for r in rows] == ["Claim 17", "Claim 15", "Claim 14"]
-    assert await conn.fetch(claims_repo.LIST_RECENT_CLAIMS, *via, below, 4, below - 6) == []
-
-
-async def test_the_recent_claims_are_bounded_by_the_index_on_seq(
-    client: httpx.AsyncClient, conn: asyncpg.Connection
-) -> None:
-    reuters, _ = await _relayed_claims(client)
-    top = await conn.fetchval(claims_repo.NEWEST_SEQ)
-    async with conn.transaction():
-        await conn.execute("ANALYZE claims")
-        # Bitmaps only, as the planner chooses at scale for a relay of a few thousand claims
-        # (bench/README.md), where the window's range of claims_seq_key meets the relay's matches in
-        # the GIN index before a row is read. At this size a walk or a whole read would be cheaper;
-        # either way the window is the index's bound, not a test of every claim.
-        await conn.execute("SET LOCAL enable_seqscan = off")
-        await conn.execute("SET LOCAL enable_indexscan = off")
-        via = claims_repo.ClaimFilters(via=UUID(reuters))
-        [explained] = await conn.fetchval(
-            "EXPLAIN (FORMAT JSON) " + claims_repo.LIST_RECENT_CLAIMS, *via, None, 3, top - 6
-        )
-    nodes = _plan_nodes(explained["Plan"])
-    bounds = [str(n.get("Index Cond")) for n in nodes if n.get("Index Name") == "claims_seq_key"]
-    assert f"(seq > '{top - 6}'::bigint)" in bounds, explained

@@ -66,9 +66,13 @@ SELECT d.* FROM claim_documents d JOIN unnest($1::uuid[]) WITH ORDINALITY AS k(i
  ORDER BY k.n
 """
 
-# The filters of GET /claims ($1 to $11), one static text for every combination: a NULL parameter
-# switches its filter off. Each list below reads them.
-CLAIM_FILTERS = """($1::uuid IS NULL OR c.origin_source_id = $1)
+# One static query for every combination of filters: a NULL parameter switches its filter off.
+LIST_CLAIMS = """
+SELECT d.*
+  FROM claim_documents d
+ WHERE d.id IN (
+        SELECT c.id FROM claims c
+         WHERE ($1::uuid IS NULL OR c.origin_source_id = $1)
            AND ($2::uuid IS NULL OR c.relay_source_ids @> ARRAY[$2::uuid])
            AND ($3::uuid IS NULL OR c.origin_source_id = $3 OR c.relay_source_ids @> ARRAY[$3::uuid])
            AND ($4::timestamptz IS NULL OR c.published_at >= $4)
@@ -80,15 +84,7 @@ CLAIM_FILTERS = """($1::uuid IS NULL OR c.origin_source_id = $1)
                 OR $9 = EXISTS (SELECT 1 FROM sources s WHERE s.id = c.origin_source_id AND s.kind = 'anonymous'))
            AND ($10::boolean IS NULL
                 OR $10 = EXISTS (SELECT 1 FROM claim_links l WHERE l.subject_id = c.id AND l.type = 'contradicts'))
-           AND ($11::bigint IS NULL OR c.seq < $11)"""
-
-# GET /claims: the newest claims passing the filters, walking claims_seq_key or an index of a filter.
-LIST_CLAIMS = f"""
-SELECT d.*
-  FROM claim_documents d
- WHERE d.id IN (
-        SELECT c.id FROM claims c
-         WHERE {CLAIM_FILTERS}
+           AND ($11::bigint IS NULL OR c.seq < $11)
          ORDER BY c.seq DESC
          LIMIT $12)
  ORDER BY d.seq DESC
@@ -101,48 +97,16 @@ SELECT d.*
 # month to fill a page of one, and an index on published_at can only read the whole range and sort
 # it; here each month gives at most a page, and a month without claims costs one index descent
 # (figures in bench/README.md, "Why the code is as it is").
-LIST_CLAIMS_BY_MONTH = f"""
-SELECT d.*
-  FROM claim_documents d
- WHERE d.id IN (
-        SELECT m.id FROM unnest($13::timestamp[]) AS b(month) CROSS JOIN LATERAL (
+LIST_CLAIMS_BY_MONTH = LIST_CLAIMS.replace(
+    "SELECT c.id FROM claims c\n         WHERE",
+    """SELECT m.id FROM unnest($13::timestamp[]) AS b(month) CROSS JOIN LATERAL (
         SELECT c.id, c.seq FROM claims c
          WHERE date_trunc('month', c.published_at AT TIME ZONE 'UTC') = b.month
-           AND {CLAIM_FILTERS}
-         ORDER BY c.seq DESC
-         LIMIT $12) AS m
-         ORDER BY m.seq DESC
-         LIMIT $12)
- ORDER BY d.seq DESC
-"""
-
-# GET /claims by a relay or by words (via, origin_or_via, q), first among the recent claims: the newest
-# claims passing the filters with a seq above $13, answered only if they fill the page ($12), else
-# nothing. The GIN index that answers these filters knows no order, so the list either walks
-# claims_seq_key testing each claim (34,000 claims walked to fill a page for a relay of 2,000 at
-# 1,000,000, 21 ms) or reads every match to sort them. Among the recent claims, the filter's matches
-# and the window's range of claims_seq_key meet in a bitmap before a row is read: only the window's
-# matches are read (93 for that relay). A filter too rare to fill a page there is listed by
-# LIST_CLAIMS, which reads its few matches and sorts them; the window then cost one bitmap and no
-# claim document. Figures in bench/README.md, "Why the code is as it is".
-LIST_RECENT_CLAIMS = f"""
-WITH recent AS MATERIALIZED (
-        SELECT c.id FROM claims c
-         WHERE c.seq > $13
-           AND {CLAIM_FILTERS}
-         ORDER BY c.seq DESC
-         LIMIT $12)
-SELECT d.*
-  FROM claim_documents d
- WHERE d.id IN (SELECT id FROM recent)
-   AND (SELECT count(*) FROM recent) = $12
- ORDER BY d.seq DESC
-"""
-NEWEST_SEQ = "SELECT max(seq) FROM claims"
-
-RECENT = 1 << 16
-"""How many seq values the recent claims of a list by relay or by words span: a filter matching one
-claim in 1,300 fills a page of 50 there."""
+           AND""",
+).replace(
+    "ORDER BY c.seq DESC\n         LIMIT $12)",
+    "ORDER BY c.seq DESC\n         LIMIT $12) AS m\n         ORDER BY m.seq DESC\n         LIMIT $12)",
+)
 
 MONTHS_BY_MONTH = 1_200
 """The most months a range is listed month by month; a wider one (over a century) holds nearly every
@@ -288,28 +252,12 @@ async def page(
     conn: asyncpg.Connection, filters: ClaimFilters, *, before_seq: int | None, limit: int
 ) -> list[asyncpg.Record]:
     """Newest claims first that pass ``filters``, keyset-paginated on ``seq``; a bounded time range of at
-    most MONTHS_BY_MONTH months month by month (LIST_CLAIMS_BY_MONTH), a list by relay or by words from
-    its recent claims first (LIST_RECENT_CLAIMS)."""
+    most MONTHS_BY_MONTH months month by month (LIST_CLAIMS_BY_MONTH)."""
     args = (*filters, before_seq, limit)
     since, until = filters.since, filters.until
     if since is not None and until is not None and len(_month_numbers(since, until)) <= MONTHS_BY_MONTH:
         return list(await conn.fetch(LIST_CLAIMS_BY_MONTH, *args, months_of(since, until)))
-    if filters.via is not None or filters.origin_or_via is not None or filters.q is not None:
-        return await _page_recent_first(conn, filters, before_seq=before_seq, limit=limit)
     return list(await conn.fetch(LIST_CLAIMS, *args))
-
-
-async def _page_recent_first(
-    conn: asyncpg.Connection, filters: ClaimFilters, *, before_seq: int | None, limit: int
-) -> list[asyncpg.Record]:
-    """``page`` from the RECENT claims below ``before_seq`` if they fill it (LIST_RECENT_CLAIMS), else from
-    them all (LIST_CLAIMS)."""
-    top = before_seq if before_seq is not None else await conn.fetchval(NEWEST_SEQ)
-    if top is not None and top > RECENT:
-        found = await conn.fetch(LIST_RECENT_CLAIMS, *filters, before_seq, limit, top - RECENT)
-        if len(found) == limit:
-            return list(found)
-    return list(await conn.fetch(LIST_CLAIMS, *filters, before_seq, limit))
 
 
 async def state(conn: asyncpg.Connection, claim_id: UUID) -> asyncpg.Record | None:
