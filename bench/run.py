@@ -185,9 +185,9 @@ def compare_servers(url: str, cores: Cores, requests: Requests, plan: Plan) -> l
     rows = []
     for server in plan.servers:
         print(f"  serving with {server}", flush=True)
-        # like for like: no access line on either side (granian's own is off by default)
-        quiet = ["--log-level", "warning"] if server == "uvicorn" else []
-        with served(url, cores, server=server, options=quiet, env={"PROVENANCE_LOG_LEVEL": "warning"}) as app:
+        # like for like: no access line on either side (granian's own is off by default; the app's, in
+        # served_app and provenance serve alike, follows PROVENANCE_LOG_LEVEL)
+        with served(url, cores, server=server, env={"PROVENANCE_LOG_LEVEL": "warning"}) as app:
             for scenario, lines in (("row", "status"), ("trace_by_id", "trace")):
                 figures = measured(app, cores, requests.path(lines), plan.connections, plan.load)
                 rows.append({"server": server, "scenario": scenario, **figures})
