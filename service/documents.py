@@ -27,8 +27,12 @@ def made(record: Mapping[str, Any]) -> Made:
     return Made(method="extraction" if model else "by hand", model=model, accepted_by=record["accepted_by"])
 
 
+_CHAIN = msgspec.json.Decoder(list[Hop])
+_ORIGIN = msgspec.json.Decoder(SourceSummary)
+
+
 def claim(record: Mapping[str, Any]) -> Claim:
-    """A claim with its chain."""
+    """A claim with its chain, from a row of ``claims.DOCUMENT``'s columns (chain and origin as JSON text)."""
     return Claim(
         id=str(record["id"]),
         text=record["text"],
@@ -36,8 +40,8 @@ def claim(record: Mapping[str, Any]) -> Claim:
         language=record["language"],
         appeared_in=appeared_in(record),
         stated_at=record["stated_at"],
-        chain=msgspec.convert(record["chain"], list[Hop], strict=False),
-        origin=msgspec.convert(record["origin"], SourceSummary),
+        chain=_CHAIN.decode(record["chain"]),
+        origin=_ORIGIN.decode(record["origin"]),
         created_at=record["created_at"],
         status=record["status"],
         retraction=(

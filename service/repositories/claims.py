@@ -61,14 +61,21 @@ SELECT c.origin_source_id, c.relay_source_ids, s.id, s.name, s.kind
  WHERE c.id = $1
 """
 
-CLAIM_DOCUMENTS = """
-SELECT d.* FROM claim_documents d JOIN unnest($1::uuid[]) WITH ORDINALITY AS k(id, n) ON k.id = d.id
+# A claim document as ``documents.claim`` reads it: its chain and origin as JSON text, which it decodes
+# straight into the model's Structs. Read as json, asyncpg would build dicts and lists of them first,
+# for msgspec to convert again: on a page of 51 claims, twice the CPU of the decoding itself.
+DOCUMENT = """d.id, d.seq, d.text, d.kind, d.language, d.url, d.title, d.author, d.outlet, d.published_at,
+       d.stated_at, d.created_at, d.origin::text AS origin, d.chain::text AS chain, d.version, d.status,
+       d.retraction_reason, d.retracted_at, d.extracted_by, d.accepted_by"""
+
+CLAIM_DOCUMENTS = f"""
+SELECT {DOCUMENT} FROM claim_documents d JOIN unnest($1::uuid[]) WITH ORDINALITY AS k(id, n) ON k.id = d.id
  ORDER BY k.n
 """
 
 # One static query for every combination of filters: a NULL parameter switches its filter off.
-LIST_CLAIMS = """
-SELECT d.*
+LIST_CLAIMS = f"""
+SELECT {DOCUMENT}
   FROM claim_documents d
  WHERE d.id IN (
         SELECT c.id FROM claims c
