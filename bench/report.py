@@ -93,18 +93,19 @@ def depth_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def filter_table(results: dict[str, dict[str, Any]]) -> str:
-    """Each filter of GET /claims alone at one connection, one column per size."""
-    sizes = [r for r in results.values() if r.get("filter_series")]
+def filter_table(results: dict[str, dict[str, Any]], series: str = "filter_series") -> str:
+    """Each filter of GET /claims alone at one connection, one column per size: ``series`` is the run
+    before the writes of (f) and (g) (``filter_series``) or after them (``filter_series_after_writes``)."""
+    sizes = [r for r in results.values() if r.get(series)]
     lines = [
         "| filter | " + " | ".join(f"{r['size']}: p50 ms (p99)" for r in sizes) + " |",
         "| --- | " + " | ".join("---:" for _ in sizes) + " |",
     ]
-    names = list(dict.fromkeys(row["filter"] for r in sizes for row in r["filter_series"]))
+    names = list(dict.fromkeys(row["filter"] for r in sizes for row in r[series]))
     for name in names:
         cells = []
         for r in sizes:
-            row = next((x for x in r["filter_series"] if x["filter"] == name), None)
+            row = next((x for x in r[series] if x["filter"] == name), None)
             cells.append(f"{_ms(row['p50_ms'])} ({_ms(row['p99_ms'])})" if row else "-")
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -339,6 +340,13 @@ def section(results: dict[str, dict[str, Any]]) -> str:
     parts += [depth_table(results), ""]
     if any(r.get("filter_series") for r in results.values()):
         parts += ["### Each filter of `GET /claims` alone (1 connection)", "", filter_table(results), ""]
+    if any(r.get("filter_series_after_writes") for r in results.values()):
+        parts += [
+            "### Each filter alone after the writes of (f) and (g) (1 connection)",
+            "",
+            filter_table(results, "filter_series_after_writes"),
+            "",
+        ]
     if big.get("serving") or big.get("pool_sizes"):
         parts += [f"### Servers and pool sizes ({big['size']}, {big['settings']['connections']} connections)", ""]
         parts += [serving_table(big), ""]

@@ -86,12 +86,19 @@ SCENARIOS = {
 }
 
 
-def scenarios(url: str, app: Served, cores: Cores, requests: Requests, token: str, plan: Plan) -> dict[str, Any]:
-    """Scenarios (a0) to (g) of bench/README.md, in that order (those of ``--only`` if given)."""
+WRITES = frozenset({"create_claim", "pgbench_create"})
+"""The scenarios that store claims: run last, after every read and series has measured the corpus as loaded."""
+
+
+def scenarios(
+    url: str, app: Served, cores: Cores, requests: Requests, token: str, plan: Plan, *, storing: bool
+) -> dict[str, Any]:
+    """Scenarios (a0) to (e) of bench/README.md, or with ``storing`` (f) and (g), in that order (those of
+    ``--only`` if given)."""
     c, load = plan.connections, plan.load
     results: dict[str, Any] = {}
     for key, (letter, title) in SCENARIOS.items():
-        if not plan.runs(key):
+        if not plan.runs(key) or (key in WRITES) != storing:
             continue
         print(f"  ({letter}) {title}", flush=True)
         if key == "row_bare":
@@ -163,12 +170,18 @@ def run_size(admin_url: str, claims: int, plan: Plan, cores: Cores) -> dict[str,
         print("  the floor under the import (bench/floor.py)", flush=True)
         result["floor"] = asyncio.run(floor.measure(admin_url, url))
     with served(url, cores) as app:
-        result["scenarios"] = scenarios(url, app, cores, requests, token, plan)
+        result["scenarios"] = scenarios(url, app, cores, requests, token, plan, storing=False)
         if not plan.only:
             print("  trace by id against upstream depth", flush=True)
             result["depth_series"] = depth_series(app, cores, requests, plan)
             print("  each filter of GET /claims alone", flush=True)
             result["filter_series"] = filter_series(app, cores, requests, plan)
+        result["scenarios"] |= scenarios(url, app, cores, requests, token, plan, storing=True)
+        if not plan.only:
+            # (f) and (g) store tens of thousands of claims, all with the newest seq: what that does
+            # to the lists that walk seq (bench/README.md, "What bounds").
+            print("  each filter of GET /claims alone, after the writes", flush=True)
+            result["filter_series_after_writes"] = filter_series(app, cores, requests, plan)
         if plan.profile and claims == max(plan.sizes):
             print("  profiles (py-spy)", flush=True)
             result["profiles"] = profile(app, cores, requests, token, plan, label)
@@ -242,6 +255,7 @@ def failures(label: str, result: dict[str, Any]) -> list[str]:
     runs = [(name, figures) for name, figures in result["scenarios"].items()]
     runs += [(f"depth {row['depth']}", row) for row in result.get("depth_series", [])]
     runs += [(f"filter {row['filter']}", row) for row in result.get("filter_series", [])]
+    runs += [(f"filter {row['filter']} after writes", row) for row in result.get("filter_series_after_writes", [])]
     runs += [(f"{row['server']} {row['scenario']}", row) for row in result.get("serving", [])]
     runs += [(f"pool {row['pool']}", row) for row in result.get("pool_sizes", [])]
     runs += [(f"metrics {row['metrics']}", row) for row in result.get("metrics", [])]
