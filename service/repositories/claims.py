@@ -63,7 +63,8 @@ SELECT c.origin_source_id, c.relay_source_ids, s.id, s.name, s.kind
 
 # A claim document as ``documents.claim`` reads it: its chain and origin as JSON text, which it decodes
 # straight into the model's Structs. Read as json, asyncpg would build dicts and lists of them first,
-# for msgspec to convert again: on a page of 51 claims, twice the CPU of the decoding itself.
+# for msgspec to convert again: a quarter of a filtered page's instructions (bench/README.md, "Why the
+# code is as it is").
 DOCUMENT = """d.id, d.seq, d.text, d.kind, d.language, d.url, d.title, d.author, d.outlet, d.published_at,
        d.stated_at, d.created_at, d.origin::text AS origin, d.chain::text AS chain, d.version, d.status,
        d.retraction_reason, d.retracted_at, d.extracted_by, d.accepted_by"""
