@@ -61,13 +61,17 @@ SELECT c.origin_source_id, c.relay_source_ids, s.id, s.name, s.kind
  WHERE c.id = $1
 """
 
+# What a claim's summary shows of its row of claim_documents (a trace's claim): the view's columns
+# left unread, its chain above all (an aggregate of its own), are never computed.
+SUMMARY = """d.id, d.text, d.kind, d.language, d.url, d.title, d.author, d.outlet, d.published_at, d.stated_at,
+       d.status, d.extracted_by, d.accepted_by"""
+
 # A claim document as ``documents.claim`` reads it: its chain and origin as JSON text, which it decodes
 # straight into the model's Structs. Read as json, asyncpg would build dicts and lists of them first,
 # for msgspec to convert again: a quarter of a filtered page's instructions (bench/README.md, "Why the
 # code is as it is").
-DOCUMENT = """d.id, d.seq, d.text, d.kind, d.language, d.url, d.title, d.author, d.outlet, d.published_at,
-       d.stated_at, d.created_at, d.origin::text AS origin, d.chain::text AS chain, d.version, d.status,
-       d.retraction_reason, d.retracted_at, d.extracted_by, d.accepted_by"""
+DOCUMENT = f"""{SUMMARY}, d.seq, d.created_at, d.origin::text AS origin, d.chain::text AS chain,
+       d.version, d.retraction_reason, d.retracted_at"""
 
 CLAIM_DOCUMENTS = f"""
 SELECT {DOCUMENT} FROM claim_documents d JOIN unnest($1::uuid[]) WITH ORDINALITY AS k(id, n) ON k.id = d.id

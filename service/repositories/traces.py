@@ -8,14 +8,14 @@ from uuid import UUID
 import asyncpg
 
 from service.db import retrying
+from service.repositories.claims import SUMMARY
 
 # The path of a claim is its own hops followed by its upstream claim's path without that claim's
 # first hop (the same source as the linking hop), recursively, at most $2 links deep. For each root
 # the query answers the claim itself, the path in order, the affiliations of the origin (the last
 # hop of the path), so that the role and on-whose-behalf can be decided without a second trip, and
-# the claims related to it. Of the claim's document it reads only what the trace's summary shows:
-# the view's other columns (its chain above all, an aggregate of its own) are then never computed.
-TRACE = """
+# the claims related to it. Of the claim's document it reads only what its summary shows (SUMMARY).
+TRACE = f"""
 WITH RECURSIVE walk (root_id, claim_id, depth) AS (
     SELECT r, r, 0 FROM unnest($1::uuid[]) AS r
     UNION ALL
@@ -34,8 +34,7 @@ WITH RECURSIVE walk (root_id, claim_id, depth) AS (
     SELECT DISTINCT ON (root_id) root_id, source_id, said_at
       FROM path ORDER BY root_id, depth DESC, position DESC
 )
-SELECT d.id, d.text, d.kind, d.language, d.url, d.title, d.author, d.outlet, d.published_at, d.stated_at,
-       d.status, d.extracted_by, d.accepted_by,
+SELECT {SUMMARY},
        (SELECT json_agg(json_build_object(
                     'depth', p.depth, 'claim_id', p.claim_id, 'cue', p.cue, 'role', p.role,
                     'upstream_claim_id', p.upstream_claim_id,
